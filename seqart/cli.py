@@ -1,0 +1,34 @@
+"""The ``seqart`` command line: a thin Typer layer over the Python API.
+
+Only Typer is imported here; each command imports what it needs (torch, music21,
+...) inside its body so ``seqart --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="seqart",
+    help="Train and use generative music sequence models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main() -> None:
+    """seqart: data in (MIDI, MusicXML, ABC, built-in corpora) -> train -> sample."""
+
+
+@app.command()
+def version() -> None:
+    """Print the seqart version."""
+    from seqart import __version__
+
+    typer.echo(__version__)
+
+
+# Command groups live in seqart/commands/, one module each.

@@ -1,0 +1,50 @@
+"""What every command shares: turning a :class:`SeqartError` into a one-line
+message and exit status 2, and the console used for output."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, TypeVar
+
+import typer
+
+F = TypeVar("F", bound=Callable)
+
+
+def fail(message: str, code: int = 2) -> "typer.Exit":
+    """Print ``error: message`` on stderr and return an Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def guarded(func: F) -> F:
+    """Decorate a command so user errors end as one line on stderr and exit 2.
+
+    SeqartError (bad input), FileNotFoundError/PermissionError/IsADirectoryError
+    and KeyboardInterrupt never show a traceback.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from seqart.errors import SeqartError
+
+        try:
+            return func(*args, **kwargs)
+        except SeqartError as exc:
+            raise fail(str(exc)) from None
+        except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+            name = getattr(exc, "filename", None)
+            raise fail(f"{name}: {exc.strerror}" if name else str(exc)) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def console():
+    """A rich console on stderr (progress and tables), created on first use."""
+    from rich.console import Console
+
+    return Console(stderr=True, file=sys.stderr)

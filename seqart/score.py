@@ -1,0 +1,463 @@
+"""The one score representation every part of seqart reads and writes.
+
+Times are in **beats**, where one beat is a quarter note (the MIDI and DAW
+convention: a 6/8 bar lasts 3 beats). A :class:`TempoMap` converts beats to
+seconds and back. Pitches are MIDI numbers (60 = middle C), velocities 1-127.
+
+The objects are plain dataclasses so a DAW script can build or edit a score
+directly::
+
+    from seqart import Score, Track, Note
+    score = Score(tracks=[Track(notes=[Note(60, 0.0, 1.0), Note(62, 1.0, 1.0)])])
+    score.write("clip.mid")
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from seqart.errors import ScoreError
+
+#: Tonic names used when printing key signatures (pitch class -> name).
+PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_PC_BY_NAME = {
+    "C": 0, "B#": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4,
+    "F": 5, "E#": 5, "F#": 6, "GB": 6, "G": 7, "G#": 8, "AB": 8, "A": 9, "A#": 10,
+    "BB": 10, "B": 11, "CB": 11,
+}
+
+
+@dataclass
+class Note:
+    """One sounding note.
+
+    Attributes:
+        pitch: MIDI pitch number, 0-127.
+        start: onset in beats (quarter notes) from the start of the score.
+        duration: length in beats, > 0.
+        velocity: MIDI velocity, 1-127.
+    """
+
+    pitch: int
+    start: float
+    duration: float
+    velocity: int = 80
+
+    @property
+    def end(self) -> float:
+        """Offset in beats (``start + duration``)."""
+        return self.start + self.duration
+
+
+@dataclass
+class Track:
+    """A list of notes played by one instrument.
+
+    Attributes:
+        notes: the notes, kept sorted by ``(start, pitch)`` by :meth:`Score.sorted`.
+        program: General MIDI program number, 0-127 (0 = acoustic grand piano).
+        is_drum: True for a percussion track (MIDI channel 10).
+        name: free-text track name.
+    """
+
+    notes: list[Note] = field(default_factory=list)
+    program: int = 0
+    is_drum: bool = False
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class TempoChange:
+    """A tempo that holds from ``beat`` until the next change, in quarter notes per minute."""
+
+    beat: float
+    bpm: float
+
+
+@dataclass(frozen=True)
+class TimeSignature:
+    """A meter that holds from ``beat`` on, e.g. ``TimeSignature(0, 6, 8)``."""
+
+    beat: float
+    numerator: int
+    denominator: int
+
+    @property
+    def bar_beats(self) -> float:
+        """Length of one bar in beats (quarter notes): 6/8 -> 3.0, 3/4 -> 3.0."""
+        return self.numerator * 4.0 / self.denominator
+
+    def __str__(self) -> str:
+        return f"{self.numerator}/{self.denominator}"
+
+
+@dataclass(frozen=True)
+class KeySignature:
+    """A key that holds from ``beat`` on.
+
+    Attributes:
+        beat: where the key starts, in beats.
+        tonic: pitch class of the tonic, 0-11 (0 = C).
+        mode: ``"major"`` or ``"minor"``.
+    """
+
+    beat: float
+    tonic: int
+    mode: str = "major"
+
+    def __str__(self) -> str:
+        return f"{PITCH_CLASS_NAMES[self.tonic]} {self.mode}"
+
+    @classmethod
+    def parse(cls, text: str, beat: float = 0.0) -> "KeySignature":
+        """Parse ``"D minor"``, ``"Bb major"``, ``"F#m"`` or ``"g"`` (lower case = minor).
+
+        Raises:
+            ScoreError: if the text names no key.
+        """
+        words = text.strip().replace("-", " ").split()
+        if not words:
+            raise ScoreError(f"not a key: {text!r} (try 'D minor' or 'Bb major')")
+        name = words[0]
+        mode = "major"
+        if len(words) > 1:
+            mode_word = words[1].lower()
+            if mode_word in ("minor", "min", "m"):
+                mode = "minor"
+            elif mode_word not in ("major", "maj"):
+                raise ScoreError(f"not a key: {text!r} (mode must be major or minor)")
+        elif name.endswith("m") and len(name) > 1 and name[:-1].upper() in _PC_BY_NAME:
+            name, mode = name[:-1], "minor"
+        elif name.islower():
+            mode = "minor"
+        tonic = _PC_BY_NAME.get(name.upper())
+        if tonic is None:
+            raise ScoreError(f"not a key: {text!r} (tonic must be a note name like C, F# or Bb)")
+        return cls(beat, tonic, mode)
+
+
+class TempoMap:
+    """Piecewise-constant tempo: converts between beats and seconds.
+
+    Args:
+        changes: tempo changes; the first one is moved to beat 0 if it starts later
+            (a score with no tempo plays at 120 bpm).
+    """
+
+    def __init__(self, changes: Sequence[TempoChange] = ()):
+        changes = sorted(changes, key=lambda c: c.beat) or [TempoChange(0.0, 120.0)]
+        if changes[0].beat > 0:
+            changes = [TempoChange(0.0, changes[0].bpm)] + list(changes)
+        self.changes = list(changes)
+        self._beats = [c.beat for c in self.changes]
+        self._seconds = [0.0]
+        for prev, cur in zip(self.changes, self.changes[1:]):
+            self._seconds.append(self._seconds[-1] + (cur.beat - prev.beat) * 60.0 / prev.bpm)
+
+    def beats_to_seconds(self, beat: float) -> float:
+        """Time in seconds at which ``beat`` (quarter notes) sounds."""
+        i = max(bisect.bisect_right(self._beats, beat) - 1, 0)
+        return self._seconds[i] + (beat - self._beats[i]) * 60.0 / self.changes[i].bpm
+
+    def seconds_to_beats(self, seconds: float) -> float:
+        """Position in beats of the instant ``seconds``."""
+        i = max(bisect.bisect_right(self._seconds, seconds) - 1, 0)
+        return self._beats[i] + (seconds - self._seconds[i]) * self.changes[i].bpm / 60.0
+
+
+@dataclass
+class Score:
+    """A piece of music: tracks of notes plus tempo, meter and key maps.
+
+    Attributes:
+        tracks: the instrument tracks.
+        tempos: tempo changes (empty means 120 bpm throughout).
+        time_signatures: meter changes (empty means 4/4 throughout).
+        key_signatures: key changes (empty means unknown key).
+        title: free-text title.
+        source: where the score came from (file path, ``path#3`` for the third tune
+            of a multi-tune ABC file); informational only.
+    """
+
+    tracks: list[Track] = field(default_factory=list)
+    tempos: list[TempoChange] = field(default_factory=list)
+    time_signatures: list[TimeSignature] = field(default_factory=list)
+    key_signatures: list[KeySignature] = field(default_factory=list)
+    title: str = ""
+    source: str = ""
+
+    # ----------------------------------------------------------------- reading
+    @classmethod
+    def from_file(cls, path: str | Path, index: int = 0) -> "Score":
+        """Read a MIDI, MusicXML/MXL or ABC file (the ``index``-th tune of a multi-tune ABC).
+
+        Raises:
+            ScoreReadError: one-line message naming the file and the reason.
+        """
+        from seqart.io import read_score
+
+        return read_score(path, index=index)
+
+    @classmethod
+    def read_all(cls, path: str | Path) -> list["Score"]:
+        """Read every score a file holds (many for an ABC tune book, one otherwise)."""
+        from seqart.io import read_scores
+
+        return read_scores(path)
+
+    def write(self, path: str | Path, format: str | None = None) -> Path:
+        """Write to MIDI (``.mid``) or MusicXML (``.musicxml``/``.xml``), chosen by
+        ``format`` (``"mid"`` or ``"musicxml"``) or else by the extension.
+
+        The file is written atomically: a reader never sees half a file.
+        """
+        from seqart.io import write_score
+
+        return write_score(self, path, format=format)
+
+    # -------------------------------------------------------------- properties
+    @property
+    def notes(self) -> list[Note]:
+        """All notes of all tracks, sorted by ``(start, pitch)``."""
+        return sorted((n for t in self.tracks for n in t.notes), key=lambda n: (n.start, n.pitch))
+
+    @property
+    def num_notes(self) -> int:
+        return sum(len(t.notes) for t in self.tracks)
+
+    @property
+    def end(self) -> float:
+        """Offset of the last note, in beats (0 for an empty score)."""
+        return max((n.end for t in self.tracks for n in t.notes), default=0.0)
+
+    @property
+    def tempo_map(self) -> TempoMap:
+        return TempoMap(self.tempos)
+
+    @property
+    def time_signature(self) -> TimeSignature:
+        """The first time signature (4/4 if none)."""
+        return self.time_signatures[0] if self.time_signatures else TimeSignature(0.0, 4, 4)
+
+    @property
+    def key(self) -> KeySignature | None:
+        """The first key signature, or None."""
+        return self.key_signatures[0] if self.key_signatures else None
+
+    def bar_starts(self, until: float | None = None) -> list[float]:
+        """Beat positions of bar lines from 0 up to ``until`` (default: the score's end)."""
+        until = self.end if until is None else until
+        sigs = sorted(self.time_signatures, key=lambda s: s.beat) or [TimeSignature(0.0, 4, 4)]
+        starts: list[float] = []
+        for i, sig in enumerate(sigs):
+            seg_end = sigs[i + 1].beat if i + 1 < len(sigs) else until
+            beat = sig.beat if i else 0.0
+            while beat < seg_end - 1e-9 or (not starts and beat <= seg_end):
+                starts.append(beat)
+                beat += sig.bar_beats
+        return starts
+
+    # ----------------------------------------------------------- transforms
+    def copy(self) -> "Score":
+        """A deep copy (notes and tracks are new objects)."""
+        return replace(
+            self,
+            tracks=[replace(t, notes=[replace(n) for n in t.notes]) for t in self.tracks],
+            tempos=list(self.tempos),
+            time_signatures=list(self.time_signatures),
+            key_signatures=list(self.key_signatures),
+        )
+
+    def sorted(self) -> "Score":
+        """A copy with each track's notes sorted by ``(start, pitch)``."""
+        out = self.copy()
+        for t in out.tracks:
+            t.notes.sort(key=lambda n: (n.start, n.pitch))
+        return out
+
+    def transpose(self, semitones: int, low: int = 0, high: int = 127) -> "Score":
+        """Shift every pitched note by ``semitones``; keys move with it, drums stay.
+
+        Notes that would leave ``[low, high]`` are moved by whole octaves back into
+        the range (so the melody's shape survives up to octave folding).
+
+        Raises:
+            ScoreError: if the range spans less than an octave.
+        """
+        if high - low < 11:
+            raise ScoreError(f"pitch range {low}-{high} is narrower than an octave")
+        out = self.copy()
+        for t in out.tracks:
+            if t.is_drum:
+                continue
+            for n in t.notes:
+                p = n.pitch + semitones
+                while p < low:
+                    p += 12
+                while p > high:
+                    p -= 12
+                n.pitch = p
+        out.key_signatures = [
+            replace(k, tonic=(k.tonic + semitones) % 12) for k in out.key_signatures
+        ]
+        return out
+
+    def fits(self, low: int, high: int) -> bool:
+        """True if every pitched note lies in ``[low, high]``."""
+        return all(low <= n.pitch <= high for t in self.tracks if not t.is_drum for n in t.notes)
+
+    def pitch_range(self) -> tuple[int, int] | None:
+        """(lowest, highest) pitched note, or None for a score without pitched notes."""
+        pitches = [n.pitch for t in self.tracks if not t.is_drum for n in t.notes]
+        return (min(pitches), max(pitches)) if pitches else None
+
+    def monophonic(self, track: int | None = None) -> "Score":
+        """Reduce to one monophonic line.
+
+        Args:
+            track: index of the track to keep; None merges all pitched tracks and
+                keeps the highest voice (the "skyline").
+
+        Returns:
+            A score with one track whose notes never overlap: at each onset the
+            highest note wins, and a note is cut short where the next one starts.
+
+        Raises:
+            ScoreError: if ``track`` is out of range.
+        """
+        if track is not None and not 0 <= track < len(self.tracks):
+            raise ScoreError(f"track {track} does not exist (the score has {len(self.tracks)})")
+        chosen = [self.tracks[track]] if track is not None else [t for t in self.tracks if not t.is_drum]
+        notes = sorted((n for t in chosen for n in t.notes), key=lambda n: (n.start, -n.pitch))
+        line: list[Note] = []
+        for n in notes:
+            if line and abs(line[-1].start - n.start) < 1e-9:
+                continue  # same onset, lower pitch: the skyline keeps the top note
+            if line and line[-1].end > n.start:
+                prev = line[-1]
+                if n.pitch < prev.pitch and n.end <= prev.end:
+                    continue  # an inner voice under a held melody note
+                prev.duration = n.start - prev.start
+            line.append(replace(n))
+        first = chosen[0] if chosen else Track()
+        out = self.copy()
+        out.tracks = [Track(notes=line, program=first.program, is_drum=False, name=first.name)]
+        return out
+
+    def quantize(self, steps_per_beat: int) -> "Score":
+        """Snap onsets and offsets to a grid of ``steps_per_beat`` steps per beat.
+
+        Notes that would become zero-length get one step.
+        """
+        q = float(steps_per_beat)
+        out = self.copy()
+        for t in out.tracks:
+            for n in t.notes:
+                start = round(n.start * q)
+                end = max(round(n.end * q), start + 1)
+                n.start, n.duration = start / q, (end - start) / q
+        return out
+
+    def slice(self, start: float, end: float) -> "Score":
+        """Notes with onsets in ``[start, end)``, shifted to begin at 0 and cut at ``end``."""
+        out = self.copy()
+        for t in out.tracks:
+            kept = []
+            for n in t.notes:
+                if start - 1e-9 <= n.start < end - 1e-9:
+                    kept.append(Note(n.pitch, n.start - start, min(n.end, end) - n.start, n.velocity))
+            t.notes = kept
+
+        def shift(events, make):
+            before = [e for e in events if e.beat <= start + 1e-9]
+            after = [e for e in events if start + 1e-9 < e.beat < end]
+            head = [make(before[-1], 0.0)] if before else []
+            return head + [make(e, e.beat - start) for e in after]
+
+        out.tempos = shift(self.tempos, lambda e, b: replace(e, beat=b))
+        out.time_signatures = shift(self.time_signatures, lambda e, b: replace(e, beat=b))
+        out.key_signatures = shift(self.key_signatures, lambda e, b: replace(e, beat=b))
+        return out
+
+    def append(self, other: "Score", at: float | None = None) -> "Score":
+        """A copy with ``other``'s notes added track by track, offset by ``at`` beats
+        (default: this score's end). Extra tracks of ``other`` are added as new tracks."""
+        at = self.end if at is None else at
+        out = self.copy()
+        for i, t in enumerate(other.tracks):
+            moved = [Note(n.pitch, n.start + at, n.duration, n.velocity) for n in t.notes]
+            if i < len(out.tracks):
+                out.tracks[i].notes.extend(moved)
+            else:
+                out.tracks.append(replace(t, notes=moved))
+        return out
+
+    # ------------------------------------------------------------- plain data
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (used by the parse cache); :meth:`from_dict` inverts it."""
+        return {
+            "title": self.title,
+            "source": self.source,
+            "tempos": [[t.beat, t.bpm] for t in self.tempos],
+            "time_signatures": [[s.beat, s.numerator, s.denominator] for s in self.time_signatures],
+            "key_signatures": [[k.beat, k.tonic, k.mode] for k in self.key_signatures],
+            "tracks": [
+                {
+                    "program": t.program,
+                    "is_drum": t.is_drum,
+                    "name": t.name,
+                    "notes": [[n.pitch, n.start, n.duration, n.velocity] for n in t.notes],
+                }
+                for t in self.tracks
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Score":
+        return cls(
+            tracks=[
+                Track(
+                    notes=[Note(int(p), float(s), float(d), int(v)) for p, s, d, v in t["notes"]],
+                    program=int(t.get("program", 0)),
+                    is_drum=bool(t.get("is_drum", False)),
+                    name=str(t.get("name", "")),
+                )
+                for t in data.get("tracks", [])
+            ],
+            tempos=[TempoChange(float(b), float(q)) for b, q in data.get("tempos", [])],
+            time_signatures=[TimeSignature(float(b), int(n), int(d)) for b, n, d in data.get("time_signatures", [])],
+            key_signatures=[KeySignature(float(b), int(t), str(m)) for b, t, m in data.get("key_signatures", [])],
+            title=str(data.get("title", "")),
+            source=str(data.get("source", "")),
+        )
+
+    def validate(self, max_bpm: float = 1000.0, min_bpm: float = 5.0) -> None:
+        """Check the score is musically usable.
+
+        Raises:
+            ScoreError: for an empty score, invalid notes or an absurd tempo or meter.
+        """
+        if self.num_notes == 0:
+            raise ScoreError("no notes")
+        for t in self.tempos:
+            if not (min_bpm <= t.bpm <= max_bpm) or not math.isfinite(t.bpm):
+                raise ScoreError(f"absurd tempo {t.bpm:g} bpm")
+        for s in self.time_signatures:
+            if s.numerator <= 0 or s.denominator <= 0 or s.bar_beats > 64:
+                raise ScoreError(f"absurd time signature {s}")
+        for t in self.tracks:
+            for n in t.notes:
+                if not 0 <= n.pitch <= 127:
+                    raise ScoreError(f"pitch {n.pitch} outside 0-127")
+                if not (math.isfinite(n.start) and math.isfinite(n.duration)) or n.duration <= 0 or n.start < 0:
+                    raise ScoreError(f"invalid note timing (start {n.start}, duration {n.duration})")
+
+
+def merge_tracks(tracks: Iterable[Track], program: int = 0, name: str = "") -> Track:
+    """One track holding the notes of all ``tracks``, sorted by ``(start, pitch)``."""
+    notes = sorted((replace(n) for t in tracks for n in t.notes), key=lambda n: (n.start, n.pitch))
+    return Track(notes=notes, program=program, name=name)

@@ -32,3 +32,11 @@ def version() -> None:
 
 
 # Command groups live in seqart/commands/, one module each.
+from seqart.commands.corpus import corpus_app  # noqa: E402
+
+app.add_typer(corpus_app, name="corpus")
+from seqart.commands.sample import sample_command  # noqa: E402
+from seqart.commands.train import train_command  # noqa: E402
+
+app.command("train")(train_command)
+app.command("sample")(sample_command)

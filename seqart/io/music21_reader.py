@@ -5,13 +5,17 @@ music21 is imported inside the functions (it takes ~0.6 s to import).
 
 from __future__ import annotations
 
+import logging
 import re
+from fractions import Fraction
 from pathlib import Path
 
-from seqart.errors import ScoreReadError
+from seqart.errors import ScoreError, ScoreReadError
 from seqart.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
 
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
+_LENGTH_OR_METER = re.compile(r"^[LM]:", re.MULTILINE)
+_log = logging.getLogger(__name__)
 
 
 def split_abc_tunes(text: str) -> list[str]:
@@ -56,28 +60,75 @@ def parse_abc_tune(text: str, source: str = "") -> Score:
     """
     from music21 import converter
 
+    if not _LENGTH_OR_METER.search(text):
+        # The ABC standard's default unit note length without L: or M: is an
+        # eighth; music21 refuses such a tune instead.
+        first, _, rest = text.partition("\n")
+        text = f"{first}\nL:1/8\n{rest}"
     try:
         parsed = converter.parse(text, format="abc")
+        return stream_to_score(parsed, source=source, from_abc=True)
+    except ScoreReadError:
+        raise
     except Exception as exc:  # music21 raises many kinds; any of them means unreadable
         raise ScoreReadError(source or "<abc>", f"not valid ABC ({_short(exc)})") from None
-    return stream_to_score(parsed, source=source, from_abc=True)
 
 
-def parse_music21_file(path: Path) -> list[Score]:
-    """Read a MusicXML/MXL file, or every tune of an ABC file, with music21."""
-    if path.suffix.lower() == ".abc":
+def parse_music21_file(path: Path, fmt: str | None = None) -> list[Score]:
+    """Read a MusicXML/MXL file, or every tune of an ABC file, with music21.
+
+    Args:
+        path: the file.
+        fmt: ``"abc"`` for ABC, anything else for MusicXML or MXL (told apart by
+            content); None decides by the extension (``.abc`` or not).
+    """
+    path = Path(path)
+    if fmt == "abc" or (fmt is None and path.suffix.lower() == ".abc"):
         text = _read_text(path)
         tunes = split_abc_tunes(text)
         if not tunes:
             raise ScoreReadError(path, "no ABC tune in the file (no 'X:' line)")
-        return [parse_abc_tune(t, source=f"{path}#{i + 1}") for i, t in enumerate(tunes)]
-    from music21 import converter
+        return _parse_tunes(tunes, path)
+    # The MusicXML sub-converter directly, not converter.parse: that one picks the
+    # parser by file extension (a MusicXML file named .txt would fail) and reads and
+    # writes pickle caches in the temp folder for every file it parses.
+    from music21.converter.subConverters import ConverterMusicXML
 
+    conv = ConverterMusicXML()
     try:
-        parsed = converter.parse(str(path))
+        conv.parseFile(path)
     except Exception as exc:
         raise ScoreReadError(path, f"not valid MusicXML ({_short(exc)})") from None
-    return [stream_to_score(parsed, source=str(path))]
+    return [stream_to_score(conv.stream, source=str(path))]
+
+
+def _parse_tunes(tunes: list[str], path: Path) -> list[Score]:
+    """Parse each tune; in a tune book, skip (and log) the tunes that fail.
+
+    One broken tune should not make a 1,000-tune book unreadable. If every tune
+    fails, the first tune's error is raised.
+    """
+    scores: list[Score] = []
+    errors: list[ScoreReadError] = []
+    for i, text in enumerate(tunes):
+        source = f"{path}#{i + 1}"
+        try:
+            score = parse_abc_tune(text, source=source)
+            score.validate()
+        except ScoreReadError as exc:
+            errors.append(exc)
+            continue
+        except ScoreError as exc:
+            errors.append(ScoreReadError(source, str(exc)))
+            continue
+        scores.append(score)
+    if not scores:
+        first = errors[0]
+        reason = first.reason if len(tunes) == 1 else f"no readable tune (tune 1: {first.reason})"
+        raise ScoreReadError(path, reason)
+    for exc in errors:
+        _log.warning("skipped unreadable tune %s", exc)
+    return scores
 
 
 def _read_text(path: Path) -> str:
@@ -95,9 +146,10 @@ def _short(exc: Exception) -> str:
 def stream_to_score(parsed, source: str = "", from_abc: bool = False) -> Score:
     """Convert a music21 Score/Part/Opus (first score of an Opus) to a :class:`Score`.
 
-    Ties are merged, grace notes (zero duration) dropped, chords become notes with
-    one onset. A pickup bar is padded with rest so bar lines fall on multiples of the
-    bar length from beat 0.
+    Ties are merged (also inside voices), grace notes (zero duration) dropped,
+    chords become notes with one onset. A part on MIDI channel 10 is a drum
+    track. A pickup bar is padded with rest so bar lines fall on multiples of
+    the bar length from beat 0.
     """
     from music21 import stream
 
@@ -114,40 +166,27 @@ def stream_to_score(parsed, source: str = "", from_abc: bool = False) -> Score:
     sigs: list[TimeSignature] = []
     keys: list[KeySignature] = []
     for idx, part in enumerate(parts):
-        flat = part.stripTies().flatten()
-        notes: list[Note] = []
-        for el in flat.notes:
-            ql = float(el.quarterLength)
-            if ql <= 0:
-                continue  # grace note
-            start = float(el.offset) + offset
-            velocity = int(el.volume.velocity) if el.volume is not None and el.volume.velocity else 80
-            pitches = el.pitches if el.isChord else [el.pitch]
-            for p in pitches:
-                if 0 <= p.midi <= 127:
-                    notes.append(Note(int(p.midi), start, ql, max(1, min(127, velocity))))
+        flat = part.flatten()
+        notes = _tied_notes(flat, offset)
         program = 0
         inst = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         if inst is not None and inst.midiProgram is not None:
             program = int(inst.midiProgram)
         name = str(part.partName or "") if hasattr(part, "partName") else ""
-        tracks.append(Track(notes=notes, program=program, name=name))
+        is_drum = inst is not None and inst.midiChannel == 9  # music21 counts channels from 0
+        tracks.append(Track(notes=notes, program=program, is_drum=is_drum, name=name))
         if idx == 0:
-            for el in flat.getElementsByClass("MetronomeMark"):
-                bpm = el.getQuarterBPM()
-                if bpm:
-                    tempos.append(TempoChange(float(el.offset) + offset if el.offset else 0.0, float(bpm)))
-            for el in flat.getElementsByClass("TimeSignature"):
-                beat = float(el.offset) + offset if el.offset else 0.0
-                sigs.append(TimeSignature(beat, int(el.numerator), int(el.denominator)))
-            for el in flat.getElementsByClass("KeySignature"):
-                beat = float(el.offset) + offset if el.offset else 0.0
-                keys.append(_key_of(el, beat))
+            tempos, sigs, keys = _meta_events(part, offset)
     if from_abc:
         sigs = _drop_pickup_meters(sigs)
     title = ""
-    if parsed.metadata is not None and parsed.metadata.title:
-        title = str(parsed.metadata.title)
+    if parsed.metadata is not None:
+        # music21's MusicXML import drops a work title equal to the movement title
+        # (keeping only movementName), and names the movement after the file when
+        # the file has no title at all.
+        name = parsed.metadata.title or parsed.metadata.movementName
+        if name and str(name) != Path(source).name:
+            title = str(name)
     return Score(
         tracks=tracks,
         tempos=_dedupe(tempos),
@@ -156,6 +195,70 @@ def stream_to_score(parsed, source: str = "", from_abc: bool = False) -> Score:
         title=title,
         source=source,
     )
+
+
+def _meta_events(part, offset: float):
+    """Tempo, meter and key events of a part, with their beats shifted by ``offset``.
+
+    Walks the hierarchy (``recurse``) rather than a flattened copy: flattening
+    an ABC parse can drop the opening time signature of the first measure.
+    """
+    tempos: list[TempoChange] = []
+    sigs: list[TimeSignature] = []
+    keys: list[KeySignature] = []
+    for el in part.recurse().getElementsByClass(["MetronomeMark", "TimeSignature", "KeySignature"]):
+        raw = float(el.getOffsetInHierarchy(part))
+        beat = raw + offset if raw > 0 else 0.0
+        kind = type(el).__name__
+        if kind == "MetronomeMark":
+            bpm = el.getQuarterBPM()
+            if bpm:
+                tempos.append(TempoChange(beat, float(bpm)))
+        elif kind == "TimeSignature":
+            sigs.append(TimeSignature(beat, int(el.numerator), int(el.denominator)))
+        else:
+            keys.append(_key_of(el, beat))
+    return tempos, sigs, keys
+
+
+def _tied_notes(flat, offset: float) -> list[Note]:
+    """The notes of a flattened part with tied notes merged, onsets shifted by ``offset`` beats.
+
+    music21's ``stripTies`` walks the flattened notes in time order, so it misses
+    ties inside voices whose notes interleave with another voice's; here a tie
+    joins a note to the next note of the same pitch that starts where it ends.
+    Times are summed as fractions so triplets stay exact. Grace notes (zero
+    duration) are dropped.
+    """
+    events = []
+    for el in flat.notes:
+        if el.quarterLength <= 0:
+            continue  # grace note
+        start = Fraction(el.offset) + Fraction(offset)
+        length = Fraction(el.quarterLength)
+        velocity = int(el.volume.velocity) if el.volume is not None and el.volume.velocity else 80
+        velocity = max(1, min(127, velocity))
+        members = el.notes if el.isChord else [el]
+        for member in members:
+            tie = member.tie if member.tie is not None else el.tie
+            midi = int(member.pitch.midi)
+            if 0 <= midi <= 127:
+                events.append((start, length, midi, velocity, tie.type if tie is not None else None))
+    events.sort(key=lambda e: e[0])
+    merged: list[list] = []  # [pitch, start, length, velocity]
+    open_ties: dict[int, list] = {}  # pitch -> note whose tie waits for its continuation
+    for start, length, midi, velocity, tie in events:
+        held = open_ties.pop(midi, None)
+        if held is not None and tie in ("stop", "continue") and held[1] + held[2] == start:
+            held[2] += length
+            if tie == "continue":
+                open_ties[midi] = held
+            continue
+        note = [midi, start, length, velocity]
+        merged.append(note)
+        if tie in ("start", "continue"):
+            open_ties[midi] = note
+    return [Note(p, float(s), float(d), v) for p, s, d, v in merged]
 
 
 def _pickup_padding(part) -> float:

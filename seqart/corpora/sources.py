@@ -1,0 +1,112 @@
+"""Work units: the pieces a corpus source is cut into for parsing.
+
+An ABC tune book becomes one unit per tune (music21 parses single tunes about
+five times faster than whole books); every other music file is one unit. Units
+are what the parse cache keys and what worker processes parse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from seqart.corpora.cache import unit_key
+from seqart.corpora.registry import ResolvedSource
+
+ABC_TUNE = "abc-tune"
+FILE = "file"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing to parse.
+
+    Attributes:
+        label: name in the manifest, relative to the source root: ``"a/b.mid"`` or
+            ``"book.abc#3"`` for the third tune of an ABC file.
+        kind: ``"abc-tune"`` (``text`` holds the tune) or ``"file"`` (parse ``path``).
+        path: absolute path of the file the unit comes from.
+        text: the ABC text of one tune (with the file header), else None.
+        key: cache key of the unit's content ("" for a unit that failed before parsing).
+        error: why the file could not even be cut into units (unreadable, an ABC
+            file without tunes), else None.
+    """
+
+    label: str
+    kind: str
+    path: str
+    text: str | None = None
+    key: str = ""
+    error: str | None = None
+
+
+def expand_units(resolved: ResolvedSource) -> list[Unit]:
+    """The units of a folder, file or built-in source, in source order.
+
+    Reads every file once (to split ABC books and hash content); parses nothing.
+    The format comes from the content first (:func:`seqart.io.detect_format`), so a
+    MIDI file named ``.abc`` is one file unit, not a tune book.
+    """
+    from seqart.errors import ScoreReadError
+    from seqart.io import detect_format
+    from seqart.io.music21_reader import split_abc_tunes
+
+    units: list[Unit] = []
+    for path in resolved.files:
+        label = resolved.label(path)
+        try:
+            fmt = detect_format(path)
+            data = path.read_bytes()
+        except ScoreReadError as exc:
+            units.append(Unit(label, FILE, str(path), error=exc.reason))
+            continue
+        except OSError as exc:
+            units.append(Unit(label, FILE, str(path), error=f"cannot read ({exc.strerror or exc})"))
+            continue
+        if fmt != "abc":
+            units.append(Unit(label, FILE, str(path), key=unit_key(f"{FILE}{path.suffix.lower()}", data)))
+            continue
+        tunes = split_abc_tunes(data.decode("utf-8-sig", errors="replace"))
+        if not tunes:
+            units.append(Unit(label, FILE, str(path), error="no ABC tune in the file (no 'X:' line)"))
+            continue
+        for i, tune in enumerate(tunes):
+            units.append(Unit(f"{label}#{i + 1}", ABC_TUNE, str(path), text=tune,
+                              key=unit_key(ABC_TUNE, tune.encode("utf-8"))))
+    return units
+
+
+def parse_unit(unit: Unit) -> tuple[dict, bool]:
+    """Parse one unit (imports music21/symusic as needed; runs in a worker process).
+
+    Returns:
+        ``(payload, cacheable)``: the payload is ``{"scores": [Score.to_dict(), ...]}``
+        or ``{"error": reason}`` (one line, without the file name). ``cacheable`` is
+        False for unexpected failures (a bug or a resource problem rather than bad
+        content), which are retried on the next build.
+    """
+    from seqart.errors import ScoreReadError, SeqartError
+
+    if unit.error is not None:
+        return {"error": unit.error}, False
+    try:
+        if unit.kind == ABC_TUNE:
+            from seqart.io.music21_reader import parse_abc_tune
+
+            scores = [parse_abc_tune(unit.text or "", source=unit.label)]
+        else:
+            from seqart.io import read_scores
+
+            scores = read_scores(unit.path)
+    except ScoreReadError as exc:
+        return {"error": exc.reason}, True
+    except SeqartError as exc:
+        return {"error": str(exc)}, True
+    except RecursionError:
+        return {"error": "too deeply nested to parse"}, True
+    except Exception as exc:  # a parser bug must not abort a 10,000-file build
+        msg = " ".join(str(exc).split())[:160]
+        return {"error": f"unexpected {type(exc).__name__} while parsing ({msg})"}, False
+    if not scores:
+        return {"error": "no score in the file"}, True
+    return {"scores": [s.to_dict() for s in scores]}, True

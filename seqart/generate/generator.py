@@ -1,0 +1,116 @@
+"""The generator facade a DAW script or the CLI uses: ``sample`` and ``continue_``."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import numpy as np
+
+from seqart.errors import ModelError, ScoreError
+from seqart.generate.constraints import parse_range, parse_time_signature
+from seqart.models.folder import read_config, read_weights_numpy, resolve_model
+from seqart.score import KeySignature, Score
+
+#: model types the NumPy sampler can run
+_RECURRENT_LMS = {"melody-lstm"}
+
+
+class Generator:
+    """A trained melody model ready to sample.
+
+    Args:
+        folder: a model folder (``config.json`` + ``model.safetensors`` + ``tokenizer.json``).
+
+    Attributes:
+        folder: where the model lives.
+        model_type: its registry name (e.g. ``"melody-lstm"``).
+        evaluation: its held-out figures (``eval.json``), if recorded.
+    """
+
+    def __init__(self, folder: Path):
+        from seqart.generate.melody import MelodySampler
+        from seqart.generate.numpy_rnn import NumpyRNNLM
+        from seqart.models.folder import load_tokenizer_of
+
+        self.folder = Path(folder)
+        meta = read_config(self.folder)
+        self.model_type = meta["model"]
+        if self.model_type not in _RECURRENT_LMS:
+            raise ModelError(f"{folder}: a {self.model_type} model does not generate melodies")
+        from seqart.models.configs import config_from_dict
+
+        config_from_dict(self.model_type, meta["config"])  # refuse absurd sizes before allocating
+        self.tokenizer = load_tokenizer_of(self.folder)
+        config = meta["config"]
+        if config.get("vocab_size") != self.tokenizer.vocab_size:
+            raise ModelError(f"{folder}: config vocab_size {config.get('vocab_size')} does not match "
+                             f"tokenizer.json ({self.tokenizer.vocab_size})")
+        weights = read_weights_numpy(self.folder)
+        try:
+            self.lm = NumpyRNNLM(weights, config)
+        except (KeyError, ValueError) as exc:
+            raise ModelError(f"{folder}: weights do not match the config ({exc})") from None
+        self._sampler = MelodySampler(self.lm, self.tokenizer)
+        eval_file = self.folder / "eval.json"
+        self.evaluation = json.loads(eval_file.read_text()) if eval_file.is_file() else None
+
+    def sample(self, num: int = 1, bars: int = 16, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, seed: int | None = None, key: str | KeySignature | None = None,
+               scale: str | None = None, pitch_range: str | tuple[int, int] | None = None,
+               time_signature: str | tuple[int, int] | None = None, tempo: float | None = None,
+               primer: Score | str | Path | None = None) -> list[Score]:
+        """Generate ``num`` melodies of ``bars`` bars (after ``primer``, if given).
+
+        Args:
+            num: how many melodies (sampled as one batch).
+            bars: bars to generate.
+            temperature: > 0; 0.8-1.0 gives idiomatic lines.
+            top_k: sample among the k most likely step tokens only.
+            top_p: nucleus sampling threshold in (0, 1].
+            seed: same seed and options -> identical output; None draws one
+                (kept in ``self.last_seed``).
+            key: ``"D minor"``, ``"Bb"``, a KeySignature; the melody stays in it.
+            scale: ``major``, ``dorian``, ``pentatonic``, ... on the key's tonic.
+            pitch_range: ``"55-84"``, ``"G3-C6"`` or (low, high) MIDI, inclusive.
+            time_signature: ``"6/8"`` or (6, 8).
+            tempo: output tempo in bpm.
+            primer: a Score or a MIDI/MusicXML/ABC path to continue; each result begins
+                with its notes unchanged.
+
+        Returns:
+            a list of ``num`` :class:`Score` objects (notes in beats).
+
+        Raises:
+            ScoreError: for invalid options (one-line message).
+        """
+        from seqart.generate.melody import SamplingOptions
+
+        if isinstance(primer, (str, Path)):
+            primer = Score.from_file(primer)
+        if primer is not None and primer.num_notes == 0:
+            raise ScoreError("the primer has no notes")
+        options = SamplingOptions(
+            bars=bars, temperature=temperature, top_k=top_k, top_p=top_p,
+            key=KeySignature.parse(key) if isinstance(key, str) else key,
+            scale=scale,
+            pitch_range=parse_range(pitch_range) if isinstance(pitch_range, str) else pitch_range,
+            time_signature=parse_time_signature(time_signature) if isinstance(time_signature, str) else time_signature,
+            tempo=tempo,
+        )
+        self.last_seed = int(seed) if seed is not None else secrets.randbelow(2**31)
+        rng = np.random.default_rng(self.last_seed)
+        return self._sampler.sample(num, options, rng, primer=primer)
+
+    def continue_(self, score: Score | str | Path, bars: int = 8, num: int = 1, **options) -> list[Score]:
+        """Continue ``score`` by ``bars`` bars; same options as :meth:`sample`."""
+        return self.sample(num=num, bars=bars, primer=score, **options)
+
+
+def load_generator(model: str | Path = "folk", device: str | None = None) -> Generator:
+    """A :class:`Generator` for a shipped model name or a model/run folder.
+
+    ``device`` is accepted for API symmetry; sampling runs on the CPU in NumPy.
+    """
+    return Generator(resolve_model(model))

@@ -1,0 +1,304 @@
+"""Standard MIDI files <-> :class:`seqart.Score`, through symusic.
+
+symusic parses MIDI in C++, about 270 times faster than pretty_midi, which
+matters when a corpus holds tens of thousands of files. It is imported inside
+the functions so ``import seqart.io`` stays cheap.
+
+Times are read as integer ticks and divided by the file's ticks per quarter in
+Python: symusic's own ``ttype="quarter"`` mode stores float32, so 1/3 of a beat
+would come back as 0.3333333432674408 instead of 1/3. Written files use
+:data:`TICKS_PER_BEAT` ticks per quarter note.
+
+Robustness: symusic 0.6 bounds-checks chunk and event lengths and raised a
+Python exception (never crashed the interpreter) on 5,000+ randomly mutated and
+~60 hand-made hostile files. It does accept some nonsense silently (a division
+of 0 ticks per quarter, zero-length tempo or key events whose bytes it then
+takes from the next event), so :func:`read_midi` checks the chunk structure
+itself first and validates what symusic returns.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+
+from seqart.errors import ScoreError, ScoreReadError
+from seqart.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from seqart.utils.atomic import atomic_path
+
+#: Resolution of written files, in ticks per quarter note (beat). 480 is divisible
+#: by 2, 3, 4, 5, 6, 8, 10, 12, 16 and 32, so common note values are exact.
+TICKS_PER_BEAT = 480
+
+#: Largest tick symusic can hold (its times are int32).
+_MAX_TICK = 2**31 - 1
+#: Tempo is stored as microseconds per quarter note in 3 bytes.
+_MAX_MSPQ = 0xFFFFFF
+#: Time-signature denominators MIDI can store (as a power of two in one byte that
+#: symusic keeps as uint8).
+_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+# ------------------------------------------------------------------- reading
+def read_midi(path: str | Path) -> Score:
+    """Read a Standard MIDI File (format 0, 1 or 2).
+
+    Each symusic track (one per MTrk chunk and channel) becomes a :class:`Track`
+    with its program, drum flag (channel 10) and name. Onsets and durations are
+    in beats (quarter notes); notes with zero length are dropped; notes are
+    sorted by ``(start, pitch)``. Tempos are rounded to 1/1000 bpm, which undoes
+    the microseconds-per-beat storage (93 bpm is stored as 645161 us and would
+    otherwise read as 93.00004). Key signatures with impossible values (more
+    than 7 sharps or flats) are dropped, since a key only annotates the notes.
+
+    Args:
+        path: the ``.mid`` file.
+
+    Returns:
+        the score, with ``source`` set to ``str(path)`` and an empty title.
+
+    Raises:
+        ScoreReadError: one-line message naming the file, for a missing, empty,
+            truncated or corrupt file, a file without notes, or an absurd tempo
+            (outside 5-1000 bpm) or time signature.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ScoreReadError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ScoreReadError(path, "is a directory, not a file") from None
+    except OSError as exc:
+        raise ScoreReadError(path, f"cannot read ({exc.strerror or exc})") from None
+    return midi_bytes_to_score(data, source=path)
+
+
+def midi_bytes_to_score(data: bytes, source: str | Path = "<midi>") -> Score:
+    """Parse the bytes of a MIDI file; ``source`` names it in errors and in ``Score.source``.
+
+    Raises:
+        ScoreReadError: as :func:`read_midi`.
+    """
+    import symusic
+
+    check_midi_structure(data, source)
+    try:
+        sym = symusic.Score.from_midi(data, ttype="tick")
+        score = _from_symusic(sym, str(source))
+    except ScoreReadError:
+        raise
+    except Exception as exc:  # symusic raises RuntimeError, bad names raise UnicodeDecodeError, ...
+        raise ScoreReadError(source, f"corrupt MIDI ({_short(exc)})") from None
+    try:
+        score.validate()
+    except ScoreError as exc:
+        raise ScoreReadError(source, str(exc)) from None
+    return score
+
+
+def check_midi_structure(data: bytes, source: str | Path = "<midi>") -> None:
+    """Check the chunk layout of a MIDI file before a C++ parser sees it.
+
+    Checks the ``MThd`` header (length 6, format 0-2, a ticks-per-quarter
+    division > 0) and that every chunk's declared length fits in the file.
+    Unknown chunk types are allowed (the standard says to skip them), and so are
+    fewer than 8 stray bytes after the last chunk (common in files from old
+    sequencers).
+
+    Raises:
+        ScoreReadError: naming ``source`` and what is wrong.
+    """
+    if not data:
+        raise ScoreReadError(source, "empty file")
+    if not data.startswith(b"MThd"):
+        raise ScoreReadError(source, "not a MIDI file (no MThd header)")
+    if len(data) < 14:
+        raise ScoreReadError(source, f"truncated MIDI (header needs 14 bytes, file has {len(data)})")
+    length, fmt, _ntracks, division = struct.unpack(">IHHH", data[4:14])
+    if length != 6:
+        raise ScoreReadError(source, f"corrupt MIDI (header length {length}, expected 6)")
+    if fmt > 2:
+        raise ScoreReadError(source, f"corrupt MIDI (format {fmt}, expected 0, 1 or 2)")
+    if division & 0x8000:
+        raise ScoreReadError(source, "SMPTE time division is not supported (only ticks per quarter)")
+    if division == 0:
+        raise ScoreReadError(source, "corrupt MIDI (0 ticks per quarter note)")
+    pos, tracks = 14, 0
+    while len(data) - pos >= 8:
+        kind = data[pos:pos + 4]
+        (size,) = struct.unpack(">I", data[pos + 4:pos + 8])
+        left = len(data) - pos - 8
+        if size > left:
+            raise ScoreReadError(
+                source, f"truncated MIDI (chunk at byte {pos} needs {size} bytes, {left} left)"
+            )
+        tracks += kind == b"MTrk"
+        pos += 8 + size
+    if tracks == 0:
+        raise ScoreReadError(source, "corrupt MIDI (no MTrk track chunk)")
+
+
+def _from_symusic(sym, source: str) -> Score:
+    """Convert a tick-based symusic score to a :class:`Score` in beats."""
+    tpq = float(sym.ticks_per_quarter)
+    tracks: list[Track] = []
+    for st in sym.tracks:
+        arr = st.notes.numpy()
+        notes = [
+            Note(int(p), t / tpq, d / tpq, max(1, min(127, int(v))))
+            for t, d, p, v in zip(
+                arr["time"].tolist(), arr["duration"].tolist(),
+                arr["pitch"].tolist(), arr["velocity"].tolist(),
+            )
+            if d > 0 and t >= 0
+        ]
+        notes.sort(key=lambda n: (n.start, n.pitch))
+        tracks.append(Track(notes=notes, program=int(st.program), is_drum=bool(st.is_drum), name=str(st.name)))
+    tempos = [
+        TempoChange(t.time / tpq, round(60_000_000 / t.mspq, 3) if t.mspq > 0 else math.inf)
+        for t in sym.tempos
+    ]
+    sigs = [TimeSignature(s.time / tpq, int(s.numerator), int(s.denominator)) for s in sym.time_signatures]
+    keys = [
+        KeySignature(k.time / tpq, *key_from_sharps(int(k.key), int(k.tonality)))
+        for k in sym.key_signatures
+        if -7 <= k.key <= 7 and k.tonality in (0, 1)
+    ]
+    return Score(
+        tracks=[t for t in tracks if t.notes],
+        tempos=_dedupe(tempos),
+        time_signatures=_dedupe(sigs),
+        key_signatures=_dedupe(keys),
+        source=source,
+    )
+
+
+def key_from_sharps(sharps: int, tonality: int) -> tuple[int, str]:
+    """(tonic pitch class 0-11, ``"major"``/``"minor"``) of a MIDI key signature.
+
+    Args:
+        sharps: number of sharps (> 0) or flats (< 0), -7..7.
+        tonality: 0 for major, 1 for minor.
+    """
+    major_tonic = (7 * sharps) % 12  # each sharp moves the tonic up a fifth
+    if tonality == 1:
+        return (major_tonic + 9) % 12, "minor"  # relative minor: a minor third below
+    return major_tonic, "major"
+
+
+def key_sharps(key: KeySignature) -> int:
+    """Sharps (> 0) or flats (< 0) of ``key``'s signature, in -5..6 (F# rather than Gb)."""
+    major_tonic = key.tonic if key.mode != "minor" else (key.tonic + 3) % 12
+    sharps = (7 * major_tonic) % 12  # 7 is its own inverse mod 12
+    return sharps - 12 if sharps > 6 else sharps
+
+
+def _dedupe(events: list) -> list:
+    """Sort by beat; of events at the same beat keep the last, as players do."""
+    by_beat: dict[float, object] = {}
+    for e in sorted(events, key=lambda e: e.beat):
+        by_beat[e.beat] = e
+    return list(by_beat.values())
+
+
+def _short(exc: BaseException) -> str:
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    msg = msg.removeprefix("MiniMidi: ").removesuffix(": iostream error")
+    return msg[:160]
+
+
+# ------------------------------------------------------------------- writing
+def write_midi(score: Score, path: str | Path) -> Path:
+    """Write ``score`` as a format-1 MIDI file at :data:`TICKS_PER_BEAT` ticks per beat.
+
+    Note times are rounded to the tick grid (onset and offset separately, so
+    legato notes stay legato); a note shorter than one tick lasts one tick.
+    Velocities are clamped to 1-127. With no tempo the file says 120 bpm; a first
+    tempo after beat 0 is written at beat 0, since :class:`TempoMap` applies it
+    from the start. Titles and empty tracks are not stored. Two notes of the same
+    pitch that overlap in one track cannot be told apart in MIDI and come back
+    with exchanged offsets. The file is written atomically.
+
+    Reading the file back with :func:`read_midi` gives the same notes exactly
+    when every onset and duration is a multiple of 1/480 beat.
+
+    Args:
+        score: the score to write.
+        path: destination; missing folders are created.
+
+    Returns:
+        ``path`` as a :class:`Path`.
+
+    Raises:
+        ScoreError: for what MIDI cannot store: a pitch or program outside 0-127,
+            a negative or non-finite time or duration, a tempo outside about
+            3.6-60,000,000 bpm, or a time signature whose denominator is not a
+            power of two up to 128.
+    """
+    import symusic
+
+    sym = symusic.Score(TICKS_PER_BEAT, ttype="tick")
+    for track in score.tracks:
+        sym.tracks.append(_to_symusic_track(track))
+    tempos = sorted(score.tempos, key=lambda t: t.beat) or [TempoChange(0.0, 120.0)]
+    for i, t in enumerate(tempos):
+        if not (math.isfinite(t.bpm) and t.bpm > 0) or not 1 <= round(60_000_000 / t.bpm) <= _MAX_MSPQ:
+            raise ScoreError(f"tempo {t.bpm:g} bpm cannot be stored in MIDI (range 3.6-60000000 bpm)")
+        tick = 0 if i == 0 else _tick(t.beat)
+        sym.tempos.append(symusic.Tempo(tick, mspq=round(60_000_000 / t.bpm), ttype="tick"))
+    for s in sorted(score.time_signatures, key=lambda s: s.beat):
+        if not (1 <= s.numerator <= 255 and s.denominator in _DENOMINATORS):
+            raise ScoreError(
+                f"time signature {s} cannot be stored in MIDI "
+                "(numerator 1-255, denominator a power of two up to 128)"
+            )
+        sym.time_signatures.append(symusic.TimeSignature(_tick(s.beat), s.numerator, s.denominator, ttype="tick"))
+    for k in sorted(score.key_signatures, key=lambda k: k.beat):
+        tonality = 1 if k.mode == "minor" else 0
+        sym.key_signatures.append(symusic.KeySignature(_tick(k.beat), key_sharps(k), tonality, ttype="tick"))
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(sym.dumps_midi())
+    return path
+
+
+def _to_symusic_track(track: Track):
+    import numpy as np
+    import symusic
+
+    if not 0 <= track.program <= 127:
+        raise ScoreError(f"program {track.program} of track {track.name!r} is outside 0-127")
+    st = symusic.Track(track.name, int(track.program), bool(track.is_drum), ttype="tick")
+    if not track.notes:
+        return st
+    starts, durations, pitches, velocities = [], [], [], []
+    for n in track.notes:
+        if not 0 <= n.pitch <= 127:
+            raise ScoreError(f"pitch {n.pitch} is outside 0-127 (track {track.name!r})")
+        if not n.duration >= 0:
+            raise ScoreError(f"note duration {n.duration} beats is negative or not a number")
+        start = _tick(n.start)
+        starts.append(start)
+        durations.append(max(1, _tick(n.end) - start))
+        pitches.append(n.pitch)
+        velocities.append(max(1, min(127, int(n.velocity))))
+    st.notes = symusic.Note.from_numpy(
+        np.asarray(starts, dtype=np.int32),
+        np.asarray(durations, dtype=np.int32),
+        np.asarray(pitches, dtype=np.int8),
+        np.asarray(velocities, dtype=np.int8),
+        ttype="tick",
+    )
+    return st
+
+
+def _tick(beat: float) -> int:
+    """``beat`` (quarter notes) as a tick at :data:`TICKS_PER_BEAT` per beat."""
+    if not math.isfinite(beat) or beat < 0:
+        raise ScoreError(f"time {beat} beats cannot be stored in MIDI (it must be finite and >= 0)")
+    tick = round(beat * TICKS_PER_BEAT)
+    if tick > _MAX_TICK:
+        raise ScoreError(f"time {beat:g} beats is too late for MIDI (limit {_MAX_TICK // TICKS_PER_BEAT} beats)")
+    return tick

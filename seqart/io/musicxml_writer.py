@@ -1,0 +1,268 @@
+""":class:`seqart.Score` -> MusicXML, through music21.
+
+Each track becomes one part. Notes with the same onset and duration become a
+chord; notes that overlap otherwise go to extra voices, so nothing is cut
+short. Times are snapped to 1/48 beat, the finest grid that holds both 64th
+notes and 32nd-note triplets, because music21 cannot notate arbitrary floats.
+
+The measures are built here rather than by ``makeNotation``: music21 puts
+overlapping notes of one part into a single voice and gives each voice its own
+number of bars. music21's exporter still completes the notation (beams,
+accidentals, splitting durations such as 5/4 into tied notes).
+
+music21 is imported inside the functions (it takes about half a second).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from pathlib import Path
+
+from seqart.errors import ScoreError
+from seqart.io.midi import key_sharps
+from seqart.score import KeySignature, Note, Score, TimeSignature, Track
+from seqart.utils.atomic import write_bytes_atomic
+
+#: Grid steps per beat (quarter note) that written times are snapped to.
+GRID = 48
+
+# music21 fills a missing title and composer with these placeholders.
+_PLACEHOLDERS = re.compile(
+    rb"\s*<(movement-title)>Music21 Fragment</movement-title>"
+    rb'|\s*<creator type="composer">Music21</creator>'
+)
+
+
+def write_musicxml(score: Score, path: str | Path) -> Path:
+    """Write ``score`` as an uncompressed MusicXML file, atomically.
+
+    Onsets and offsets (beats) are snapped to 1/:data:`GRID` beat; a note
+    shorter than that lasts one step. Tempos go into the first part as
+    metronome marks; time and key signatures into every part. Velocities are
+    kept as MusicXML note dynamics. Reading the file back gives the same
+    pitches, onsets and durations for notes on that grid.
+
+    Args:
+        score: the score to write.
+        path: destination; missing folders are created.
+
+    Returns:
+        ``path`` as a :class:`Path`.
+
+    Raises:
+        ScoreError: for a pitch outside 0-127, a negative or non-finite time,
+            an unusable time signature, or a score music21 cannot export.
+    """
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    m21 = score_to_music21(score)
+    try:
+        data = GeneralObjectExporter(m21).parse()
+    except Exception as exc:  # music21 raises its own exception kinds for unexportable streams
+        msg = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise ScoreError(f"music21 cannot export this score as MusicXML ({msg})") from None
+    if not score.title:
+        data = _PLACEHOLDERS.sub(b"", data)
+    path = Path(path)
+    write_bytes_atomic(path, data)
+    return path
+
+
+def score_to_music21(score: Score):
+    """Build a ``music21.stream.Score`` with measures (see the module docstring).
+
+    Raises:
+        ScoreError: as :func:`write_musicxml`.
+    """
+    from music21 import metadata, stream
+
+    _check(score)
+    end = max((_span(n)[1] for t in score.tracks for n in t.notes), default=Fraction(0))
+    bars = _bars(score.time_signatures, end)
+    out = stream.Score()
+    out.insert(0, metadata.Metadata(title=score.title) if score.title else metadata.Metadata())
+    tracks = score.tracks or [Track()]
+    for i, track in enumerate(tracks):
+        part = _part(track, bars, score, with_tempo=(i == 0))
+        out.insert(0, part)
+    return out
+
+
+def _check(score: Score) -> None:
+    for t in score.tracks:
+        for n in t.notes:
+            if not 0 <= n.pitch <= 127:
+                raise ScoreError(f"pitch {n.pitch} is outside 0-127 (track {t.name!r})")
+            if not (math.isfinite(n.start) and math.isfinite(n.duration)) or n.start < 0 or n.duration < 0:
+                raise ScoreError(f"invalid note timing (start {n.start}, duration {n.duration} beats)")
+    for s in score.time_signatures:
+        if s.numerator <= 0 or s.denominator <= 0 or not math.isfinite(s.beat) or s.beat < 0:
+            raise ScoreError(f"unusable time signature {s} at beat {s.beat}")
+
+
+def _q(beats: float) -> Fraction:
+    """``beats`` snapped to the 1/GRID grid, as an exact fraction."""
+    return Fraction(round(beats * GRID), GRID)
+
+
+def _span(note: Note) -> tuple[Fraction, Fraction]:
+    """Onset and offset of ``note`` on the grid, each snapped on its own so legato
+    notes stay legato; at least one grid step long."""
+    start = _q(note.start)
+    return start, max(_q(note.end), start + Fraction(1, GRID))
+
+
+def _bars(signatures: list[TimeSignature], end: Fraction) -> list[tuple[Fraction, Fraction, TimeSignature | None]]:
+    """Bars ``(start, end, signature or None)`` covering beats 0..``end``.
+
+    The signature is given for the first bar of each meter. A meter change that
+    does not fall on a bar line cuts the bar before it short, as
+    :meth:`Score.bar_starts` does.
+    """
+    by_beat: dict[Fraction, TimeSignature] = {}
+    for s in sorted(signatures, key=lambda s: s.beat):
+        by_beat[_q(s.beat)] = s
+    sigs = sorted(by_beat.items()) or [(Fraction(0), TimeSignature(0.0, 4, 4))]
+    sigs[0] = (Fraction(0), sigs[0][1])
+    bars: list[tuple[Fraction, Fraction, TimeSignature | None]] = []
+    for i, (seg_start, sig) in enumerate(sigs):
+        seg_end = sigs[i + 1][0] if i + 1 < len(sigs) else None
+        length = Fraction(4 * sig.numerator, sig.denominator)
+        beat, first = seg_start, True
+        while beat < end and (seg_end is None or beat < seg_end):
+            bar_end = beat + length if seg_end is None else min(beat + length, seg_end)
+            bars.append((beat, bar_end, sig if first else None))
+            beat, first = bar_end, False
+    if not bars:  # an empty score still gets one bar
+        sig = sigs[0][1]
+        bars.append((Fraction(0), Fraction(4 * sig.numerator, sig.denominator), sig))
+    return bars
+
+
+def _voices(track: Track) -> list[list[tuple[Fraction, Fraction, list[int], int]]]:
+    """Group notes into chords ``(start, end, pitches, velocity)`` and pack them
+    into as few voices as keep each voice free of overlaps (highest chord first)."""
+    chords: dict[tuple[Fraction, Fraction], dict[int, int]] = {}
+    for n in track.notes:
+        start, end = _span(n)
+        chords.setdefault((start, end), {})[n.pitch] = max(1, min(127, int(n.velocity)))
+    ordered = sorted(chords.items(), key=lambda kv: (kv[0][0], -max(kv[1])))
+    voices: list[list[tuple[Fraction, Fraction, list[int], int]]] = []
+    for (start, end), pitches in ordered:
+        item = (start, end, sorted(pitches), max(pitches.values()))
+        for voice in voices:
+            if voice[-1][1] <= start:
+                voice.append(item)
+                break
+        else:
+            voices.append([item])
+    return voices or [[]]
+
+
+def _part(track: Track, bars, score: Score, with_tempo: bool):
+    from music21 import clef, instrument, stream, tempo
+
+    part = stream.Part()
+    try:
+        inst = instrument.instrumentFromMidiProgram(track.program)
+    except Exception:  # an unknown program number still gets a generic instrument
+        inst = instrument.Instrument()
+        inst.midiProgram = track.program
+    if track.is_drum:
+        inst.midiChannel = 9  # General MIDI percussion channel
+    if track.name:
+        part.partName = track.name
+        inst.partName = track.name
+    voices = _voices(track)
+    keys = sorted(score.key_signatures, key=lambda k: k.beat)
+    pitches = [p for v in voices for (_s, _e, ps, _v) in v for p in ps]
+    flats = bool(keys) and key_sharps(keys[0]) < 0
+    for number, (b0, b1, sig) in enumerate(bars, start=1):
+        measure = stream.Measure(number=number)
+        if number == 1:
+            measure.insert(0, inst)
+            measure.insert(0, _best_clef(pitches, track.is_drum, clef))
+        if sig is not None:
+            measure.insert(0, _m21_meter(sig))
+        for k in keys:
+            if b0 <= _q(k.beat) < b1:
+                measure.insert(_q(k.beat) - b0, _m21_key(k))
+                flats = key_sharps(k) < 0
+        if with_tempo:
+            for t in sorted(score.tempos, key=lambda t: t.beat):
+                beat = _q(t.beat)
+                if b0 <= beat < b1:
+                    mark = tempo.MetronomeMark(number=round(t.bpm, 3), referent=1.0)
+                    measure.insert(beat - b0, mark)
+        if len(voices) == 1:
+            _fill(measure, voices[0], b0, b1, flats, rests=True)
+        else:
+            for v, items in enumerate(voices):
+                voice = stream.Voice(id=str(v + 1))
+                if _fill(voice, items, b0, b1, flats, rests=(v == 0)):
+                    measure.insert(0, voice)
+        part.append(measure)
+    return part
+
+
+def _fill(container, items, b0: Fraction, b1: Fraction, flats: bool, rests: bool) -> bool:
+    """Put the parts of ``items`` that sound in bar ``[b0, b1)`` into ``container``,
+    tied across bar lines, with rests in the gaps. Returns True if anything was added."""
+    from music21 import chord, note, tie
+
+    cursor, added = b0, False
+    for start, end, pitches, velocity in items:
+        if end <= b0 or start >= b1:
+            continue
+        seg_start, seg_end = max(start, b0), min(end, b1)
+        if seg_start > cursor and rests:
+            container.insert(cursor - b0, note.Rest(quarterLength=seg_start - cursor))
+        spelled = [_spell(p, flats) for p in pitches]
+        el = note.Note(spelled[0]) if len(spelled) == 1 else chord.Chord(spelled)
+        el.quarterLength = seg_end - seg_start
+        el.volume.velocity = velocity
+        if start < b0 and end > b1:
+            el.tie = tie.Tie("continue")
+        elif start < b0:
+            el.tie = tie.Tie("stop")
+        elif end > b1:
+            el.tie = tie.Tie("start")
+        container.insert(seg_start - b0, el)
+        cursor, added = seg_end, True
+    if rests and cursor < b1:
+        container.insert(cursor - b0, note.Rest(quarterLength=b1 - cursor))
+        added = True
+    return added
+
+
+def _spell(midi: int, flats: bool):
+    """A ``music21.pitch.Pitch`` for MIDI ``midi``, with flats in flat keys (Bb, not A#)."""
+    from music21 import pitch
+
+    p = pitch.Pitch(midi=midi)  # music21 spells black keys with sharps
+    if flats and p.accidental is not None and p.accidental.alter > 0:
+        p = p.getEnharmonic()
+    return p
+
+
+def _m21_meter(sig: TimeSignature):
+    from music21 import meter
+
+    return meter.TimeSignature(f"{sig.numerator}/{sig.denominator}")
+
+
+def _m21_key(k: KeySignature):
+    from music21 import key
+
+    return key.KeySignature(key_sharps(k)).asKey("minor" if k.mode == "minor" else "major")
+
+
+def _best_clef(pitches: list[int], is_drum: bool, clef):
+    if is_drum:
+        return clef.PercussionClef()
+    if not pitches:
+        return clef.TrebleClef()
+    mean = sum(pitches) / len(pitches)
+    return clef.TrebleClef() if mean >= 57 else clef.BassClef()  # split around A3

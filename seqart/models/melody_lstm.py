@@ -1,0 +1,85 @@
+"""An LSTM (or GRU) language model over ``melody`` tokens."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqart.models.base import SeqartModel, StepFn
+from seqart.models.configs import MelodyLSTMConfig
+from seqart.models.token_data import TokenWindows
+
+PAD = 0
+
+
+class MelodyLSTM(SeqartModel):
+    """Embedding -> LSTM/GRU stack -> linear logits over the next token."""
+
+    registry_name = "melody-lstm"
+    config_class = MelodyLSTMConfig
+    representation = "melody"
+
+    def __init__(self, config: MelodyLSTMConfig):
+        config.validate()
+        super().__init__(config)
+        c = config
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim)
+        rnn = nn.LSTM if c.cell == "lstm" else nn.GRU
+        self.rnn = rnn(c.embed_dim, c.hidden_size, c.num_layers, batch_first=True,
+                       dropout=c.dropout if c.num_layers > 1 else 0.0)
+        self.drop = nn.Dropout(c.dropout)
+        self.head = nn.Linear(c.hidden_size, c.vocab_size)
+        if c.tie_weights:
+            self.head.weight = self.embed.weight
+        nn.init.normal_(self.embed.weight, std=0.05)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, idx: torch.Tensor, state=None):
+        """Next-token logits.
+
+        Args:
+            idx: token ids, (B, T) int64.
+            state: recurrent state from a previous call, or None (zeros).
+
+        Returns:
+            (logits (B, T, V) float, new state)
+        """
+        x = self.drop(self.embed(idx))  # (B, T, E)
+        h, state = self.rnn(x, state)  # (B, T, H)
+        return self.head(self.drop(h)), state  # (B, T, V)
+
+    # ------------------------------------------------------------ training
+    def configure_optimizers(self, train):
+        return {"main": torch.optim.AdamW(self.parameters(), lr=train.lr, betas=(0.9, 0.99),
+                                          weight_decay=train.weight_decay)}
+
+    def _nll(self, batch: torch.Tensor):
+        x, y = batch[:, :-1], batch[:, 1:]
+        logits, _ = self(x)
+        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1),
+                              ignore_index=PAD, reduction="sum")
+        return nll, (y != PAD).sum()
+
+    def training_step(self, batch: torch.Tensor, step: StepFn) -> dict:
+        nll, count = self._nll(batch)
+        loss = nll / count.clamp(min=1)
+        step("main", loss)
+        return {"loss": loss.detach(), "items": count}
+
+    @torch.no_grad()
+    def validation_step(self, batch: torch.Tensor) -> dict:
+        nll, count = self._nll(batch)
+        return {"loss": nll, "weight": count}
+
+    @classmethod
+    def data(cls, sequences, tokenizer, train, seed: int, training: bool) -> TokenWindows:
+        """Token windows for training (augmented) or evaluation."""
+        return TokenWindows(
+            sequences,
+            batch_size=train.batch_size,
+            seq_len=train.seq_len,
+            seed=seed,
+            transpose=tokenizer.transpose_tokens if training else None,
+            max_transpose=train.augment_transpose if training else 0,
+        )

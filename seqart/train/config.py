@@ -1,0 +1,175 @@
+"""Training settings and presets (model + representation + hyperparameters by name)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field, fields
+
+from seqart.errors import SeqartError
+
+
+@dataclass
+class TrainConfig:
+    """Everything the trainer needs besides the model and the data.
+
+    Attributes:
+        steps: optimizer steps (batches) to run in all.
+        batch_size: sequences (or images) per batch.
+        seq_len: tokens per training window (token models).
+        lr: peak learning rate.
+        weight_decay: AdamW weight decay.
+        warmup_steps: linear warm-up from 0 to ``lr``.
+        schedule: ``"cosine"`` (decay to ``min_lr_ratio * lr`` at ``steps``) or ``"constant"``.
+        min_lr_ratio: floor of the cosine schedule, as a fraction of ``lr``.
+        grad_clip: clip the global gradient norm of each optimizer (0 = off).
+        val_every: validate every this many steps (and at the end).
+        val_batches: cap on validation batches (None = the whole valid split).
+        early_stop_patience: stop after this many validations without improvement (0 = never).
+        checkpoint_every: write a resumable checkpoint every this many steps.
+        log_every: write a metrics line every this many steps.
+        precision: ``"auto"`` (bf16 on CUDA if supported, else fp16 on CUDA, fp32 elsewhere),
+            ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+        device: ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string.
+        seed: seeds weights, dropout and the batch order.
+        augment_transpose: random transposition of training windows by up to this many
+            semitones (0 = off).
+        threads: CPU threads for torch (0 = torch's default).
+    """
+
+    steps: int = 2000
+    batch_size: int = 64
+    seq_len: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    schedule: str = "cosine"
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0
+    val_every: int = 250
+    val_batches: int | None = None
+    early_stop_patience: int = 0
+    checkpoint_every: int = 250
+    log_every: int = 10
+    precision: str = "auto"
+    device: str = "auto"
+    seed: int = 0
+    augment_transpose: int = 0
+    threads: int = 0
+
+    def validate(self) -> None:
+        for name in ("steps", "batch_size", "seq_len", "val_every", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise SeqartError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise SeqartError(f"lr must be positive, got {self.lr}")
+        if self.schedule not in ("cosine", "constant"):
+            raise SeqartError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise SeqartError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+
+
+@dataclass
+class Preset:
+    """A named recipe: which model, on which representation, with which settings."""
+
+    name: str
+    model: str
+    representation: str
+    description: str
+    model_config: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            name="melody-lstm",
+            model="melody-lstm",
+            representation="melody",
+            description="2x256 LSTM language model over melody tokens, transposition-augmented (ships as 'folk')",
+            model_config={"embed_dim": 256, "hidden_size": 256, "num_layers": 2, "dropout": 0.25},
+            train={"steps": 2000, "batch_size": 32, "seq_len": 256, "lr": 3e-3, "warmup_steps": 100,
+                   "augment_transpose": 6, "val_every": 250, "val_batches": 40, "checkpoint_every": 100},
+        ),
+        Preset(
+            name="melody-lstm-tiny",
+            model="melody-lstm",
+            representation="melody",
+            description="1x64 LSTM for smoke tests and quick experiments",
+            model_config={"embed_dim": 64, "hidden_size": 64, "num_layers": 1, "dropout": 0.0},
+            train={"steps": 200, "batch_size": 16, "seq_len": 64, "lr": 1e-2, "warmup_steps": 10,
+                   "val_every": 50, "checkpoint_every": 50, "augment_transpose": 6},
+        ),
+    ]
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return copy.deepcopy(PRESETS[name])
+    except KeyError:
+        raise SeqartError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+def parse_value(text: str):
+    """Turn a ``--set`` value into int, float, bool, None or str."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def apply_overrides(preset: Preset, overrides: list[str]) -> tuple[dict, TrainConfig]:
+    """Apply ``key=value`` overrides to a preset.
+
+    A key names a TrainConfig field or a model config field (``model.hidden_size``
+    or plain ``hidden_size``).
+
+    Returns:
+        (model config dict, TrainConfig)
+
+    Raises:
+        SeqartError: for a malformed item or an unknown key.
+    """
+    train_fields = {f.name for f in fields(TrainConfig)}
+    model_cfg = dict(preset.model_config)
+    train_cfg = dict(preset.train)
+    from seqart.models.configs import CONFIGS
+
+    model_fields = {f.name for f in fields(CONFIGS[preset.model])}
+    for item in overrides:
+        if "=" not in item:
+            raise SeqartError(f"--set expects key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key.startswith("model."):
+            key = key[len("model."):]
+            target = model_cfg if key in model_fields else None
+        elif key in train_fields:
+            target = train_cfg
+        elif key in model_fields:
+            target = model_cfg
+        else:
+            target = None
+        if target is None:
+            known = sorted(train_fields | model_fields - {"vocab_size"})
+            raise SeqartError(f"unknown setting {key!r}; known: {', '.join(known)}")
+        target[key] = parse_value(value)
+    try:
+        train = TrainConfig(**train_cfg)
+    except TypeError as exc:
+        raise SeqartError(f"bad training setting: {exc}") from None
+    train.validate()
+    return model_cfg, train
+
+
+def train_config_dict(train: TrainConfig) -> dict:
+    return asdict(train)

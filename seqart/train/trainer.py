@@ -1,0 +1,413 @@
+"""The one trainer for every seqart model (LSTM, VAE, GAN, ...).
+
+The model supplies its optimizers and a ``training_step(batch, step)`` that calls
+``step(name, loss)`` once per optimizer; the trainer does everything else:
+device, mixed precision, zero-grad/backward/clip/step, learning-rate schedule,
+validation, early stopping, metrics, progress, checkpoints and resume.
+
+Run folder::
+
+    RUN/
+      run.json           preset, settings, data source, seqart version
+      model/             best model so far (config.json, model.safetensors, tokenizer.json)
+      checkpoint/        latest state for --resume (model files + train_state.pt)
+      metrics.jsonl      one JSON object per log line / validation
+      eval.json          final valid/test figures of model/
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import tempfile
+import time
+from contextlib import nullcontext
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from seqart.errors import SeqartError
+from seqart.models.folder import recover_dir, replace_dir, save_model_folder
+from seqart.train.config import TrainConfig
+from seqart.utils.atomic import write_json_atomic
+
+STATE = "train_state.pt"
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """CUDA, then MPS, then CPU for ``"auto"``; otherwise the named device (checked)."""
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise SeqartError(f"unknown device {requested!r} (try cpu, cuda, cuda:1 or mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SeqartError("--device cuda asked for, but no CUDA GPU is available")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise SeqartError("--device mps asked for, but MPS is not available")
+    return device
+
+
+def pick_precision(requested: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype (None = full fp32)."""
+    if device.type != "cuda":
+        if requested in ("bf16", "fp16"):
+            raise SeqartError(f"{requested} mixed precision needs a CUDA device")
+        return None
+    if requested == "fp32":
+        return None
+    if requested == "bf16" or (requested == "auto" and torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
+
+
+def lr_factor(step: int, train: TrainConfig) -> float:
+    """Multiplier of the peak learning rate at ``step`` (0-based)."""
+    if train.warmup_steps and step < train.warmup_steps:
+        return (step + 1) / train.warmup_steps
+    if train.schedule == "constant":
+        return 1.0
+    span = max(train.steps - train.warmup_steps, 1)
+    progress = min(max(step - train.warmup_steps, 0) / span, 1.0)
+    return train.min_lr_ratio + (1 - train.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+class Trainer:
+    """Train ``model`` on ``train_data`` and keep the best weights on ``valid_data``.
+
+    Args:
+        model: a SeqartModel (see :mod:`seqart.models.base`).
+        tokenizer: saved next to the weights.
+        train_data: a BatchSource of training batches.
+        valid_data: a BatchSource for validation, or None.
+        train: the settings.
+        run_dir: the run folder (created).
+        run_info: extra JSON saved in ``run.json`` and each model's ``config.json``.
+        progress: show a rich progress bar.
+        on_log: called with each metrics record (for tests and callers).
+    """
+
+    def __init__(self, model, tokenizer, train_data, valid_data, train: TrainConfig, run_dir,
+                 run_info: dict | None = None, progress: bool = True,
+                 on_log: Callable[[dict], None] | None = None):
+        train.validate()
+        self.train = train
+        self.run_dir = Path(run_dir)
+        self.device = pick_device(train.device)
+        self.amp_dtype = pick_precision(train.precision, self.device)
+        if train.threads:
+            torch.set_num_threads(train.threads)
+        self.model = model.to(self.device)
+        self.tokenizer = tokenizer
+        self.train_data = train_data
+        self.valid_data = valid_data
+        self.run_info = dict(run_info or {})
+        self.progress = progress
+        self.on_log = on_log
+        self.optimizers = model.configure_optimizers(train)
+        self.schedulers = {
+            name: torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, train))
+            for name, opt in self.optimizers.items()
+        }
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.step = 0
+        self.best_val = math.inf
+        self.bad_validations = 0
+        self.history: list[dict] = []
+        self._stop_requested = False
+
+    # ------------------------------------------------------------- resume
+    def resume(self) -> bool:
+        """Load ``RUN/checkpoint`` if there is one. Returns True if it resumed."""
+        ckpt = self.run_dir / "checkpoint"
+        recover_dir(ckpt)
+        recover_dir(self.run_dir / "model")
+        if not (ckpt / STATE).is_file():
+            return False
+        from safetensors.torch import load_file
+
+        weights = load_file(str(ckpt / "model.safetensors"), device="cpu")
+        own = self.model.state_dict()
+        for k in own:  # tied weights are stored once
+            if k not in weights:
+                for j, v in own.items():
+                    if j in weights and v.data_ptr() == own[k].data_ptr():
+                        weights[k] = weights[j]
+        self.model.load_state_dict(weights, strict=True)
+        try:
+            state = torch.load(ckpt / STATE, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise SeqartError(f"{ckpt / STATE}: unreadable training state ({exc})") from None
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        for name, sch in self.schedulers.items():
+            sch.load_state_dict(state["schedulers"][name])
+        if "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
+        self.step = int(state["step"])
+        self.best_val = float(state["best_val"])
+        self.bad_validations = int(state["bad_validations"])
+        torch.set_rng_state(state["rng_torch"])
+        if torch.cuda.is_available() and state.get("rng_cuda") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        random.setstate(_tuple_state(state["rng_python"]))
+        np.random.set_state(_np_state(state["rng_numpy"]))
+        return True
+
+    def save_checkpoint(self) -> None:
+        """Write ``RUN/checkpoint`` (weights + optimizer/scheduler/RNG state) atomically."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=self.run_dir))
+        try:
+            save_model_folder(tmp / "c", self.model, self.tokenizer, extra=self.run_info)
+            for f in (tmp / "c").iterdir():
+                os.replace(f, tmp / f.name)
+            (tmp / "c").rmdir()
+            np_state = np.random.get_state()
+            state = {
+                "step": self.step,
+                "best_val": self.best_val,
+                "bad_validations": self.bad_validations,
+                "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+                "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+                "scaler": self.scaler.state_dict(),
+                "rng_torch": torch.get_rng_state(),
+                "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+                "rng_python": _listify(random.getstate()),
+                "rng_numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+                "train": asdict(self.train),
+            }
+            torch.save(state, tmp / STATE)
+            with open(tmp / STATE, "rb") as fh:
+                os.fsync(fh.fileno())
+            replace_dir(tmp, self.run_dir / "checkpoint")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    # ------------------------------------------------------------ training
+    def _make_step_fn(self, losses: dict):
+        def step(name: str, loss: torch.Tensor) -> None:
+            try:
+                opt = self.optimizers[name]
+            except KeyError:
+                raise SeqartError(f"training_step used optimizer {name!r}, the model declares {list(self.optimizers)}") from None
+            opt.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if self.train.grad_clip:
+                self.scaler.unscale_(opt)
+                params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+                torch.nn.utils.clip_grad_norm_(params, self.train.grad_clip)
+            self.scaler.step(opt)
+            losses[name] = loss.detach()
+
+        return step
+
+    def fit(self) -> dict:
+        """Train until ``train.steps`` or early stopping; returns the final metrics.
+
+        Ctrl-C (SIGINT) or SIGTERM finish the current step, write a checkpoint and
+        raise KeyboardInterrupt, so a later ``--resume`` continues from there.
+        """
+        train = self.train
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.run_dir / "run.json", {**self.run_info, "train": asdict(train)})
+        metrics_file = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
+        tb = _tensorboard(self.run_dir / "tensorboard")
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def request_stop(signum, frame):
+            if self._stop_requested:  # a second Ctrl-C aborts at once
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        for s in previous:
+            try:
+                signal.signal(s, request_stop)
+            except ValueError:  # not in the main thread
+                pass
+        bar = _Progress(train.steps, enabled=self.progress)
+        try:
+            return self._loop(metrics_file, tb, bar)
+        finally:
+            bar.close()
+            metrics_file.close()
+            if tb is not None:
+                tb.close()
+            for s, h in previous.items():
+                try:
+                    signal.signal(s, h)
+                except ValueError:
+                    pass
+
+    def _loop(self, metrics_file, tb, bar) -> dict:
+        train = self.train
+        self.model.train()
+        window_items, window_start, window_losses = 0, time.perf_counter(), {}
+        bar.update(self.step, {})
+        stopped_early = False
+        while self.step < train.steps:
+            batch = _to_device(self.train_data.batch(self.step), self.device)
+            losses: dict = {}
+            autocast = (torch.autocast(self.device.type, dtype=self.amp_dtype)
+                        if self.amp_dtype is not None else nullcontext())
+            with autocast:
+                out = self.model.training_step(batch, self._make_step_fn(losses))
+            self.scaler.update()
+            for sch in self.schedulers.values():
+                sch.step()
+            self.step += 1
+            for k, v in out.items():
+                if k != "items":
+                    window_losses.setdefault(k, []).append(v)
+            window_items += int(out.get("items", 0))
+            if self.step % train.log_every == 0 or self.step == train.steps:
+                elapsed = max(time.perf_counter() - window_start, 1e-9)
+                record = {"step": self.step, "split": "train",
+                          **{k: float(torch.stack([torch.as_tensor(x, dtype=torch.float32) for x in v]).mean())
+                             for k, v in window_losses.items()},
+                          "items_per_s": window_items / elapsed,
+                          "lr": self.optimizers[next(iter(self.optimizers))].param_groups[0]["lr"]}
+                self._log(record, metrics_file, tb)
+                bar.update(self.step, record)
+                window_items, window_start, window_losses = 0, time.perf_counter(), {}
+            else:
+                bar.update(self.step, None)
+            if self.valid_data is not None and (self.step % train.val_every == 0 or self.step == train.steps):
+                val = self.evaluate(self.valid_data, train.val_batches)
+                self._log({"step": self.step, "split": "valid", **val}, metrics_file, tb)
+                if val["loss"] < self.best_val - 1e-6:
+                    self.best_val, self.bad_validations = val["loss"], 0
+                    save_model_folder(self.run_dir / "model", self.model, self.tokenizer,
+                                      extra={**self.run_info, "step": self.step, "valid_loss": val["loss"]})
+                else:
+                    self.bad_validations += 1
+                if train.early_stop_patience and self.bad_validations >= train.early_stop_patience:
+                    stopped_early = True
+            if self.step % train.checkpoint_every == 0 or self.step == train.steps or stopped_early \
+                    or self._stop_requested:
+                self.save_checkpoint()
+            if self._stop_requested:
+                raise KeyboardInterrupt
+            if stopped_early:
+                break
+        if self.valid_data is None:
+            save_model_folder(self.run_dir / "model", self.model, self.tokenizer,
+                              extra={**self.run_info, "step": self.step})
+        return {"step": self.step, "best_valid_loss": self.best_val, "stopped_early": stopped_early}
+
+    @torch.no_grad()
+    def evaluate(self, data, max_batches: int | None = None) -> dict:
+        """Weighted mean of the model's ``validation_step`` sums over ``data``
+        (``loss`` is nats per item; ``ppl`` = exp(loss))."""
+        was_training = self.model.training
+        self.model.eval()
+        sums: dict[str, float] = {}
+        for batch in data.eval_batches(max_batches):
+            out = self.model.validation_step(_to_device(batch, self.device))
+            for k, v in out.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+        self.model.train(was_training)
+        weight = max(sums.pop("weight", 0.0), 1e-12)
+        result = {k: v / weight for k, v in sums.items()}
+        result["items"] = weight
+        if "loss" in result:
+            result["ppl"] = math.exp(min(result["loss"], 50.0))
+        return result
+
+    def _log(self, record: dict, fh, tb) -> None:
+        record = {"time": round(time.time(), 3), **record}
+        fh.write(json.dumps(record) + "\n")
+        fh.flush()
+        self.history.append(record)
+        if tb is not None:
+            for k, v in record.items():
+                if isinstance(v, (int, float)) and k not in ("step", "time"):
+                    tb.add_scalar(f"{record['split']}/{k}", v, record["step"])
+        if self.on_log is not None:
+            self.on_log(record)
+
+
+def _to_device(batch, device):
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def _listify(state):
+    return [_listify(x) if isinstance(x, tuple) else x for x in state]
+
+
+def _tuple_state(state):
+    return tuple(_tuple_state(x) if isinstance(x, list) else x for x in state)
+
+
+def _np_state(state):
+    return (state[0], state[1].numpy().astype(np.uint32), *state[2:])
+
+
+def _tensorboard(folder: Path):
+    """A SummaryWriter when tensorboard is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # tensorboard is optional
+        return None
+    return SummaryWriter(str(folder))
+
+
+class _Progress:
+    """A rich progress bar showing step, loss and throughput (or nothing)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.enabled = enabled
+        self.total = total
+        if not enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from seqart.commands.common import console
+
+        self._progress = Progress(
+            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(), console=console(), transient=False,
+        )
+        self._task = self._progress.add_task("train", total=total, info="")
+        self._progress.start()
+
+    def update(self, step: int, record: dict | None) -> None:
+        if not self.enabled:
+            return
+        if record:
+            parts = [f"{k} {v:.3f}" for k, v in record.items() if k in ("loss", "d", "g", "kl")]
+            if "items_per_s" in record:
+                parts.append(f"{record['items_per_s']:,.0f} items/s")
+            self._progress.update(self._task, completed=step, info="  ".join(parts))
+        else:
+            self._progress.update(self._task, completed=step)
+
+    def close(self) -> None:
+        if self.enabled:
+            self._progress.stop()

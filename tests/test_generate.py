@@ -1,0 +1,100 @@
+"""Sampling: NumPy path equals torch, constraints always hold, seeds reproduce, primers stay."""
+
+import numpy as np
+import pytest
+import torch
+
+from seqart.errors import ModelError, ScoreError
+from seqart.generate import load_generator
+from seqart.generate.constraints import allowed_pitch_classes, parse_range
+from seqart.models.folder import load_model
+from seqart.score import KeySignature, Note, Score, TimeSignature, Track
+from tests.train_fixtures import tiny_corpus, tiny_run  # noqa: F401
+
+
+def test_numpy_logits_match_torch(tiny_run):
+    gen = load_generator(tiny_run)
+    model, tok, _ = load_model(tiny_run / "model")
+    seq = np.random.default_rng(0).integers(3, tok.vocab_size, size=(3, 40))
+    with torch.no_grad():
+        expected, _ = model(torch.from_numpy(seq))
+    state = gen.lm.initial_state(3)
+    for t in range(seq.shape[1]):
+        logits, state = gen.lm.step(seq[:, t], state)
+        np.testing.assert_allclose(logits, expected[:, t].numpy(), atol=1e-5, rtol=0)
+
+
+def test_same_seed_same_melodies_and_bars(tiny_run):
+    gen = load_generator(tiny_run)
+    a = gen.sample(num=3, bars=4, seed=7, temperature=0.9, time_signature="3/4")
+    b = gen.sample(num=3, bars=4, seed=7, temperature=0.9, time_signature="3/4")
+    assert [s.to_dict() for s in a] == [s.to_dict() for s in b]
+    assert all(s.end <= 4 * 3 + 1e-9 for s in a)
+    assert str(a[0].time_signature) == "3/4"
+    c = gen.sample(num=3, bars=4, seed=8, temperature=0.9)
+    assert [s.to_dict() for s in a] != [s.to_dict() for s in c]
+
+
+@pytest.mark.parametrize("key,scale,rng", [("D minor", None, None), ("C", "pentatonic", "60-72"),
+                                           ("F#", "blues", "G3-C5"), (None, "whole-tone", None)])
+def test_constraints_are_never_broken(tiny_run, key, scale, rng):
+    gen = load_generator(tiny_run)
+    allowed = allowed_pitch_classes(KeySignature.parse(key) if key else None, scale)
+    low, high = parse_range(rng) if rng else (0, 127)
+    for score in gen.sample(num=8, bars=8, seed=1, temperature=2.0, key=key, scale=scale, pitch_range=rng):
+        for n in score.notes:
+            assert n.pitch % 12 in allowed and low <= n.pitch <= high
+
+
+def test_top_k_one_is_greedy_and_deterministic(tiny_run):
+    gen = load_generator(tiny_run)
+    a = gen.sample(num=2, bars=2, seed=1, top_k=1)
+    b = gen.sample(num=2, bars=2, seed=99, top_k=1)
+    assert a[0].to_dict() == a[1].to_dict() == b[0].to_dict()
+    assert gen.sample(num=1, bars=2, seed=1, top_p=0.5)[0].num_notes >= 0
+
+
+def test_primer_notes_come_first_unchanged(tiny_run, tmp_path):
+    primer = Score(tracks=[Track(notes=[Note(62, 0, 1), Note(64, 1, 0.5), Note(66, 1.5, 1.25), Note(67, 3, 2)])],
+                   time_signatures=[TimeSignature(0, 4, 4)], key_signatures=[KeySignature(0, 2, "major")])
+    path = tmp_path / "primer.mid"
+    primer.write(path)
+    gen = load_generator(tiny_run)
+    for out in gen.continue_(path, bars=2, num=4, seed=3):
+        got = [(n.pitch, n.start, n.duration) for n in out.notes]
+        want = [(n.pitch, n.start, n.duration) for n in primer.notes]
+        assert got[: len(want)] == want
+        assert all(n.start >= 5 for n in out.notes[len(want):])
+        assert out.end <= 16 + 1e-9  # the primer reaches into bar 2: finish it, then 2 more bars
+        assert out.key.tonic == 2  # the primer's key applies without --key
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"bars": 0}, "bars"), ({"temperature": 0}, "temperature"), ({"temperature": -1}, "temperature"),
+    ({"key": "H minor"}, "not a key"), ({"scale": "klingon"}, "unknown scale"), ({"pitch_range": "90-80"}, "empty"),
+    ({"pitch_range": "0-10"}, "outside the model"), ({"time_signature": "7/3"}, "time signature"),
+    ({"top_p": 1.5}, "top-p"), ({"num": 0}, "num"), ({"key": "C", "scale": "major", "pitch_range": "61-61"}, "no pitch"),
+])
+def test_bad_options_raise_one_line_errors(tiny_run, kwargs, match):
+    gen = load_generator(tiny_run)
+    with pytest.raises(ScoreError, match=match) as info:
+        gen.sample(**{"bars": 2, **kwargs})
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_model_and_hostile_folders(tmp_path, tiny_run):
+    import shutil
+
+    with pytest.raises(ModelError, match="unknown model"):
+        load_generator("no-such-model")
+    bad = tmp_path / "pickled"
+    shutil.copytree(tiny_run / "model", bad)
+    (bad / "model.safetensors").write_bytes(b"\x80\x04\x95" + b"\x00" * 64)
+    with pytest.raises(ModelError, match="pickle"):
+        load_generator(bad)
+    huge = tmp_path / "huge"
+    shutil.copytree(tiny_run / "model", huge)
+    cfg = (huge / "config.json").read_text().replace('"hidden_size": 32', '"hidden_size": 1000000000')
+    (huge / "config.json").write_text(cfg)
+    with pytest.raises(ModelError, match="hidden_size"):
+        load_generator(huge)

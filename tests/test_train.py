@@ -1,0 +1,117 @@
+"""The one trainer: end to end, determinism, resume, atomic checkpoints, bad settings."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import load_file
+
+from seqart.errors import SeqartError
+from seqart.models.folder import load_model
+from seqart.train.api import train
+from seqart.train.config import TrainConfig, apply_overrides, get_preset
+from seqart.train.trainer import lr_factor
+from tests.train_fixtures import TINY, tiny_corpus, tiny_run  # noqa: F401
+
+
+def weights(folder):
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_end_to_end_run_folder(tiny_run):
+    for name in ("run.json", "metrics.jsonl", "eval.json", "model/config.json", "model/model.safetensors",
+                 "model/tokenizer.json", "model/eval.json", "checkpoint/train_state.pt"):
+        assert (tiny_run / name).is_file(), name
+    evaluation = json.loads((tiny_run / "eval.json").read_text())
+    assert evaluation["test"]["loss"] > 0 and evaluation["valid"]["ppl"] == pytest.approx(
+        np.exp(evaluation["valid"]["loss"]), rel=1e-6)
+    records = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    train_losses = [r["loss"] for r in records if r["split"] == "train"]
+    assert train_losses[-1] < train_losses[0]  # it learns
+    assert any(r["split"] == "valid" for r in records)
+
+
+def test_model_folder_loads_strictly(tiny_run):
+    model, tokenizer, meta = load_model(tiny_run / "model")
+    assert meta["model"] == "melody-lstm" and model.config.vocab_size == tokenizer.vocab_size
+    assert model.head.weight.data_ptr() == model.embed.weight.data_ptr()  # tied after loading
+
+
+def test_same_seed_same_weights(tiny_corpus, tmp_path):
+    train("melody-lstm", tiny_corpus, tmp_path / "a", steps=12, overrides=TINY, progress=False)
+    train("melody-lstm", tiny_corpus, tmp_path / "b", steps=12, overrides=TINY, progress=False)
+    a, b = weights(tmp_path / "a/checkpoint"), weights(tmp_path / "b/checkpoint")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_ctrl_c_checkpoints_and_resume_matches_uninterrupted_run(tiny_corpus, tmp_path):
+    import os
+    import signal
+
+    train("melody-lstm", tiny_corpus, tmp_path / "full", steps=20, overrides=TINY, progress=False)
+
+    def press_ctrl_c(record):
+        if record["step"] == 15 and record["split"] == "train":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        train("melody-lstm", tiny_corpus, tmp_path / "cut", steps=20, overrides=TINY, progress=False,
+              on_log=press_ctrl_c)
+    state = torch.load(tmp_path / "cut/checkpoint/train_state.pt", weights_only=True)
+    assert state["step"] == 15  # saved at the step Ctrl-C arrived, not at the last periodic checkpoint
+    train("melody-lstm", tiny_corpus, tmp_path / "cut", steps=20, overrides=TINY, resume=True, progress=False)
+    full, cut = weights(tmp_path / "full/checkpoint"), weights(tmp_path / "cut/checkpoint")
+    for k in full:
+        np.testing.assert_allclose(full[k], cut[k], rtol=0, atol=1e-6)
+
+
+def test_existing_run_is_never_overwritten(tiny_run, tiny_corpus):
+    before = (tiny_run / "model/model.safetensors").read_bytes()
+    with pytest.raises(SeqartError, match="--resume"):
+        train("melody-lstm", tiny_corpus, tiny_run, steps=5, overrides=TINY, progress=False)
+    assert (tiny_run / "model/model.safetensors").read_bytes() == before
+
+
+def test_dry_run_touches_nothing(tiny_corpus, tmp_path):
+    result = train("melody-lstm", tiny_corpus, tmp_path / "dry", overrides=TINY, dry_run=True, progress=False)
+    assert result["dry_run"] and result["step"] == 1 and not (tmp_path / "dry").exists()
+
+
+def test_interrupted_checkpoint_swap_recovers(tiny_run, tiny_corpus, tmp_path):
+    import shutil
+
+    run = tmp_path / "crashed"
+    shutil.copytree(tiny_run, run)
+    # A crash between the two renames leaves only checkpoint.old behind.
+    (run / "checkpoint").rename(run / "checkpoint.old")
+    result = train("melody-lstm", tiny_corpus, run, steps=35, overrides=TINY, resume=True, progress=False)
+    assert result["step"] == 35 and (run / "checkpoint/train_state.pt").is_file()
+
+
+def test_overrides_and_bad_settings():
+    model_cfg, cfg = apply_overrides(get_preset("melody-lstm"), ["hidden_size=64", "lr=0.01", "cell=gru"])
+    assert model_cfg["hidden_size"] == 64 and model_cfg["cell"] == "gru" and cfg.lr == 0.01
+    for bad in (["nonsense=1"], ["lr"], ["lr=-1"], ["schedule=wavy"]):
+        with pytest.raises(SeqartError):
+            apply_overrides(get_preset("melody-lstm"), bad)
+    with pytest.raises(SeqartError, match="unknown preset"):
+        get_preset("no-such-preset")
+
+
+def test_wrong_representation_is_refused(tiny_corpus, tmp_path, monkeypatch):
+    import seqart.train.api as api
+
+    preset = get_preset("melody-lstm")
+    preset.representation = "pianoroll"
+    monkeypatch.setattr(api, "get_preset", lambda name: preset)
+    with pytest.raises(SeqartError, match="representation pianoroll"):
+        train("melody-lstm", tiny_corpus, tmp_path / "x", steps=1, progress=False)
+
+
+def test_lr_schedule_warms_up_then_decays():
+    cfg = TrainConfig(steps=100, warmup_steps=10, lr=1.0, min_lr_ratio=0.1)
+    assert lr_factor(0, cfg) == pytest.approx(0.1)
+    assert lr_factor(9, cfg) == pytest.approx(1.0)
+    assert lr_factor(99, cfg) == pytest.approx(0.1, abs=0.01)
+    assert lr_factor(50, cfg) < lr_factor(20, cfg)

@@ -416,7 +416,7 @@ def test_corrupt_fixtures_give_one_line_errors(fixtures_dir, name, reason):
 @pytest.mark.parametrize(
     "mspq, reason",
     [
-        (0xFFFFFF, "absurd tempo 3.57628 bpm"),  # the slowest tempo MIDI can hold
+        (0xFFFFFF, "absurd tempo 3.576 bpm"),  # the slowest tempo MIDI can hold
         (600, "absurd tempo 100000 bpm"),
         (0, "absurd tempo inf bpm"),  # zero microseconds per beat
     ],
@@ -476,7 +476,7 @@ def test_every_single_bit_flip_reads_or_raises_score_read_error(fixtures_dir, tm
 )
 def test_symusic_errors_become_score_read_errors(tmp_path, body, reason):
     path = tmp_path / "bad_event.mid"
-    path.write_bytes(midi_file(ONE_NOTE + body))
+    path.write_bytes(midi_file(body + ONE_NOTE))
     with pytest.raises(ScoreReadError) as info:
         read_scores(path)
     assert info.value.reason.startswith(reason)
@@ -498,24 +498,31 @@ def test_check_midi_structure(header, reason):
         check_midi_structure(header, "x.mid")
 
 
-def test_random_bytes_and_broken_xml_never_escape_as_other_errors(tmp_path):
-    rng = random.Random(7)
-    cases = {
-        "noise.mid": rng.randbytes(300),
-        "noise.xml": b"<?xml version='1.0'?><score-partwise><part><measure><note>",
-        "noise.musicxml": rng.randbytes(200),
-        "noise.mxl": b"PK\x03\x04" + rng.randbytes(100),
-        "empty.mxl": b"PK\x05\x06" + bytes(18),
-        "svg.xml": b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
-        "latin1.abc": "X:1\nT:Caf\xe9\nK:C\n\xff\xfe CDEF|\n".encode("latin-1"),
-    }
-    for name, data in cases.items():
-        path = tmp_path / name
-        path.write_bytes(data)
-        try:
-            read_scores(path)
-        except ScoreReadError as exc:
-            assert_one_line_error(exc, path)
+@pytest.mark.parametrize(
+    "name, data, reason",
+    [
+        ("noise.mid", random.Random(7).randbytes(300), "not a MIDI file"),
+        ("cut.xml", b"<?xml version='1.0'?><score-partwise><part><measure><note>", "not valid MusicXML"),
+        ("noise.musicxml", random.Random(8).randbytes(200), "binary data"),
+        ("noise.mxl", b"PK\x03\x04" + random.Random(9).randbytes(100), "corrupt MXL"),
+        ("empty.mxl", b"PK\x05\x06" + bytes(18), "holds no MusicXML score"),
+        ("svg.xml", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "not valid MusicXML"),
+        ("timewise.xml", b'<?xml version="1.0"?><score-timewise version="3.0"/>', "not valid MusicXML"),
+    ],
+)
+def test_broken_content_never_escapes_as_another_exception(tmp_path, name, data, reason):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ScoreReadError) as info:
+        read_scores(path)
+    assert reason in info.value.reason
+    assert_one_line_error(info.value, path)
+
+
+def test_latin1_abc_is_decoded(tmp_path):
+    path = tmp_path / "latin1.abc"
+    path.write_bytes("X:1\nT:Caf\xe9 Waltz\nM:3/4\nL:1/4\nK:C\nCDE|\n".encode("latin-1"))
+    assert read_score(path).title == "Caf\xe9 Waltz"
 
 
 @pytest.mark.slow

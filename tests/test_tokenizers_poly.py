@@ -164,8 +164,9 @@ def test_events_decode_accepts_any_token_sequence(ids):
 def test_events_token_layout():
     tok = EventsTokenizer()
     assert tok.vocab[:4] == ["PAD", "BOS", "EOS", "Bar"]
-    names = ("TimeSig_6/8", "Position_31", "Tempo_120", "Program_0", "Program_drum", "Pitch_60", "Velocity_31")
-    for name in names + ("Duration_32",):
+    for name in (
+        "TimeSig_6/8", "Position_31", "Tempo_120", "Program_0", "Program_drum", "Pitch_60", "Velocity_31", "Duration_32"
+    ):
         assert tok.vocab[tok.token_id(name)] == name
     assert "Position_32" not in tok.vocab and "Duration_33" not in tok.vocab
     assert len(set(tok.vocab)) == tok.vocab_size

@@ -37,31 +37,41 @@ def list_corpora() -> None:
               "or a polyphonic benchmark .mat file (e.g. JSB_Chorales.mat, with --representation pianoroll).")
 
 
+Representation = Annotated[str, typer.Option("--representation", "-r", help="melody, events or pianoroll.")]
+Workers = Annotated[Optional[int], typer.Option(help="Parser processes (default: all cores).")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Parse everything again; neither read nor write the cache.")]
+Limit = Annotated[Optional[int], typer.Option(help="Use only the first N tunes/files (for a quick try).")]
+Settings = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Tokenizer option KEY=VALUE (repeatable), e.g. steps_per_beat=2."),
+]
+
+
 @corpus_app.command("build")
 @guarded
 def build(
     source: Annotated[str, typer.Argument(help="Built-in corpus name, folder, music file or benchmark .mat file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Corpus folder to write (new, empty or an earlier corpus).")],
-    representation: Annotated[str, typer.Option("--representation", "-r", help="melody, events or pianoroll.")] = "melody",
-    workers: Annotated[Optional[int], typer.Option(help="Parser processes (default: all cores).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Parse everything again; neither read nor write the parse cache.")] = False,
-    limit: Annotated[Optional[int], typer.Option(help="Use only the first N tunes/files (for a quick try).")] = None,
-    settings: Annotated[Optional[list[str]], typer.Option("--set", help="Tokenizer option KEY=VALUE (repeatable), e.g. steps_per_beat=2.")] = None,
+    representation: Representation = "melody",
+    workers: Workers = None,
+    no_cache: NoCache = False,
+    limit: Limit = None,
+    settings: Settings = None,
 ) -> None:
     """Parse, encode, dedupe and split SOURCE into a corpus folder for training."""
     from seqart.corpora import build_corpus
 
-    report = build_corpus(source, out, representation=representation, tokenizer_config=parse_settings(settings or []),
-                          workers=workers, use_cache=not no_cache, progress=True, limit=limit)
-    unit = "tokens" if report.kind == "tokens" else "frames"
-    typer.echo(f"{report.out_dir}: kept {report.kept:,} sequences of {report.scores:,} scores from {report.units:,} units "
-               f"({report.duplicates:,} duplicates, {len(report.skipped):,} skipped) in {report.seconds:.1f} s "
-               f"[{report.cache_hits:,} cached, {report.parsed:,} parsed]")
-    typer.echo("  " + ", ".join(f"{s} {report.sequences[s]:,} seq / {report.items[s]:,} {unit}" for s in report.sequences))
-    for reason, n in report.skip_reasons():
+    r = build_corpus(source, out, representation=representation, tokenizer_config=parse_settings(settings or []),
+                     workers=workers, use_cache=not no_cache, progress=True, limit=limit)
+    unit = "tokens" if r.kind == "tokens" else "frames"
+    typer.echo(f"{r.out_dir}: kept {r.kept:,} sequences of {r.scores:,} scores from {r.units:,} units "
+               f"({r.duplicates:,} duplicates, {len(r.skipped):,} skipped) in {r.seconds:.1f} s "
+               f"[{r.cache_hits:,} cached, {r.parsed:,} parsed]")
+    typer.echo("  " + ", ".join(f"{s} {r.sequences[s]:,} seq / {r.items[s]:,} {unit}" for s in r.sequences))
+    for reason, n in r.skip_reasons():
         typer.echo(f"  skipped {n:,}: {reason}")
-    if report.skipped:
-        typer.echo(f"  every skipped file and its reason: {report.manifest_path} (\"skipped\")")
+    if r.skipped:
+        typer.echo(f"  every skipped file and its reason: {r.manifest_path} (\"skipped\")")
 
 
 def parse_settings(settings: list[str]) -> dict:

@@ -151,6 +151,8 @@ def build_corpus(
         )
     if limit is not None and limit < 1:
         raise CorpusError(f"limit must be at least 1, got {limit}")
+    if workers is not None and workers < 1:
+        raise CorpusError(f"workers must be at least 1, got {workers}")
     out = Path(out_dir).expanduser()
     check_out_dir(out)
     resolved = resolve_source(source)
@@ -275,7 +277,11 @@ def _encode_payload(unit: Unit, payload: dict, tokenizer) -> list[tuple]:
     out = []
     for j, data in enumerate(dicts):
         label = unit.label if len(dicts) == 1 else f"{unit.label}#{j + 1}"
-        score = Score.from_dict(data)
+        try:
+            score = Score.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:  # a damaged cache entry
+            out.append((label, "", f"unreadable parse result ({type(exc).__name__}: {exc})", True))
+            continue
         score.source = label  # a cached entry may come from an identical file elsewhere
         try:
             score.validate()

@@ -39,7 +39,8 @@ def default_cache_dir() -> Path:
 
 #: Source files (relative to the seqart package) whose code decides how a unit
 #: kind parses; their digest is part of the key, so an edited reader never serves
-#: stale parses. ABC tunes go through the music21 reader only; files through any reader.
+#: stale parses. ABC tunes go through the music21 reader only; files through any
+#: reader (modules named ``*writer*`` are left out: writing never changes a parse).
 _READER_CODE = {
     "abc-tune": ("io/music21_reader.py", "score.py"),
     "file": ("io/*.py", "score.py"),
@@ -61,7 +62,8 @@ def parser_tag(kind: str = "file") -> str:
     package = Path(seqart.__file__).parent
     patterns = _READER_CODE["abc-tune" if kind == "abc-tune" else "file"]
     code = hashlib.sha256()
-    for path in sorted({p for pattern in patterns for p in package.glob(pattern)}):
+    files = {p for pattern in patterns for p in package.glob(pattern) if "writer" not in p.name}
+    for path in sorted(files):
         try:
             code.update(path.name.encode() + b"\0" + path.read_bytes())
         except OSError:

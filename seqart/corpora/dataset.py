@@ -57,7 +57,9 @@ class CorpusDataset:
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise CorpusError(f"{folder}: not a corpus folder (no {MANIFEST_NAME}; build one with 'seqart corpus build')") from None
+            raise CorpusError(
+                f"{folder}: not a corpus folder (no {MANIFEST_NAME}; build one with 'seqart corpus build')"
+            ) from None
         except (OSError, ValueError) as exc:
             raise CorpusError(f"{path}: unreadable corpus manifest ({' '.join(str(exc).split())[:120]})") from None
         if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
@@ -74,16 +76,20 @@ class CorpusDataset:
             data = np.load(folder / DATA_NAMES[kind], mmap_mode="r")
             index = np.load(folder / INDEX_NAME, mmap_mode="r")
         except (OSError, ValueError) as exc:
-            raise CorpusError(f"{folder}: corpus arrays are missing or damaged ({' '.join(str(exc).split())[:120]})") from None
+            reason = " ".join(str(exc).split())[:120]
+            raise CorpusError(f"{folder}: corpus arrays are missing or damaged ({reason})") from None
         if index.dtype != INDEX_DTYPE or index.ndim != 1:
             raise CorpusError(f"{folder / INDEX_NAME}: unexpected index layout {index.dtype}")
         expected_ndim = 1 if kind == "tokens" else 2
         if data.ndim != expected_ndim:
-            raise CorpusError(f"{folder / DATA_NAMES[kind]}: expected a {expected_ndim}-D array, got shape {data.shape}")
+            raise CorpusError(
+                f"{folder / DATA_NAMES[kind]}: expected a {expected_ndim}-D array, got shape {data.shape}"
+            )
         if len(index) and int(index["offset"][-1] + index["length"][-1]) > len(data):
             raise CorpusError(f"{folder}: index points past the end of {DATA_NAMES[kind]} (a half-finished rebuild?)")
-        if len(manifest.get("items", ())) != len(index):
-            raise CorpusError(f"{folder}: manifest lists {len(manifest.get('items', ()))} items but the index has {len(index)}")
+        n_items = len(manifest.get("items", ()))
+        if n_items != len(index):
+            raise CorpusError(f"{folder}: manifest lists {n_items} items but the index has {len(index)}")
         return cls(folder, manifest, data, index)
 
     # ------------------------------------------------------------- metadata

@@ -15,6 +15,7 @@ the import system, and tune counts come from counting ``X:`` lines, so
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,12 +160,11 @@ def scan_folder(folder: Path, suffixes: tuple[str, ...] | None = None) -> list[P
     """
     suffixes = tuple(s.lower() for s in (suffixes or music_extensions()))
     found = []
-    for p in folder.rglob("*"):
-        rel = p.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if p.suffix.lower() in suffixes and p.is_file():
-            found.append(p)
+    for dirpath, dirnames, filenames in os.walk(folder):  # symlinked folders are not followed
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in suffixes:
+                found.append(Path(dirpath) / name)
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 

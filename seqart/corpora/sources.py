@@ -8,7 +8,6 @@ are what the parse cache keys and what worker processes parse.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from seqart.corpora.cache import unit_key
 from seqart.corpora.registry import ResolvedSource

@@ -135,7 +135,11 @@ def _read_text(path: Path) -> str:
     data = path.read_bytes()
     if b"\x00" in data[:4096]:
         raise ScoreReadError(path, "binary data where ABC text was expected")
-    return data.decode("utf-8", errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Older tune books are mostly Latin-1 (ABC 2.1 still allows it); it decodes any bytes.
+        return data.decode("latin-1")
 
 
 def _short(exc: Exception) -> str:

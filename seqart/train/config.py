@@ -89,8 +89,8 @@ PRESETS: dict[str, Preset] = {
             representation="melody",
             description="2x256 LSTM language model over melody tokens, transposition-augmented (ships as 'folk')",
             model_config={"embed_dim": 256, "hidden_size": 256, "num_layers": 2, "dropout": 0.25},
-            train={"steps": 2000, "batch_size": 32, "seq_len": 256, "lr": 3e-3, "warmup_steps": 100,
-                   "augment_transpose": 6, "val_every": 250, "val_batches": 40, "checkpoint_every": 100},
+            train={"steps": 600, "batch_size": 32, "seq_len": 256, "lr": 3e-3, "warmup_steps": 50,
+                   "augment_transpose": 6, "val_every": 100, "val_batches": 20, "checkpoint_every": 50},
         ),
         Preset(
             name="melody-lstm-tiny",

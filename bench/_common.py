@@ -112,11 +112,16 @@ def print_table(title: str, columns: Sequence[tuple[str, str, str]], rows: Itera
 
 
 def format_cell(value: Any, spec: str) -> str:
-    """``value`` formatted with ``spec``; ``-`` for None, strings unchanged."""
+    """``value`` formatted with ``spec``; ``-`` for None, strings unchanged.
+
+    The spec ``"auto"`` picks the decimals by size: none from 100 up, two from 1, else three.
+    """
     if value is None:
         return "-"
     if isinstance(value, str):
         return value
+    if spec == "auto":
+        spec = ",.0f" if abs(value) >= 100 else ".2f" if abs(value) >= 1 else ".3f"
     return format(value, spec)
 
 

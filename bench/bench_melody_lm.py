@@ -31,8 +31,9 @@ corpus's train split and scored on its test split, over token ids. Details:
   vocabulary, so every id has a probability;
 - discounts come from the count-of-counts ``n1..n4`` of each order
   (``Y = n1 / (n1 + 2 n2)``, ``D1 = 1 - 2Y n2/n1``, ``D2 = 2 - 3Y n3/n2``,
-  ``D3+ = 3 - 4Y n4/n3``); a discount the data cannot estimate (a zero
-  count-of-count) falls back to ``Y``, and ``Dr`` is kept within ``(0, r]``;
+  ``D3+ = 3 - 4Y n4/n3``, each kept within ``(0, r]``); an order where one of
+  ``n1..n4`` is zero (typically the unigrams of a small vocabulary) uses the
+  plain discount ``Y`` for all counts (0.5 if ``n1`` or ``n2`` is zero);
 - n-grams are packed into int64 codes in base ``vocab_size + 1``, so
   ``(vocab_size + 1) ** order`` must stay below ``2**63``.
 
@@ -83,15 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # ------------------------------------------------------------ Kneser-Ney
 def discounts(counts: np.ndarray, modified: bool) -> np.ndarray:
     """``[D1, D2, D3+]`` from the count-of-counts of one order (see the module docstring)."""
-    n1, n2, n3, n4 = (int(np.count_nonzero(counts == r)) for r in (1, 2, 3, 4))
-    y = n1 / (n1 + 2 * n2) if n1 > 0 and n2 > 0 else 0.5
-    if not modified:
+    n = [int(np.count_nonzero(counts == r)) for r in (1, 2, 3, 4)]
+    y = n[0] / (n[0] + 2 * n[1]) if n[0] > 0 and n[1] > 0 else 0.5
+    if not modified or min(n) == 0:
         return np.array([y, y, y])
-    out = []
-    for r, (num, den) in enumerate(((n2, n1), (n3, n2), (n4, n3)), start=1):
-        d = r - (r + 1) * y * num / den if den > 0 and num > 0 else y
-        out.append(min(max(d, 1e-3), float(r)))
-    return np.array(out)
+    d = [r - (r + 1) * y * n[r] / n[r - 1] for r in (1, 2, 3)]
+    return np.array([min(max(x, 1e-3), float(r)) for r, x in zip((1, 2, 3), d)])
 
 
 def discount_of(counts: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -289,6 +287,8 @@ def batch_nll(model, seqs: list[np.ndarray], chunk: int) -> list[np.ndarray]:
 # --------------------------------------------------------------- figures
 def note_mask(tokenizer) -> np.ndarray:
     """Boolean array over token ids: True for NOTE tokens (``pitch_of`` is not None)."""
+    if not hasattr(tokenizer, "pitch_of"):
+        raise SystemExit(f"error: the {tokenizer.name} tokenizer has no pitch_of(); this benchmark is for melody models")
     return np.array([tokenizer.pitch_of(t) is not None for t in range(tokenizer.vocab_size)])
 
 
@@ -354,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         kn = KneserNeyLM(args.order, tokenizer.vocab_size, modified=args.kn == "modified").fit(train)
         kn_nll, lengths = kn.sequence_nll(test)
     ngram = figures(f"{args.kn} KN {args.order}-gram", kn_nll, lengths, notes, sw.seconds)
+    lstm_nll(model, test[:1], 1, args.chunk)  # warm-up: torch's first LSTM call sets up its kernels
     with Stopwatch() as sw:
         nn_nll = lstm_nll(model, test, args.batch_size, args.chunk)
     lstm = figures(f"{model.registry_name} ({folder.name})", nn_nll, lengths, notes, sw.seconds)

@@ -414,25 +414,15 @@ def _write_corpus(out: Path, report: BuildReport, tokenizer, arrays: list[np.nda
     manifest["duplicates"] = extra["duplicates"]
 
     out.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode()
     for name, array in ((DATA_NAMES[kind], data), (INDEX_NAME, index)):
         with atomic_path(out / name) as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, array)
-            os.chmod(tmp, mode)  # temporary files are private; a corpus is meant to be shared
     with atomic_path(out / MANIFEST_NAME) as tmp:
         tmp.write_text(_manifest_json(manifest), encoding="utf-8")
-        os.chmod(tmp, mode)
     for other_kind, name in DATA_NAMES.items():  # a rebuild with another kind leaves no stale data
         if other_kind != kind:
             (out / name).unlink(missing_ok=True)
-
-
-def _file_mode() -> int:
-    """Permissions of a normally created file under the current umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _manifest_json(manifest: dict) -> str:

@@ -102,10 +102,10 @@ def check_midi_structure(data: bytes, source: str | Path = "<midi>") -> None:
     """Check the chunk layout of a MIDI file before a C++ parser sees it.
 
     Checks the ``MThd`` header (length 6, format 0-2, a ticks-per-quarter
-    division > 0) and that every chunk's declared length fits in the file.
-    Unknown chunk types are allowed (the standard says to skip them), and so are
-    fewer than 8 stray bytes after the last chunk (common in files from old
-    sequencers).
+    division > 0) and that the chunks up to the last of the track chunks the
+    header announces fit in the file. Unknown chunk types are allowed (the
+    standard says to skip them), and bytes after the announced tracks are
+    ignored, as symusic ignores them (old sequencers often left padding there).
 
     Raises:
         ScoreReadError: naming ``source`` and what is wrong.
@@ -116,7 +116,7 @@ def check_midi_structure(data: bytes, source: str | Path = "<midi>") -> None:
         raise ScoreReadError(source, "not a MIDI file (no MThd header)")
     if len(data) < 14:
         raise ScoreReadError(source, f"truncated MIDI (header needs 14 bytes, file has {len(data)})")
-    length, fmt, _ntracks, division = struct.unpack(">IHHH", data[4:14])
+    length, fmt, ntracks, division = struct.unpack(">IHHH", data[4:14])
     if length != 6:
         raise ScoreReadError(source, f"corrupt MIDI (header length {length}, expected 6)")
     if fmt > 2:
@@ -126,7 +126,7 @@ def check_midi_structure(data: bytes, source: str | Path = "<midi>") -> None:
     if division == 0:
         raise ScoreReadError(source, "corrupt MIDI (0 ticks per quarter note)")
     pos, tracks = 14, 0
-    while len(data) - pos >= 8:
+    while len(data) - pos >= 8 and tracks < ntracks:
         kind = data[pos:pos + 4]
         (size,) = struct.unpack(">I", data[pos + 4:pos + 8])
         left = len(data) - pos - 8

@@ -250,18 +250,20 @@ def _tied_notes(flat, offset: float) -> list[Note]:
                 events.append((start, length, midi, velocity, tie.type if tie is not None else None))
     events.sort(key=lambda e: e[0])
     merged: list[list] = []  # [pitch, start, length, velocity]
-    open_ties: dict[int, list] = {}  # pitch -> note whose tie waits for its continuation
+    # (pitch, offset) -> note whose tie waits for a note of that pitch starting there;
+    # keyed by offset so an untied unison note in another voice does not break it.
+    open_ties: dict[tuple[int, Fraction], list] = {}
     for start, length, midi, velocity, tie in events:
-        held = open_ties.pop(midi, None)
-        if held is not None and tie in ("stop", "continue") and held[1] + held[2] == start:
+        held = open_ties.pop((midi, start), None) if tie in ("stop", "continue") else None
+        if held is not None:
             held[2] += length
             if tie == "continue":
-                open_ties[midi] = held
+                open_ties[(midi, start + length)] = held
             continue
         note = [midi, start, length, velocity]
         merged.append(note)
         if tie in ("start", "continue"):
-            open_ties[midi] = note
+            open_ties[(midi, start + length)] = note
     return [Note(p, float(s), float(d), v) for p, s, d, v in merged]
 
 

@@ -28,9 +28,11 @@ from seqart.utils.atomic import write_bytes_atomic
 #: Grid steps per beat (quarter note) that written times are snapped to.
 GRID = 48
 
+_SCORE_PART = re.compile(rb"<score-part\b.*?</score-part>", re.DOTALL)
+_MIDI_CHANNEL = re.compile(rb"<midi-channel>\d+</midi-channel>")
 # music21 fills a missing title and composer with these placeholders.
 _PLACEHOLDERS = re.compile(
-    rb"\s*<(movement-title)>Music21 Fragment</movement-title>"
+    rb"\s*<movement-title>Music21 Fragment</movement-title>"
     rb'|\s*<creator type="composer">Music21</creator>'
 )
 
@@ -41,8 +43,13 @@ def write_musicxml(score: Score, path: str | Path) -> Path:
     Onsets and offsets (beats) are snapped to 1/:data:`GRID` beat; a note
     shorter than that lasts one step. Tempos go into the first part as
     metronome marks; time and key signatures into every part. Velocities are
-    kept as MusicXML note dynamics. Reading the file back gives the same
-    pitches, onsets and durations for notes on that grid.
+    kept as MusicXML note dynamics, drum tracks on MIDI channel 10. Reading the
+    file back gives the same pitches, onsets and durations for notes on that
+    grid, except where one track holds two overlapping notes of the same pitch
+    (their ties cannot be told apart, as in MIDI). Programs come back as far as
+    music21's instrument classes keep them: it reads a piano-family program as
+    0, and a pitched track with program 113, 115, 116 or 117 (agogo, woodblock,
+    taiko, melodic tom) as a drum track.
 
     Args:
         score: the score to write.
@@ -52,8 +59,9 @@ def write_musicxml(score: Score, path: str | Path) -> Path:
         ``path`` as a :class:`Path`.
 
     Raises:
-        ScoreError: for a pitch outside 0-127, a negative or non-finite time,
-            an unusable time signature, or a score music21 cannot export.
+        ScoreError: for a pitch or program outside 0-127, a negative or
+            non-finite time, a tempo that is not a positive number, an unusable
+            time signature, or a score music21 cannot export.
     """
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
@@ -65,9 +73,33 @@ def write_musicxml(score: Score, path: str | Path) -> Path:
         raise ScoreError(f"music21 cannot export this score as MusicXML ({msg})") from None
     if not score.title:
         data = _PLACEHOLDERS.sub(b"", data)
+    data = _force_drum_channels(data, [t.is_drum for t in score.tracks])
     path = Path(path)
     write_bytes_atomic(path, data)
     return path
+
+
+def _force_drum_channels(data: bytes, drums: list[bool]) -> bytes:
+    """Put every drum part on MIDI channel 10.
+
+    music21 gives each part a channel of its own, so a second drum track would
+    move to another channel and read back as pitched.
+    """
+    if sum(drums) < 2:
+        return data
+    blocks = list(_SCORE_PART.finditer(data))
+    if len(blocks) != len(drums):
+        return data
+    out, last = [], 0
+    for match, is_drum in zip(blocks, drums):
+        out.append(data[last:match.start()])
+        block = match.group(0)
+        if is_drum:
+            block = _MIDI_CHANNEL.sub(b"<midi-channel>10</midi-channel>", block)
+        out.append(block)
+        last = match.end()
+    out.append(data[last:])
+    return b"".join(out)
 
 
 def score_to_music21(score: Score):
@@ -84,14 +116,19 @@ def score_to_music21(score: Score):
     out = stream.Score()
     out.insert(0, metadata.Metadata(title=score.title) if score.title else metadata.Metadata())
     tracks = score.tracks or [Track()]
+    pitched_channels = [c for c in range(16) if c != 9]
+    pitched = 0
     for i, track in enumerate(tracks):
-        part = _part(track, bars, score, with_tempo=(i == 0))
-        out.insert(0, part)
+        channel = pitched_channels[pitched % len(pitched_channels)]
+        pitched += not track.is_drum
+        out.insert(0, _part(track, bars, score, with_tempo=(i == 0), channel=channel))
     return out
 
 
 def _check(score: Score) -> None:
     for t in score.tracks:
+        if not 0 <= t.program <= 127:
+            raise ScoreError(f"program {t.program} of track {t.name!r} is outside 0-127")
         for n in t.notes:
             if not 0 <= n.pitch <= 127:
                 raise ScoreError(f"pitch {n.pitch} is outside 0-127 (track {t.name!r})")
@@ -100,6 +137,9 @@ def _check(score: Score) -> None:
     for s in score.time_signatures:
         if s.numerator <= 0 or s.denominator <= 0 or not math.isfinite(s.beat) or s.beat < 0:
             raise ScoreError(f"unusable time signature {s} at beat {s.beat}")
+    for t in score.tempos:
+        if not (math.isfinite(t.bpm) and t.bpm > 0 and math.isfinite(t.beat)):
+            raise ScoreError(f"unusable tempo {t.bpm:g} bpm at beat {t.beat:g}")
 
 
 def _q(beats: float) -> Fraction:
@@ -119,11 +159,14 @@ def _bars(signatures: list[TimeSignature], end: Fraction) -> list[tuple[Fraction
 
     The signature is given for the first bar of each meter. A meter change that
     does not fall on a bar line cuts the bar before it short, as
-    :meth:`Score.bar_starts` does.
+    :meth:`Score.bar_starts` does; that bar gets a meter of its own length (2/4
+    for two beats), because a MusicXML reader takes a bar that is shorter than
+    its meter for a full one and shifts every later note. Meter changes are
+    snapped to 1/16 beat so that such a meter exists.
     """
     by_beat: dict[Fraction, TimeSignature] = {}
     for s in sorted(signatures, key=lambda s: s.beat):
-        by_beat[_q(s.beat)] = s
+        by_beat[Fraction(round(s.beat * 16), 16)] = s
     sigs = sorted(by_beat.items()) or [(Fraction(0), TimeSignature(0.0, 4, 4))]
     sigs[0] = (Fraction(0), sigs[0][1])
     bars: list[tuple[Fraction, Fraction, TimeSignature | None]] = []
@@ -133,12 +176,23 @@ def _bars(signatures: list[TimeSignature], end: Fraction) -> list[tuple[Fraction
         beat, first = seg_start, True
         while beat < end and (seg_end is None or beat < seg_end):
             bar_end = beat + length if seg_end is None else min(beat + length, seg_end)
-            bars.append((beat, bar_end, sig if first else None))
+            meter = sig if first else None
+            if bar_end - beat < length:
+                meter = _meter_of_length(bar_end - beat)
+            bars.append((beat, bar_end, meter))
             beat, first = bar_end, False
     if not bars:  # an empty score still gets one bar
         sig = sigs[0][1]
         bars.append((Fraction(0), Fraction(4 * sig.numerator, sig.denominator), sig))
     return bars
+
+
+def _meter_of_length(beats: Fraction) -> TimeSignature:
+    """The simplest meter whose bar lasts ``beats`` (a multiple of 1/16 beat): 3/8 for 1.5."""
+    denominator = 4
+    while (beats * denominator / 4).denominator != 1:
+        denominator *= 2
+    return TimeSignature(0.0, int(beats * denominator / 4), denominator)
 
 
 def _voices(track: Track) -> list[list[tuple[Fraction, Fraction, list[int], int]]]:
@@ -161,7 +215,7 @@ def _voices(track: Track) -> list[list[tuple[Fraction, Fraction, list[int], int]
     return voices or [[]]
 
 
-def _part(track: Track, bars, score: Score, with_tempo: bool):
+def _part(track: Track, bars, score: Score, with_tempo: bool, channel: int):
     from music21 import clef, instrument, stream, tempo
 
     part = stream.Part()
@@ -170,8 +224,9 @@ def _part(track: Track, bars, score: Score, with_tempo: bool):
     except Exception:  # an unknown program number still gets a generic instrument
         inst = instrument.Instrument()
         inst.midiProgram = track.program
-    if track.is_drum:
-        inst.midiChannel = 9  # General MIDI percussion channel
+    # Channel 10 (9 counted from 0) marks drums; a pitched percussion instrument
+    # such as taiko (program 116) would otherwise default to it.
+    inst.midiChannel = 9 if track.is_drum else channel
     if track.name:
         part.partName = track.name
         inst.partName = track.name
@@ -210,7 +265,7 @@ def _part(track: Track, bars, score: Score, with_tempo: bool):
 def _fill(container, items, b0: Fraction, b1: Fraction, flats: bool, rests: bool) -> bool:
     """Put the parts of ``items`` that sound in bar ``[b0, b1)`` into ``container``,
     tied across bar lines, with rests in the gaps. Returns True if anything was added."""
-    from music21 import chord, note, tie
+    from music21 import chord, note
 
     cursor, added = b0, False
     for start, end, pitches, velocity in items:
@@ -223,18 +278,32 @@ def _fill(container, items, b0: Fraction, b1: Fraction, flats: bool, rests: bool
         el = note.Note(spelled[0]) if len(spelled) == 1 else chord.Chord(spelled)
         el.quarterLength = seg_end - seg_start
         el.volume.velocity = velocity
-        if start < b0 and end > b1:
-            el.tie = tie.Tie("continue")
-        elif start < b0:
-            el.tie = tie.Tie("stop")
-        elif end > b1:
-            el.tie = tie.Tie("start")
-        container.insert(seg_start - b0, el)
+        # A length such as 5/2 beats needs tied notes (half + eighth). Split here,
+        # because the exporter would split it itself and overwrite the ties that
+        # continue the note across bar lines.
+        pieces = el.splitAtDurations() if el.duration.type == "complex" else (el,)
+        offset = seg_start - b0
+        for i, piece in enumerate(pieces):
+            piece.volume.velocity = velocity
+            _tie(piece, tied_from=start < b0 or i > 0, tied_to=end > b1 or i < len(pieces) - 1)
+            container.insert(offset, piece)
+            offset += Fraction(piece.quarterLength)
         cursor, added = seg_end, True
     if rests and cursor < b1:
         container.insert(cursor - b0, note.Rest(quarterLength=b1 - cursor))
         added = True
     return added
+
+
+def _tie(el, tied_from: bool, tied_to: bool) -> None:
+    """Set the tie of a note or chord (all its notes) that continues from / into a neighbour."""
+    from music21 import tie
+
+    kind = {(True, True): "continue", (True, False): "stop", (False, True): "start"}.get((tied_from, tied_to))
+    el.tie = tie.Tie(kind) if kind else None
+    if el.isChord:
+        for member in el.notes:
+            member.tie = tie.Tie(kind) if kind else None
 
 
 def _spell(midi: int, flats: bool):

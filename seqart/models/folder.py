@@ -215,16 +215,3 @@ def load_model(folder: str | os.PathLike, device: str = "cpu"):
         state[k] = state[source]
     model.load_state_dict(state, strict=True)
     return model.to(device).eval(), tokenizer, meta
-
-
-def is_model_folder(path: Path) -> bool:
-    return (path / CONFIG).is_file() and (path / WEIGHTS).is_file()
-
-
-def torch_available() -> bool:
-    try:
-        import importlib.util
-
-        return importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):
-        return False

@@ -1,0 +1,195 @@
+"""End-to-end latency of ``seqart sample`` (process start to MIDI file written).
+
+Timed as whole processes, ``--runs`` times each (interleaved, after one untimed
+warm-up run of each so the file cache is warm), run from the repository root:
+
+- ``python -c pass``: the interpreter alone;
+- ``python -c "import torch"``: what importing torch alone costs;
+- ``python cli.py sample MODEL -o OUT.mid --bars 16 --seed i --force``: the command
+  a user types; the time runs until the process has exited (the file is written
+  before it exits, and is checked).
+
+Beside them, a fresh process times the same work in-process with
+``time.perf_counter``: importing ``seqart.cli``, importing ``seqart.generate``,
+``load_generator(MODEL)``, sampling one 16-bar melody, and writing the MIDI file;
+it also notes whether torch got imported on the way. Phases are medians over
+``--runs`` processes.
+
+MODEL is a shipped model name (default ``folk``) or a model/run folder.
+
+Usage::
+
+    PYTHONPATH=. python bench/bench_sample.py [--model folk] [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import REPO_ROOT, print_table, spread, write_results  # noqa: E402
+
+NAME = "sample"
+PHASES = ("import seqart.cli", "import seqart.generate", "load_generator", "sample", "write MIDI")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="folk", help="shipped model name or model folder (default folk)")
+    parser.add_argument("--runs", type=int, default=10, help="timed runs of each command (default 10)")
+    parser.add_argument("--bars", type=int, default=16, help="bars to sample (default 16)")
+    parser.add_argument("--python", default=sys.executable, help="interpreter to time (default: this one)")
+    parser.add_argument("--child", nargs=3, metavar=("MODEL", "OUT", "SEED"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
+
+
+# ------------------------------------------------------- in-process child
+def breakdown(model: str, out: str, seed: int, bars: int) -> dict:
+    """Seconds of each phase of ``seqart sample`` in this (fresh) process."""
+    times = {}
+    start = time.perf_counter()
+    import seqart.cli  # noqa: F401
+
+    times[PHASES[0]] = time.perf_counter() - start
+    mark = time.perf_counter()
+    from seqart.generate import load_generator
+
+    times[PHASES[1]] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    generator = load_generator(model)
+    times[PHASES[2]] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    score = generator.sample(num=1, bars=bars, seed=seed)[0]
+    times[PHASES[3]] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    score.write(out)
+    times[PHASES[4]] = time.perf_counter() - mark
+    return {"phases": times, "total": time.perf_counter() - start, "torch_imported": "torch" in sys.modules,
+            "notes": score.num_notes}
+
+
+# ------------------------------------------------------------- processes
+def child_env() -> dict:
+    """This environment with the repository root first on PYTHONPATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def timed_process(cmd: list[str], env: dict) -> tuple[float, str]:
+    """Wall seconds from spawning ``cmd`` (in the repository root) to its exit, and its stdout.
+
+    Raises:
+        RuntimeError: with the command's stderr if it fails.
+    """
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {done.returncode}:\n{done.stderr.strip()}")
+    return seconds, done.stdout
+
+
+def commands(args: argparse.Namespace, out: Path) -> dict:
+    """name -> function of the run index returning the argv to time."""
+    py = args.python
+    return {
+        "python -c pass": lambda i: [py, "-c", "pass"],
+        'python -c "import torch"': lambda i: [py, "-c", "import torch"],
+        f"seqart sample ({args.bars} bars)": lambda i: [py, "cli.py", "sample", args.model, "-o", str(out),
+                                                      "--bars", str(args.bars), "--seed", str(i), "--force"],
+    }
+
+
+def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict, list[dict]]:
+    """Timings of every command and the in-process breakdowns (warm-up run first)."""
+    env = child_env()
+    out = tmp / "sample.mid"
+    cmds = commands(args, out)
+    script = str(Path(__file__).resolve())
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    breakdowns = []
+    for i in range(-1, args.runs):  # run -1 is the warm-up
+        for name, make in cmds.items():
+            out.unlink(missing_ok=True)
+            seconds, _ = timed_process(make(max(i, 0)), env)
+            if name.startswith("seqart") and not out.is_file():
+                raise RuntimeError(f"seqart sample wrote no {out}")
+            if i >= 0:
+                times[name].append(seconds)
+        child = [args.python, script, "--bars", str(args.bars), "--child", args.model, str(tmp / "child.mid"),
+                 str(max(i, 0))]
+        _, stdout = timed_process(child, env)
+        if i >= 0:
+            breakdowns.append(json.loads(stdout))
+    return times, breakdowns
+
+
+# ------------------------------------------------------------------ main
+def phase_rows(breakdowns: list[dict]) -> list[dict]:
+    """Median seconds of each in-process phase and its share of the in-process total."""
+    total = statistics.median(b["total"] for b in breakdowns)
+    rows = []
+    for phase in PHASES:
+        seconds = statistics.median(b["phases"][phase] for b in breakdowns)
+        rows.append({"phase": phase, "seconds": seconds, "share_pct": 100 * seconds / total})
+    rows.append({"phase": "total (in-process)", "seconds": total, "share_pct": 100.0})
+    return rows
+
+
+def resolve(model: str) -> Path:
+    """The model folder, or exit with a hint when the shipped model does not exist yet."""
+    from seqart.errors import ModelError
+    from seqart.models.folder import resolve_model
+
+    try:
+        return resolve_model(model)
+    except ModelError as exc:
+        raise SystemExit(f"error: {exc}\n(pass a trained model folder with --model PATH)") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        model, out, seed = args.child
+        print(json.dumps(breakdown(model, out, int(seed), args.bars)))
+        return 0
+    folder = resolve(args.model)
+    with tempfile.TemporaryDirectory(prefix="seqart-bench-sample-") as tmp:
+        times, breakdowns = run_all(args, Path(tmp))
+    rows = [{"command": name, **spread(samples)} for name, samples in times.items()]
+    phases = phase_rows(breakdowns)
+    print_table(f"Process wall time, {args.runs} runs each",
+                [("command", "command", ""), ("median s", "median", ".3f"), ("min s", "min", ".3f"),
+                 ("max s", "max", ".3f")], rows,
+                note=f"model: {folder}\n"
+                     "MEASUREMENTS.md: import torch 2.1 s, music21 0.64 s, typer 0.14 s (whole process).")
+    torch_note = "torch was imported" if any(b["torch_imported"] for b in breakdowns) else "torch was not imported"
+    print_table("In-process breakdown (median over runs)",
+                [("phase", "phase", ""), ("seconds", "seconds", ".3f"), ("share %", "share_pct", ".1f")], phases,
+                note=f"{torch_note}; {breakdowns[0]['notes']} notes in the first melody.")
+    sample_row = rows[-1]
+    summary = {"sample_median_s": sample_row["median"], "import_torch_median_s": rows[1]["median"],
+               "interpreter_median_s": rows[0]["median"],
+               "torch_imported": any(b["torch_imported"] for b in breakdowns)}
+    settings = {k: v for k, v in vars(args).items() if k != "child"}
+    path = write_results(NAME, {**settings, "model_folder": str(folder)}, rows, summary, phases=phases,
+                         breakdowns=breakdowns)
+    print(f"figures written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,6 +30,9 @@ REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 #: Scratch data kept between runs (gitignored): e.g. the chorale MIDI files.
 CACHE_DIR = BENCH_DIR / ".cache"
+#: 1-, 5- and 15-minute load averages when the benchmark started: a busy machine
+#: (another job on the cores) makes timings unreliable.
+LOAD_AT_START = os.getloadavg() if hasattr(os, "getloadavg") else None
 
 
 def package_version(dist: str) -> str:
@@ -43,12 +46,14 @@ def package_version(dist: str) -> str:
 
 
 def machine_info() -> dict:
-    """Python, platform, CPU count and the versions of the libraries the benchmarks time."""
+    """Python, platform, CPU count, load averages and the versions of the libraries the benchmarks time."""
     info = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "affinity_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average_at_start": LOAD_AT_START,
+        "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
     for dist in ("torch", "numpy", "music21", "symusic", "miditok"):
         info[dist] = package_version(dist)
@@ -81,7 +86,24 @@ def write_results(name: str, settings: dict, rows: list[dict], summary: dict, **
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+    warning = busy_warning()
+    if warning:
+        print(warning)
     return path
+
+
+def busy_warning(threshold: float = 1.0) -> str | None:
+    """A warning when the 1-minute load average at start exceeded ``threshold``.
+
+    Another job on the cores slows everything, and torch's worker threads worst
+    of all: with 2 threads on 2 busy cores a step can take 100 times longer.
+    (Right after another benchmark the load is high too; the warning is then
+    a false alarm.)
+    """
+    if LOAD_AT_START is None or LOAD_AT_START[0] <= threshold:
+        return None
+    return (f"warning: load average {LOAD_AT_START[0]:.1f} at start on {os.cpu_count()} cores: if another job "
+            "was running, these timings are unreliable (torch with several threads suffers most)")
 
 
 def print_table(title: str, columns: Sequence[tuple[str, str, str]], rows: Iterable[dict],

@@ -13,7 +13,8 @@ a sampler sees them. Figures:
 The neural model is the torch model of ``MODEL_DIR`` (``seqart.models.folder.load_model``,
 eval mode), run on whole sequences in batches of similar length, its recurrent
 state carried from chunk to chunk across the whole sequence; padding is not
-scored.
+scored. It runs on one torch thread by default: the figures here are NLLs, and
+two threads on two busy cores can be a hundred times slower than one.
 
 The baseline (:class:`KneserNeyLM`) is written here in NumPy: *interpolated
 modified Kneser-Ney* (Chen & Goodman 1998) by default, or plain interpolated
@@ -74,7 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--split", default="test", help="split to score (default test)")
     parser.add_argument("--batch-size", type=int, default=32, help="sequences per LSTM batch (default 32)")
     parser.add_argument("--chunk", type=int, default=512, help="LSTM time steps per forward call (default 512)")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: steady on a shared machine; 0: torch's default)")
     args = parser.parse_args(argv)
     if args.order < 2:
         parser.error("--order must be at least 2")

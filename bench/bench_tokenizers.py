@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         loading.append({"reader": "symusic.Score", "files": len(paths), "seconds": symusic_read_s,
                         "ms_per_file": 1000 * symusic_read_s / len(paths)})
         rows += [measure(miditok_codec(matched), symusic_scores, args.repeat) for matched in (True, False)]
-    columns = [("tokenizer", "tokenizer", ""), ("notes", "notes", ",d"), ("tokens", "tokens", ",d"),
+    columns = [("tokenizer", "tokenizer", ""), ("notes", "notes", ",d"), ("tokens/frames", "tokens", ",d"),
                ("encode notes/s", "encode_notes_per_s", ",.0f"), ("decode notes/s", "decode_notes_per_s", ",.0f"),
                ("encode s", "encode_s", ".3f"), ("decode s", "decode_s", ".3f"), ("notes out", "notes_out", ",d")]
     print_table(f"Tokenizers on {len(paths)} Bach chorales (MIDI), best of {args.repeat}", columns, rows,

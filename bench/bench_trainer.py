@@ -112,6 +112,8 @@ def setup(args: argparse.Namespace, data: Path):
     from seqart.train.config import apply_overrides, get_preset
 
     recipe = get_preset(args.preset)
+    if recipe.model != "melody-lstm":
+        raise SystemExit(f"error: preset {args.preset} trains {recipe.model}; the bare loop here is MelodyLSTM's")
     model_cfg, train_cfg = apply_overrides(recipe, args.overrides)
     train_cfg = replace(train_cfg, steps=args.warmup + args.steps + 1, device="cpu", threads=args.threads,
                         seed=args.seed)

@@ -43,7 +43,7 @@ QUICK = {
     "corpus": ["--limit", "12"],
     "tokenizers": ["--files", "5", "--repeat", "1"],
     "melody_lm": [],
-    "trainer": ["--steps", "3", "--warmup", "1", "--limit", "40", "--set", "batch_size=8", "--set", "seq_len=64"],
+    "trainer": ["--steps", "3", "--warmup", "1", "--limit", "40", "--threads", "1", "--set", "batch_size=8", "--set", "seq_len=64"],
     "sample": ["--runs", "2"],
 }
 

@@ -100,9 +100,22 @@ class MelodySampler:
             pos = sum(1 for t in prefix if t in (REST, HOLD) or tok.pitch_of(t) is not None)
         else:
             prefix, pos = header + [BAR], 0
+        choose_key = key is None and primer is None
+        if choose_key:
+            prefix = prefix[:2]  # BOS, meter: each melody draws its key from the model
         logits, state = self.lm.run(np.asarray([prefix]), None)
         logits = np.repeat(logits, num, axis=0)
         state = [(np.repeat(h, num, axis=0), np.repeat(c, num, axis=0)) for h, c in state]
+        keys = [key] * num
+        if choose_key:
+            key_mask = np.zeros(tok.vocab_size, dtype=bool)
+            key_mask[tok.key_base:tok.key_none] = True
+            drawn = self._draw(logits, key_mask, options, rng)
+            keys = [tok.key_of(t) for t in drawn]
+            logits, state = self.lm.step(drawn, state)
+            logits, state = self.lm.step(np.full(num, BAR), state)
+            # The drawn key then binds like --key would.
+            step_mask = np.stack([self._step_mask(k, options) for k in keys])
 
         total_steps = (-(-pos // bar_steps) + options.bars) * bar_steps
         generated = np.empty((num, total_steps - pos), dtype=np.int64)
@@ -113,12 +126,12 @@ class MelodySampler:
             mask = step_mask
             if i == 0 and primer is not None:
                 mask = step_mask.copy()
-                mask[HOLD] = False  # the primer's last note stays as written
+                mask[..., HOLD] = False  # the primer's last note stays as written
             choice = self._draw(logits, mask, options, rng)
             generated[:, i] = choice
             logits, state = self.lm.step(choice, state)
             pos += 1
-        return [self._to_score(row, primer, meter, key, options, total_steps) for row in generated]
+        return [self._to_score(row, primer, meter, k, options, total_steps) for row, k in zip(generated, keys)]
 
     def _step_mask(self, key: KeySignature | None, options: SamplingOptions) -> np.ndarray:
         """Boolean (V,) mask of the step tokens that may be drawn."""
@@ -143,7 +156,7 @@ class MelodySampler:
               rng: np.random.Generator) -> np.ndarray:
         """One token per row from masked, tempered, top-k/top-p filtered logits (B, V)."""
         z = np.where(mask, logits / options.temperature, -np.inf)
-        if options.top_k is not None and options.top_k < mask.sum():
+        if options.top_k is not None and options.top_k < mask.sum(axis=-1).min():
             kth = np.partition(z, -options.top_k, axis=1)[:, -options.top_k][:, None]
             z = np.where(z >= kth, z, -np.inf)
         z = z - z.max(axis=1, keepdims=True)

@@ -35,8 +35,14 @@ def version() -> None:
 from seqart.commands.corpus import corpus_app  # noqa: E402
 
 app.add_typer(corpus_app, name="corpus")
+from seqart.commands.bench import bench_app  # noqa: E402
+
+app.add_typer(bench_app, name="bench")
 from seqart.commands.sample import sample_command  # noqa: E402
 from seqart.commands.train import train_command  # noqa: E402
 
 app.command("train")(train_command)
 app.command("sample")(sample_command)
+from seqart.commands.export import export_command  # noqa: E402
+
+app.command("export")(export_command)

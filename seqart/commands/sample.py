@@ -17,6 +17,7 @@ def sample_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file (with --num N: out-1.mid ...).")] = Path("melody.mid"),
     num: Annotated[int, typer.Option("--num", "-n", help="How many melodies.")] = 1,
     bars: Annotated[int, typer.Option(help="Bars to generate (after the primer).")] = 16,
+    steps: Annotated[Optional[int], typer.Option(help="Frames to generate (frame models; overrides --bars).")] = None,
     temperature: Annotated[float, typer.Option("--temperature", "-t", help="> 0; lower is safer.")] = 1.0,
     top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest tokens.")] = None,
     top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,
@@ -30,15 +31,15 @@ def sample_command(
     fmt: Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")] = False,
 ) -> None:
-    """Generate melodies with a trained model (default: the shipped 'folk' model)."""
+    """Generate melodies (or piano rolls, with a frame model) with a trained model (default: 'folk')."""
     from seqart.generate import load_generator
     from seqart.utils.paths import output_paths
 
     paths = output_paths(out, num, fmt, overwrite=force)
     generator = load_generator(model)
-    scores = generator.sample(num=num, bars=bars, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-                              key=key, scale=scale, pitch_range=pitch_range, time_signature=time_signature,
-                              tempo=tempo, primer=primer)
+    scores = generator.sample(num=num, bars=bars, steps=steps, temperature=temperature, top_k=top_k, top_p=top_p,
+                              seed=seed, key=key, scale=scale, pitch_range=pitch_range,
+                              time_signature=time_signature, tempo=tempo, primer=primer)
     for score, path in zip(scores, paths):
         written = score.write(path, format=fmt)
         typer.echo(f"wrote {written} ({score.num_notes} notes, {len(score.bar_starts())} bars)")

@@ -34,7 +34,9 @@ def train_command(
     if dry_run:
         typer.echo(f"dry run ok: one batch trained, validated, checkpointed and evaluated ({preset})")
         return
+    unit = result.get("unit", "token")
     for split in ("valid", "test"):
         if split in result:
-            typer.echo(f"{split}: {result[split]['loss']:.4f} nats/token (perplexity {result[split]['ppl']:.2f})")
+            ppl = f" (perplexity {result[split]['ppl']:.2f})" if unit == "token" else ""
+            typer.echo(f"{split}: {result[split]['loss']:.4f} nats/{unit}{ppl}")
     typer.echo(f"model: {result['model_dir']}  (steps {result['step']}{', stopped early' if result['stopped_early'] else ''})")

@@ -60,7 +60,7 @@ class Generator:
                top_p: float | None = None, seed: int | None = None, key: str | KeySignature | None = None,
                scale: str | None = None, pitch_range: str | tuple[int, int] | None = None,
                time_signature: str | tuple[int, int] | None = None, tempo: float | None = None,
-               primer: Score | str | Path | None = None) -> list[Score]:
+               primer: Score | str | Path | None = None, steps: int | None = None) -> list[Score]:
         """Generate ``num`` melodies of ``bars`` bars (after ``primer``, if given).
 
         Args:
@@ -78,6 +78,7 @@ class Generator:
             tempo: output tempo in bpm.
             primer: a Score or a MIDI/MusicXML/ABC path to continue; each result begins
                 with its notes unchanged.
+            steps: frames, for frame models only; a melody model refuses it (use ``bars``).
 
         Returns:
             a list of ``num`` :class:`Score` objects (notes in beats).
@@ -87,6 +88,8 @@ class Generator:
         """
         from seqart.generate.melody import SamplingOptions
 
+        if steps is not None:
+            raise ScoreError(f"--steps is for frame models; a {self.model_type} model takes --bars")
         if isinstance(primer, (str, Path)):
             primer = Score.from_file(primer)
         if primer is not None and primer.num_notes == 0:
@@ -108,9 +111,20 @@ class Generator:
         return self.sample(num=num, bars=bars, primer=score, **options)
 
 
-def load_generator(model: str | Path = "folk", device: str | None = None) -> Generator:
-    """A :class:`Generator` for a shipped model name or a model/run folder.
+#: model types sampled frame by frame (piano rolls), with torch
+_FRAME_MODELS = {"poly-lstm", "poly-nade"}
 
-    ``device`` is accepted for API symmetry; sampling runs on the CPU in NumPy.
+
+def load_generator(model: str | Path = "folk", device: str | None = None):
+    """A generator for a shipped model name or a model/run folder.
+
+    Melody language models give a :class:`Generator` (NumPy, no torch import);
+    frame models give a :class:`seqart.generate.frames.FrameGenerator` (torch, on
+    ``device``, default CPU).
     """
-    return Generator(resolve_model(model))
+    folder = resolve_model(model)
+    if read_config(folder)["model"] in _FRAME_MODELS:
+        from seqart.generate.frames import FrameGenerator
+
+        return FrameGenerator(folder, device=device)
+    return Generator(folder)

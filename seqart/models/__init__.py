@@ -16,6 +16,8 @@ from seqart.errors import ModelError
 #: registry name -> "module:Class" (imported on first use)
 REGISTRY = {
     "melody-lstm": "seqart.models.melody_lstm:MelodyLSTM",
+    "poly-lstm": "seqart.models.poly:PolyLSTM",
+    "poly-nade": "seqart.models.poly:PolyNADE",
 }
 
 

@@ -44,6 +44,8 @@ class SeqartModel(nn.Module):
     config_class: ClassVar[type]
     #: representation the model reads ("melody", "events", "pianoroll", "images")
     representation: ClassVar[str]
+    #: what the loss is counted per ("token", "frame", "image")
+    item_name: ClassVar[str] = "token"
 
     def __init__(self, config):
         super().__init__()
@@ -55,6 +57,12 @@ class SeqartModel(nn.Module):
         from seqart.models.configs import config_from_dict
 
         return config_from_dict(cls.registry_name, data)
+
+    @classmethod
+    def data_config(cls, tokenizer) -> dict:
+        """Config entries fixed by the data rather than the preset (vocabulary size,
+        frame width), taken from the corpus tokenizer."""
+        return {"vocab_size": tokenizer.vocab_size}
 
     def config_dict(self) -> dict:
         return asdict(self.config)

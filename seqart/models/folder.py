@@ -15,10 +15,10 @@ import json
 import os
 import shutil
 import struct
-import tempfile
 from pathlib import Path
 
 from seqart.errors import ModelError
+from seqart.utils.atomic import staging_dir, usual_file_modes
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -122,7 +122,7 @@ def save_model_folder(folder: str | os.PathLike, model, tokenizer, extra: dict |
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp = staging_dir(folder.parent, f".{folder.name}.")
     try:
         tensors, seen = {}, set()
         for name, value in model.state_dict().items():
@@ -141,6 +141,7 @@ def save_model_folder(folder: str | os.PathLike, model, tokenizer, extra: dict |
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (tmp / TOKENIZER).write_text(json.dumps(tokenizer.to_dict(), indent=2) + "\n", encoding="utf-8")
+        usual_file_modes(tmp)
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -215,3 +216,41 @@ def load_model(folder: str | os.PathLike, device: str = "cpu"):
         state[k] = state[source]
     model.load_state_dict(state, strict=True)
     return model.to(device).eval(), tokenizer, meta
+
+
+def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, half: bool = False,
+                        overwrite: bool = False) -> Path:
+    """Copy a model folder (or a run's ``model/``) to ``target``, optionally with
+    float16 weights (half the size; sampling computes in float32 either way).
+
+    ``config.json``, ``tokenizer.json`` and ``eval.json`` are copied as they are.
+    The copy is written to a temporary sibling and renamed into place.
+
+    Raises:
+        ModelError: for an unreadable source, or an existing ``target`` without ``overwrite``.
+    """
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    src = resolve_model(source)
+    read_config(src)
+    check_safetensors(src / WEIGHTS)
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise ModelError(f"{target} exists; pass --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = staging_dir(target.parent, f".{target.name}.")
+    try:
+        weights = load_file(str(src / WEIGHTS))
+        if half:
+            weights = {k: (v.astype(np.float16) if v.dtype == np.float32 else v) for k, v in weights.items()}
+        save_file(weights, str(tmp / WEIGHTS))
+        for name in (CONFIG, TOKENIZER, "eval.json"):
+            if (src / name).is_file():
+                shutil.copyfile(src / name, tmp / name)
+        usual_file_modes(tmp)
+        replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

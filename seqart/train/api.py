@@ -77,7 +77,7 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
 
     cls = model_class(recipe.model)
     tokenizer = corpus.tokenizer
-    config = cls.config_from_dict({**model_cfg, "vocab_size": tokenizer.vocab_size})
+    config = cls.config_from_dict({**model_cfg, **cls.data_config(tokenizer)})
     seed_everything(train_cfg.seed)
     model = cls(config)
     train_data = cls.data(corpus.split("train"), tokenizer, train_cfg, seed=train_cfg.seed, training=True)
@@ -105,4 +105,5 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
                   "parameters": best.num_parameters(), **figures}
     write_json_atomic(out / "eval.json", evaluation)
     write_json_atomic(out / "model" / "eval.json", evaluation)
-    return {**summary, **figures, "run_dir": str(out), "model_dir": str(out / "model")}
+    return {**summary, **figures, "run_dir": str(out), "model_dir": str(out / "model"),
+            "unit": getattr(cls, "item_name", "token")}

@@ -80,6 +80,52 @@ class Preset:
     train: dict = field(default_factory=dict)
 
 
+#: frame-model settings per polyphonic benchmark: (model config, training settings);
+#: the figures these give are in the README (``seqart bench polyphonic``)
+_POLY_COMMON = {"lr": 2e-3, "warmup_steps": 100, "early_stop_patience": 10, "augment_transpose": 0}
+_POLY_LSTM_SMALL = ({"hidden_size": 38, "num_layers": 1, "dropout": 0.0},  # Chung et al.'s size, ~23k parameters
+                    {"steps": 2000, "batch_size": 16, "seq_len": 128, "lr": 1e-2, "val_every": 100,
+                     "checkpoint_every": 100})
+_POLY_LSTM_LARGE = ({"hidden_size": 256, "num_layers": 1, "dropout": 0.0},
+                    {"steps": 8000, "batch_size": 16, "seq_len": 128, "lr": 3e-3, "val_every": 250,
+                     "checkpoint_every": 250})
+_NADE = {"hidden_size": 256, "num_layers": 1, "dropout": 0.5, "inner": "note-lstm", "inner_size": 64,
+         "context_size": 64, "window": 12, "pitch_embed": 16}
+_POLY_SETTINGS = {
+    "poly-lstm": {
+        "jsb": (_POLY_LSTM_SMALL[0], {**_POLY_LSTM_SMALL[1], "seq_len": 64}),
+        "nottingham": _POLY_LSTM_LARGE,
+        "musedata": _POLY_LSTM_LARGE,
+        "piano": (_POLY_LSTM_SMALL[0], {**_POLY_LSTM_SMALL[1], "steps": 4000}),
+    },
+    "poly-nade": {
+        "jsb": (_NADE, {"steps": 2000, "batch_size": 16, "seq_len": 64, "val_every": 50, "checkpoint_every": 100,
+                        "early_stop_patience": 12}),
+        "nottingham": (_NADE, {"steps": 3000, "batch_size": 8, "seq_len": 128, "val_every": 250,
+                               "checkpoint_every": 250}),
+        "musedata": (_NADE, {"steps": 3000, "batch_size": 8, "seq_len": 128, "val_every": 250,
+                             "checkpoint_every": 250}),
+        "piano": (_NADE, {"steps": 3000, "batch_size": 8, "seq_len": 128, "val_every": 250,
+                          "checkpoint_every": 250}),
+    },
+}
+_POLY_DESCRIPTIONS = {
+    "poly-lstm": "LSTM over 88-key frames, one independent Bernoulli per key (the published LSTM baseline)",
+    "poly-nade": "LSTM over frames; a note-axis LSTM models each frame's keys jointly (RNN-NADE family)",
+}
+
+
+def _poly_presets() -> list[Preset]:
+    """``poly-lstm-DATASET`` and ``poly-nade-DATASET`` for the four polyphonic benchmarks."""
+    presets = []
+    for model, by_dataset in _POLY_SETTINGS.items():
+        for dataset, (model_config, train) in by_dataset.items():
+            presets.append(Preset(name=f"{model}-{dataset}", model=model, representation="pianoroll",
+                                  description=f"{_POLY_DESCRIPTIONS[model]}; {dataset} benchmark",
+                                  model_config=dict(model_config), train={**_POLY_COMMON, **train}))
+    return presets
+
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
@@ -87,10 +133,10 @@ PRESETS: dict[str, Preset] = {
             name="melody-lstm",
             model="melody-lstm",
             representation="melody",
-            description="2x256 LSTM language model over melody tokens, transposition-augmented (ships as 'folk')",
-            model_config={"embed_dim": 256, "hidden_size": 256, "num_layers": 2, "dropout": 0.25},
-            train={"steps": 600, "batch_size": 32, "seq_len": 256, "lr": 3e-3, "warmup_steps": 50,
-                   "augment_transpose": 6, "val_every": 100, "val_batches": 20, "checkpoint_every": 50},
+            description="2x384 LSTM language model over melody tokens, transposition-augmented (ships as 'folk')",
+            model_config={"embed_dim": 384, "hidden_size": 384, "num_layers": 2, "dropout": 0.25},
+            train={"steps": 3000, "batch_size": 32, "seq_len": 256, "lr": 3e-3, "warmup_steps": 100,
+                   "augment_transpose": 6, "val_every": 250, "val_batches": 20, "checkpoint_every": 100},
         ),
         Preset(
             name="melody-lstm-tiny",
@@ -102,6 +148,7 @@ PRESETS: dict[str, Preset] = {
                    "val_every": 50, "checkpoint_every": 50, "augment_transpose": 6},
         ),
     ]
+    + _poly_presets()
 }
 
 
@@ -160,7 +207,7 @@ def apply_overrides(preset: Preset, overrides: list[str]) -> tuple[dict, TrainCo
         else:
             target = None
         if target is None:
-            known = sorted(train_fields | model_fields - {"vocab_size"})
+            known = sorted(train_fields | model_fields - {"vocab_size", "n_features"})
             raise SeqartError(f"unknown setting {key!r}; known: {', '.join(known)}")
         target[key] = parse_value(value)
     try:

@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import signal
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import asdict
@@ -36,7 +35,7 @@ import torch
 from seqart.errors import SeqartError
 from seqart.models.folder import recover_dir, replace_dir, save_model_folder
 from seqart.train.config import TrainConfig
-from seqart.utils.atomic import write_json_atomic
+from seqart.utils.atomic import staging_dir, usual_file_modes, write_json_atomic
 
 STATE = "train_state.pt"
 
@@ -176,7 +175,7 @@ class Trainer:
     def save_checkpoint(self) -> None:
         """Write ``RUN/checkpoint`` (weights + optimizer/scheduler/RNG state) atomically."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=self.run_dir))
+        tmp = staging_dir(self.run_dir, ".checkpoint.")
         try:
             save_model_folder(tmp / "c", self.model, self.tokenizer, extra=self.run_info)
             for f in (tmp / "c").iterdir():
@@ -197,6 +196,7 @@ class Trainer:
                 "train": asdict(self.train),
             }
             torch.save(state, tmp / STATE)
+            usual_file_modes(tmp)
             with open(tmp / STATE, "rb") as fh:
                 os.fsync(fh.fileno())
             replace_dir(tmp, self.run_dir / "checkpoint")
@@ -330,8 +330,8 @@ class Trainer:
         weight = max(sums.pop("weight", 0.0), 1e-12)
         result = {k: v / weight for k, v in sums.items()}
         result["items"] = weight
-        if "loss" in result:
-            result["ppl"] = math.exp(min(result["loss"], 50.0))
+        if "loss" in result and getattr(self.model, "item_name", "token") == "token":
+            result["ppl"] = math.exp(min(result["loss"], 50.0))  # per-token perplexity; meaningless for frames
         return result
 
     def _log(self, record: dict, fh, tb) -> None:

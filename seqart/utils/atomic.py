@@ -72,3 +72,22 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def staging_dir(parent: str | Path, prefix: str) -> Path:
+    """A new empty folder in ``parent`` to assemble a folder before renaming it into
+    place, with the mode a plain ``mkdir`` would give (``mkdtemp`` makes 0700)."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(folder, 0o777 & ~_umask())
+    return folder
+
+
+def usual_file_modes(folder: str | Path) -> None:
+    """Give every file directly in ``folder`` the mode a plain ``open`` would
+    (libraries that write through temporary files leave 0600)."""
+    mode = 0o666 & ~_umask()
+    for path in Path(folder).iterdir():
+        if path.is_file():
+            os.chmod(path, mode)

@@ -1,0 +1,1 @@
+"""Benchmarks that run from the command line (``seqart bench ...``) and the API."""

@@ -21,6 +21,19 @@ class ScoreReadError(SeqartError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    @classmethod
+    def from_os_error(cls, path, exc: OSError) -> "ScoreReadError":
+        """The one-line error for a file that could not be opened or read."""
+        if isinstance(exc, FileNotFoundError):
+            reason = "no such file"
+        elif isinstance(exc, IsADirectoryError):
+            reason = "is a directory, not a file"
+        elif isinstance(exc, PermissionError):
+            reason = "permission denied"
+        else:
+            reason = f"cannot read ({exc.strerror or exc})"
+        return cls(path, reason)
+
 
 class CorpusError(SeqartError):
     """A corpus source holds no usable music, or a built corpus folder is invalid."""

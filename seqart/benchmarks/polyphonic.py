@@ -11,6 +11,7 @@ test split to choose a model: runs keep their best weights on the valid split.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,18 +139,18 @@ def model_frame_nll(model, sequences: list[np.ndarray], device: str = "cpu", max
 
     from seqart.models.frame_data import FrameWindows
 
+    if any(len(s) == 0 for s in sequences):
+        raise CorpusError("a piece has no frames; the benchmark needs every piece to have one or more")
     windows = FrameWindows(sequences, batch_size=1, seq_len=1, eval_frames=max_frames)
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))  # the order eval_batches uses
     out: list[np.ndarray | None] = [None] * len(sequences)
     done = 0
     with torch.no_grad():
-        for batch in windows.eval_batches():
-            batch = {k: v.to(device) for k, v in batch.items()}
+        for group in windows.eval_groups():
+            batch = {k: v.to(device) for k, v in windows.eval_batch(group).items()}
             nll = model.sequence_nll(batch).double().cpu().numpy()
-            lengths = batch["mask"].sum(dim=1).long().tolist()
-            for row, length in enumerate(lengths):
-                out[order[done + row]] = nll[row, :length]
-            done += len(lengths)
+            for row, i in enumerate(group):
+                out[i] = nll[row, : len(sequences[i])]
+            done += len(group)
             if progress is not None:
                 progress(done, len(sequences))
     return out  # type: ignore[return-value]
@@ -190,12 +191,9 @@ def run_polyphonic_benchmark(dataset: str, models: list[str] | None = None, devi
         if model.config.n_features != data["test"][0].shape[1]:
             raise ModelError(f"{model_dir}: the model reads {model.config.n_features} keys, "
                              f"{path.name} has {data['test'][0].shape[1]}")
-        bar = _progress_bar(progress, f"{model_dir.parent.name}/{model_dir.name}")
         start = time.perf_counter()
-        per_piece = model_frame_nll(model, data["test"], device=device,
-                                    progress=(lambda d, t: bar.update(d, t)) if bar else None)
-        if bar:
-            bar.close()
+        with _pieces_progress(progress, f"{model_dir.parent.name}/{model_dir.name}") as update:
+            per_piece = model_frame_nll(model, data["test"], device=device, progress=update)
         label = f"{meta['model']} ({model_dir.parent.name if model_dir.name == 'model' else model_dir.name})"
         rows.append(summarize(label, per_piece, time.perf_counter() - start))
     key = dataset_key(path.name)
@@ -210,23 +208,15 @@ def run_polyphonic_benchmark(dataset: str, models: list[str] | None = None, devi
     }
 
 
-class _progress_bar:
-    """A small rich progress bar over pieces (or nothing when disabled)."""
+@contextmanager
+def _pieces_progress(enabled: bool, label: str):
+    """A transient rich progress bar over pieces: yields ``update(done, total)``, or
+    None when disabled."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress
 
-    def __new__(cls, enabled: bool, label: str):
-        if not enabled:
-            return None
-        return super().__new__(cls)
-
-    def __init__(self, enabled: bool, label: str):
-        from rich.progress import Progress
-
-        self._progress = Progress(transient=True)
-        self._task = self._progress.add_task(f"evaluating {label}", total=None)
-        self._progress.start()
-
-    def update(self, done: int, total: int) -> None:
-        self._progress.update(self._task, completed=done, total=total)
-
-    def close(self) -> None:
-        self._progress.stop()
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"evaluating {label}", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from pathlib import Path
 
@@ -27,14 +26,13 @@ class FrameGenerator:
     """
 
     def __init__(self, folder: Path, device: str | None = None):
-        from seqart.models.folder import load_model
+        from seqart.models.folder import load_model, read_evaluation
 
         self.folder = Path(folder)
         self.device = device or "cpu"
         self.model, self.tokenizer, meta = load_model(self.folder, device=self.device)
         self.model_type = meta["model"]
-        eval_file = self.folder / "eval.json"
-        self.evaluation = json.loads(eval_file.read_text()) if eval_file.is_file() else None
+        self.evaluation = read_evaluation(self.folder)
         self.last_seed: int | None = None
 
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import numpy as np
 
 from seqart.errors import ModelError, ScoreError
 from seqart.generate.constraints import parse_range, parse_time_signature
-from seqart.models.folder import read_config, read_weights_numpy, resolve_model
+from seqart.models.folder import read_config, read_evaluation, read_weights_numpy, resolve_model
 from seqart.score import KeySignature, Score
 
 #: model types the NumPy sampler can run
@@ -53,8 +52,7 @@ class Generator:
         except (KeyError, ValueError) as exc:
             raise ModelError(f"{folder}: weights do not match the config ({exc})") from None
         self._sampler = MelodySampler(self.lm, self.tokenizer)
-        eval_file = self.folder / "eval.json"
-        self.evaluation = json.loads(eval_file.read_text()) if eval_file.is_file() else None
+        self.evaluation = read_evaluation(self.folder)
 
     def sample(self, num: int = 1, bars: int = 16, temperature: float = 1.0, top_k: int | None = None,
                top_p: float | None = None, seed: int | None = None, key: str | KeySignature | None = None,

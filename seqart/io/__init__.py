@@ -82,14 +82,8 @@ def _read_head(path: Path) -> bytes:
     try:
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
-    except FileNotFoundError:
-        raise ScoreReadError(path, "no such file") from None
-    except IsADirectoryError:
-        raise ScoreReadError(path, "is a directory, not a file") from None
-    except PermissionError:
-        raise ScoreReadError(path, "permission denied") from None
     except OSError as exc:
-        raise ScoreReadError(path, f"cannot read ({exc.strerror or exc})") from None
+        raise ScoreReadError.from_os_error(path, exc) from None
     if not head:
         raise ScoreReadError(path, "empty file")
     return head

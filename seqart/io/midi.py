@@ -66,12 +66,8 @@ def read_midi(path: str | Path) -> Score:
     path = Path(path)
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise ScoreReadError(path, "no such file") from None
-    except IsADirectoryError:
-        raise ScoreReadError(path, "is a directory, not a file") from None
     except OSError as exc:
-        raise ScoreReadError(path, f"cannot read ({exc.strerror or exc})") from None
+        raise ScoreReadError.from_os_error(path, exc) from None
     return midi_bytes_to_score(data, source=path)
 
 

@@ -23,6 +23,7 @@ from seqart.utils.atomic import staging_dir, usual_file_modes
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 TOKENIZER = "tokenizer.json"
+EVALUATION = "eval.json"
 FORMAT_VERSION = 1
 
 #: shipped models live here, one folder per name
@@ -67,6 +68,17 @@ def read_config(folder: Path) -> dict:
     if int(data.get("format_version", 1)) > FORMAT_VERSION:
         raise ModelError(f"{folder}: model format {data['format_version']} is newer than this seqart; upgrade")
     return data
+
+
+def read_evaluation(folder: Path) -> dict | None:
+    """The held-out figures a training run recorded (``eval.json``), or None."""
+    path = Path(folder) / EVALUATION
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable evaluation file ({exc})") from None
 
 
 def check_safetensors(path: Path) -> dict:
@@ -245,7 +257,7 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
         if half:
             weights = {k: (v.astype(np.float16) if v.dtype == np.float32 else v) for k, v in weights.items()}
         save_file(weights, str(tmp / WEIGHTS))
-        for name in (CONFIG, TOKENIZER, "eval.json"):
+        for name in (CONFIG, TOKENIZER, EVALUATION):
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
         usual_file_modes(tmp)

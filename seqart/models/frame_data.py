@@ -110,31 +110,33 @@ class FrameWindows:
         return {"frames": torch.from_numpy(frames), "start": torch.from_numpy(start),
                 "mask": torch.from_numpy(mask)}
 
-    def eval_batches(self, max_batches: int | None = None) -> Iterator[dict]:
-        """Every piece whole, from its first frame, in batches of similar length of at
-        most ``eval_frames`` padded frames (and ``batch_size`` pieces); each frame is
-        predicted exactly once."""
+    def eval_groups(self) -> list[list[int]]:
+        """Indices of the pieces of each evaluation batch: pieces of similar length,
+        shortest first, at most ``eval_frames`` padded frames a batch."""
+        order = sorted(range(len(self.sequences)), key=lambda i: len(self.sequences[i]))
+        groups: list[list[int]] = [[]]
+        for i in order:
+            if groups[-1] and (len(groups[-1]) + 1) * len(self.sequences[i]) > self.eval_frames:
+                groups.append([])
+            groups[-1].append(i)
+        return groups if groups[-1] else []
+
+    def eval_batch(self, group: list[int]) -> dict:
+        """The pieces ``group`` whole, from their first frame, padded to the longest."""
         import torch
 
-        order = sorted(range(len(self.sequences)), key=lambda i: len(self.sequences[i]))
-        groups, current = [], []
-        for i in order:
-            longest = len(self.sequences[i])
-            if current and (len(current) + 1) * longest > self.eval_frames:
-                groups.append(current)
-                current = []
-            current.append(i)
-        if current:
-            groups.append(current)
-        for n, group in enumerate(groups):
-            if max_batches is not None and n >= max_batches:
-                return
-            t = max(len(self.sequences[i]) for i in group)
-            frames = np.zeros((len(group), t + 1, self.n_features), dtype=np.float32)
-            mask = np.zeros((len(group), t), dtype=np.float32)
-            for row, i in enumerate(group):
-                seq = self.sequences[i]
-                frames[row, 1: 1 + len(seq)] = seq
-                mask[row, : len(seq)] = 1.0
-            yield {"frames": torch.from_numpy(frames), "start": torch.ones(len(group)),
-                   "mask": torch.from_numpy(mask)}
+        t = max(len(self.sequences[i]) for i in group)
+        frames = np.zeros((len(group), t + 1, self.n_features), dtype=np.float32)
+        mask = np.zeros((len(group), t), dtype=np.float32)
+        for row, i in enumerate(group):
+            seq = self.sequences[i]
+            frames[row, 1: 1 + len(seq)] = seq
+            mask[row, : len(seq)] = 1.0
+        return {"frames": torch.from_numpy(frames), "start": torch.ones(len(group)),
+                "mask": torch.from_numpy(mask)}
+
+    def eval_batches(self, max_batches: int | None = None) -> Iterator[dict]:
+        """Every piece whole (see :meth:`eval_groups`); each frame is predicted exactly once."""
+        groups = self.eval_groups()
+        for group in groups if max_batches is None else groups[:max_batches]:
+            yield self.eval_batch(group)

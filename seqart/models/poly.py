@@ -61,7 +61,16 @@ class PolyRNN(SeqartModel):
         Returns:
             (``(B, T, H)`` outputs, new state)
         """
-        inputs = frames[:, :-1]
+        return self.read_frames(frames[:, :-1], start, state)
+
+    def read_frames(self, inputs: torch.Tensor, start: torch.Tensor, state=None):
+        """Run the frame LSTM over ``inputs`` (``(B, T, F)``); the start flag is set
+        on the first step of the rows where ``start`` is 1.0.
+
+        Returns:
+            (``(B, T, H)`` outputs, where step ``t`` predicts the frame after input ``t``;
+            new state)
+        """
         flag = torch.zeros(inputs.shape[0], inputs.shape[1], 1, dtype=inputs.dtype, device=inputs.device)
         flag[:, 0, 0] = start.to(inputs.dtype)
         out, state = self.rnn(self.in_drop(torch.cat([inputs, flag], dim=-1)), state)
@@ -153,17 +162,16 @@ class PolyRNN(SeqartModel):
         prime = prime.unsqueeze(0).expand(num, -1, -1)
         start = torch.ones(num, device=device)
         context = torch.zeros(num, 1, f, device=device)
-        # frame_states reads rows 0..T-1 of what it is given, so a trailing row is
-        # appended that is never read: the last output then predicts the frame after
-        # the primer (or the first frame, from the start flag, without one).
-        h, state = self.frame_states(torch.cat([context, prime, context], dim=1), start)
+        # The start context and the primer: the last output predicts the frame after
+        # the primer (or the first frame, from the start flag alone, without one).
+        h, state = self.read_frames(torch.cat([context, prime], dim=1), start)
         h_last, prev = h[:, -1], (prime[:, -1] if prime.shape[1] else context[:, 0])
         out = [prime]
-        flag = torch.zeros(num, device=device)
+        no_start = torch.zeros(num, device=device)
         for _ in range(steps):
             frame = self.sample_frame(h_last, prev, temperature, generator)
             out.append(frame.unsqueeze(1))
-            h, state = self.frame_states(torch.stack([frame, frame], dim=1), flag, state)
+            h, state = self.read_frames(frame.unsqueeze(1), no_start, state)
             h_last, prev = h[:, -1], frame
         self.train(was_training)
         return torch.cat(out, dim=1)

@@ -61,14 +61,17 @@ class Tokenizer(ABC):
         """Array -> Score. Inverse of :meth:`encode` on input already on the grid."""
 
     # ------------------------------------------------------------ vocabulary
+    #: token names, index = id; token tokenizers fill it in ``__init__``
+    _vocab: "tuple[str, ...] | list[str]" = ()
+
     @property
     def vocab(self) -> list[str]:
         """Token names, index = id (empty for frame tokenizers)."""
-        return []
+        return list(self._vocab)
 
     @property
     def vocab_size(self) -> int:
-        return len(self.vocab)
+        return len(self._vocab)
 
     @property
     def n_features(self) -> int:

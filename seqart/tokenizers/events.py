@@ -306,15 +306,6 @@ class EventsTokenizer(Tokenizer):
 
     # ----------------------------------------------------------- vocabulary
     @property
-    def vocab(self) -> list[str]:
-        """Token names, index = id."""
-        return list(self._vocab)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self._vocab)
-
-    @property
     def tempo_values(self) -> list[float]:
         """The tempos (bpm) that survive a round trip unchanged, slowest first."""
         return self._tempo_values.tolist()

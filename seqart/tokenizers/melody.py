@@ -94,14 +94,6 @@ class MelodyTokenizer(Tokenizer):
         )
 
     # ------------------------------------------------------------ vocabulary
-    @property
-    def vocab(self) -> list[str]:
-        return list(self._vocab)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self._vocab)
-
     def note_id(self, pitch: int) -> int:
         """Token id of ``NOTE_pitch`` (pitch must be in range)."""
         if not self.config.min_pitch <= pitch <= self.config.max_pitch:

@@ -106,4 +106,4 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
     write_json_atomic(out / "eval.json", evaluation)
     write_json_atomic(out / "model" / "eval.json", evaluation)
     return {**summary, **figures, "run_dir": str(out), "model_dir": str(out / "model"),
-            "unit": getattr(cls, "item_name", "token")}
+            "unit": cls.item_name}

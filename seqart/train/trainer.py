@@ -330,7 +330,7 @@ class Trainer:
         weight = max(sums.pop("weight", 0.0), 1e-12)
         result = {k: v / weight for k, v in sums.items()}
         result["items"] = weight
-        if "loss" in result and getattr(self.model, "item_name", "token") == "token":
+        if "loss" in result and self.model.item_name == "token":
             result["ppl"] = math.exp(min(result["loss"], 50.0))  # per-token perplexity; meaningless for frames
         return result
 

@@ -46,3 +46,24 @@ app.command("sample")(sample_command)
 from seqart.commands.export import export_command  # noqa: E402
 
 app.command("export")(export_command)
+from seqart.commands.evaluate import evaluate_command  # noqa: E402
+
+app.command("evaluate")(evaluate_command)
+from seqart.commands.latent import interpolate_command, shift_command, vary_command  # noqa: E402
+
+app.command("interpolate")(interpolate_command)
+app.command("vary")(vary_command)
+app.command("shift")(shift_command)
+from seqart.commands.audio import plot_command, render_command, transcribe_command  # noqa: E402
+
+app.command("render")(render_command)
+app.command("transcribe")(transcribe_command)
+app.command("plot")(plot_command)
+from seqart.commands.images import evaluate_images_command, walk_command  # noqa: E402
+
+app.command("walk")(walk_command)
+app.command("evaluate-images")(evaluate_images_command)
+from seqart.commands.feedback import RATE_CONTEXT, rate_command, tune_command  # noqa: E402
+
+app.command("rate", context_settings=RATE_CONTEXT)(rate_command)
+app.command("tune")(tune_command)

@@ -24,6 +24,13 @@ from seqart.errors import ScoreError
 
 #: Tonic names used when printing key signatures (pitch class -> name).
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: Latest beat a note of a valid score may end on (about 14 hours at 120 bpm). A
+#: hostile file can put a note at beat 10**12, which no tokenizer could encode.
+MAX_BEATS = 100_000.0
+#: Seconds :meth:`Score.from_file` may take to read one file by default. music21
+#: reads real scores in well under a second per thousand notes but can run for
+#: hours on a hostile file (a 1000000/1 meter).
+READ_TIME_LIMIT = 60.0
 _PC_BY_NAME = {
     "C": 0, "B#": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4,
     "F": 5, "E#": 5, "F#": 6, "GB": 6, "G": 7, "G#": 8, "AB": 8, "A": 9, "A#": 10,
@@ -192,22 +199,26 @@ class Score:
 
     # ----------------------------------------------------------------- reading
     @classmethod
-    def from_file(cls, path: str | Path, index: int = 0) -> "Score":
+    def from_file(cls, path: str | Path, index: int = 0, time_limit: float | None = READ_TIME_LIMIT) -> "Score":
         """Read a MIDI, MusicXML/MXL or ABC file (the ``index``-th tune of a multi-tune ABC).
+
+        ``time_limit`` is the seconds the parse may take (None: no limit), so a
+        pathological file cannot hang the caller; it is enforced in the main thread.
 
         Raises:
             ScoreReadError: one-line message naming the file and the reason.
         """
         from seqart.io import read_score
 
-        return read_score(path, index=index)
+        return read_score(path, index=index, time_limit=time_limit)
 
     @classmethod
-    def read_all(cls, path: str | Path) -> list["Score"]:
-        """Read every score a file holds (many for an ABC tune book, one otherwise)."""
+    def read_all(cls, path: str | Path, time_limit: float | None = READ_TIME_LIMIT) -> list["Score"]:
+        """Read every score a file holds (many for an ABC tune book, one otherwise);
+        ``time_limit`` as in :meth:`from_file`."""
         from seqart.io import read_scores
 
-        return read_scores(path)
+        return read_scores(path, time_limit=time_limit)
 
     def write(self, path: str | Path, format: str | None = None) -> Path:
         """Write to MIDI (``.mid``) or MusicXML (``.musicxml``/``.xml``), chosen by
@@ -435,11 +446,12 @@ class Score:
             source=str(data.get("source", "")),
         )
 
-    def validate(self, max_bpm: float = 1000.0, min_bpm: float = 5.0) -> None:
+    def validate(self, max_bpm: float = 1000.0, min_bpm: float = 5.0, max_beats: float = MAX_BEATS) -> None:
         """Check the score is musically usable.
 
         Raises:
-            ScoreError: for an empty score, invalid notes or an absurd tempo or meter.
+            ScoreError: for an empty score, invalid notes, a note ending after
+                ``max_beats``, or an absurd tempo or meter.
         """
         if self.num_notes == 0:
             raise ScoreError("no notes")
@@ -455,6 +467,8 @@ class Score:
                     raise ScoreError(f"pitch {n.pitch} outside 0-127")
                 if not (math.isfinite(n.start) and math.isfinite(n.duration)) or n.duration <= 0 or n.start < 0:
                     raise ScoreError(f"invalid note timing (start {n.start}, duration {n.duration})")
+                if n.end > max_beats:
+                    raise ScoreError(f"absurd length: a note ends after beat {max_beats:g} (at beat {n.end:.6g})")
 
 
 def merge_tracks(tracks: Iterable[Track], program: int = 0, name: str = "") -> Track:

@@ -10,7 +10,6 @@ test split to choose a model: runs keep their best weights on the valid split.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from seqart.errors import CorpusError
+from seqart.utils.paths import SHARED_ENV, find_shared
 
 #: dataset name -> (file in shared/data/polyphonic, display name)
 DATASETS = {
@@ -37,7 +37,6 @@ REFERENCE = {
 }
 
 #: environment variable naming the folder that holds ``data/polyphonic``
-SHARED_ENV = "SEQART_SHARED"
 
 
 def find_benchmark_file(dataset: str) -> Path:
@@ -61,16 +60,9 @@ def find_benchmark_file(dataset: str) -> Path:
         raise CorpusError(f"unknown polyphonic dataset {dataset!r}; choose one of {', '.join(DATASETS)} "
                           "or give a .mat file")
     name = DATASETS[key][0]
-    roots = []
-    if os.environ.get(SHARED_ENV):
-        roots.append(Path(os.environ[SHARED_ENV]))
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        roots += [folder / "shared", folder.parent / "shared"]
-    for root in roots:
-        candidate = root / "data" / "polyphonic" / name
-        if candidate.is_file():
-            return candidate
+    found = find_shared(f"data/polyphonic/{name}")
+    if found is not None and found.is_file():
+        return found
     raise CorpusError(f"{name} not found: set {SHARED_ENV} to the folder holding data/polyphonic/, "
                       "or pass the .mat file itself")
 

@@ -13,8 +13,12 @@ F = TypeVar("F", bound=Callable)
 
 
 def fail(message: str, code: int = 2) -> "typer.Exit":
-    """Print ``error: message`` on stderr and return an Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` on stderr, on one line, and return an Exit to raise.
+
+    Line breaks in the message (a library's multi-line error text passed on in
+    parentheses) are folded into spaces, so the user always sees one line.
+    """
+    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
     return typer.Exit(code)
 
 

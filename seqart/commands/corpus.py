@@ -41,6 +41,9 @@ Representation = Annotated[str, typer.Option("--representation", "-r", help="mel
 Workers = Annotated[Optional[int], typer.Option(help="Parser processes (default: all cores).")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Parse everything again; neither read nor write the cache.")]
 Limit = Annotated[Optional[int], typer.Option(help="Use only the first N tunes/files (for a quick try).")]
+TimeLimit = Annotated[
+    float, typer.Option("--time-limit", help="Seconds one file or tune may take to parse before it is skipped (0: none).")
+]
 Settings = Annotated[
     Optional[list[str]],
     typer.Option("--set", help="Tokenizer option KEY=VALUE (repeatable), e.g. steps_per_beat=2."),
@@ -57,12 +60,13 @@ def build(
     no_cache: NoCache = False,
     limit: Limit = None,
     settings: Settings = None,
+    time_limit: TimeLimit = 60.0,
 ) -> None:
     """Parse, encode, dedupe and split SOURCE into a corpus folder for training."""
     from seqart.corpora import build_corpus
 
     r = build_corpus(source, out, representation=representation, tokenizer_config=parse_settings(settings or []),
-                     workers=workers, use_cache=not no_cache, progress=True, limit=limit)
+                     workers=workers, use_cache=not no_cache, progress=True, limit=limit, time_limit=time_limit)
     unit = "tokens" if r.kind == "tokens" else "frames"
     typer.echo(f"{r.out_dir}: kept {r.kept:,} sequences of {r.scores:,} scores from {r.units:,} units "
                f"({r.duplicates:,} duplicates, {len(r.skipped):,} skipped) in {r.seconds:.1f} s "

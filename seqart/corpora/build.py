@@ -5,7 +5,8 @@ The steps of :func:`build_corpus`:
 1. resolve the source (a built-in name, a folder, a music file or a benchmark
    ``.mat`` file) and cut it into work units (one per ABC tune, one per other file);
 2. take each unit's parse from the cache, or parse it in a worker process
-   (results are cached; a unit that fails is skipped with its reason);
+   (results are cached; a unit that fails, or takes longer than the time limit,
+   is skipped with its reason);
 3. validate and encode every score with the tokenizer of the chosen
    representation (the melody tokenizer reduces to one line itself);
 4. drop exact duplicates (same encoded array; the first in source order stays);
@@ -49,6 +50,7 @@ from seqart.corpora.layout import (
 from seqart.corpora.registry import ResolvedSource, resolve_source
 from seqart.corpora.sources import Unit
 from seqart.errors import CorpusError, ScoreError, TokenizerError
+from seqart.score import READ_TIME_LIMIT
 
 #: Frame resolution of the standard benchmark files (SOURCES.md): steps per quarter note.
 BENCHMARK_STEPS_PER_BEAT = {"jsb_chorales": 1, "nottingham": 2, "musedata": 2, "piano_midi": 2}
@@ -116,6 +118,7 @@ def build_corpus(
     use_cache: bool = True,
     progress: bool = True,
     limit: int | None = None,
+    time_limit: float | None = READ_TIME_LIMIT,
 ) -> BuildReport:
     """Parse, encode, dedupe and split a source into a corpus folder.
 
@@ -135,6 +138,9 @@ def build_corpus(
         progress: show a progress bar on stderr.
         limit: use only the first ``limit`` units (ABC tunes or files) in source
             order; for a ``.mat`` source, the first ``limit`` sequences of each split.
+        time_limit: seconds one unit may take to parse before it is skipped (None or
+            0: no limit). Enforced in worker processes, and with one worker only when
+            called from the main thread.
 
     Returns:
         a :class:`BuildReport`.
@@ -153,6 +159,8 @@ def build_corpus(
         raise CorpusError(f"limit must be at least 1, got {limit}")
     if workers is not None and workers < 1:
         raise CorpusError(f"workers must be at least 1, got {workers}")
+    if time_limit is not None and not time_limit >= 0:
+        raise CorpusError(f"time limit must be >= 0 seconds (0: none), got {time_limit}")
     out = Path(out_dir).expanduser()
     check_out_dir(out)
     resolved = resolve_source(source)
@@ -162,9 +170,12 @@ def build_corpus(
     else:
         from seqart.tokenizers import get_tokenizer
 
-        tokenizer = get_tokenizer(representation, **config)
+        try:
+            tokenizer = get_tokenizer(representation, **config)
+        except TypeError as exc:  # e.g. --set min_pitch=x: a value of the wrong type
+            raise TokenizerError(f"invalid {representation} tokenizer option ({exc})") from None
         report = _build_scores(resolved, out, representation, tokenizer, workers, valid_fraction,
-                               test_fraction, use_cache, progress, limit)
+                               test_fraction, use_cache, progress, limit, time_limit)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -211,7 +222,7 @@ def split_of(digest: str, valid_fraction: float, test_fraction: float) -> int:
 # ------------------------------------------------------------- score sources
 def _build_scores(resolved: ResolvedSource, out: Path, representation: str, tokenizer, workers: int | None,
                   valid_fraction: float, test_fraction: float, use_cache: bool, progress: bool,
-                  limit: int | None) -> BuildReport:
+                  limit: int | None, time_limit: float | None) -> BuildReport:
     units = sources.expand_units(resolved)
     if limit is not None:
         units = units[:limit]
@@ -227,7 +238,7 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
 
     bar = _Progress(progress)
     try:
-        _parse_all(units, workers or os.cpu_count() or 1, cache, bar, report, consume)
+        _parse_all(units, workers or os.cpu_count() or 1, cache, bar, report, consume, time_limit)
     finally:
         bar.close()
 
@@ -440,12 +451,12 @@ def _manifest_json(manifest: dict) -> str:
 
 
 # ------------------------------------------------------------------ parsing
-def _parse_chunk(units: list[Unit], cache_root: str | None) -> list[dict]:
+def _parse_chunk(units: list[Unit], cache_root: str | None, time_limit: float | None = None) -> list[dict]:
     """Worker entry point: parse each unit, store cacheable results, return the payloads."""
     cache = ScoreCache(cache_root) if cache_root is not None else None
     payloads = []
     for unit in units:
-        payload, cacheable = sources.parse_unit(unit)
+        payload, cacheable = sources.parse_unit(unit, time_limit)
         if cache is not None and cacheable:
             cache.put(unit.key, payload)
         payloads.append(payload)
@@ -453,7 +464,7 @@ def _parse_chunk(units: list[Unit], cache_root: str | None) -> list[dict]:
 
 
 def _parse_all(units: list[Unit], workers: int, cache: ScoreCache | None, bar: "_Progress",
-               report: BuildReport, consume: Callable[[int, dict], None]) -> None:
+               report: BuildReport, consume: Callable[[int, dict], None], time_limit: float | None = None) -> None:
     """Hand ``consume(i, payload)`` the parse payload of every unit ``units[i]``,
     from the cache or parsed, in completion order.
 
@@ -488,13 +499,13 @@ def _parse_all(units: list[Unit], workers: int, cache: ScoreCache | None, bar: "
     cache_root = str(cache.root) if cache is not None else None
     if workers <= 1 or len(todo) <= 1:
         for unit in todo:
-            store(unit, _parse_chunk([unit], cache_root)[0])
+            store(unit, _parse_chunk([unit], cache_root, time_limit)[0])
     else:
-        _parse_parallel(todo, min(workers, len(todo)), cache_root, store)
+        _parse_parallel(todo, min(workers, len(todo)), cache_root, store, time_limit)
 
 
 def _parse_parallel(todo: list[Unit], workers: int, cache_root: str | None,
-                    store: Callable[[Unit, dict], None]) -> None:
+                    store: Callable[[Unit, dict], None], time_limit: float | None = None) -> None:
     """Parse ``todo`` in worker processes, surviving worker crashes.
 
     Units go out in chunks (a few dozen units each, so a 12,000-unit build costs
@@ -506,19 +517,19 @@ def _parse_parallel(todo: list[Unit], workers: int, cache_root: str | None,
     """
     size = max(1, min(32, math.ceil(len(todo) / (workers * 8))))
     tasks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    suspects = _run_pool(tasks, workers, 2 * workers, cache_root, store)
+    suspects = _run_pool(tasks, workers, 2 * workers, cache_root, store, time_limit)
     if suspects:
         singles = [[u] for task in suspects for u in task]
-        suspects = _run_pool(singles, workers, workers, cache_root, store)
+        suspects = _run_pool(singles, workers, workers, cache_root, store, time_limit)
     if suspects:
-        culprits = _run_pool([[u] for task in suspects for u in task], 1, 1, cache_root, store)
+        culprits = _run_pool([[u] for task in suspects for u in task], 1, 1, cache_root, store, time_limit)
         for task in culprits:
             for unit in task:
                 store(unit, {"error": _CRASH_REASON})
 
 
 def _run_pool(tasks: list[list[Unit]], workers: int, window: int, cache_root: str | None,
-              store: Callable[[Unit, dict], None]) -> list[list[Unit]]:
+              store: Callable[[Unit, dict], None], time_limit: float | None = None) -> list[list[Unit]]:
     """Run tasks in a process pool with at most ``window`` in flight.
 
     Returns:
@@ -536,7 +547,7 @@ def _run_pool(tasks: list[list[Unit]], workers: int, window: int, cache_root: st
             while pending or inflight:
                 while pending and not pool_broken and len(inflight) < window:
                     task = pending.popleft()
-                    inflight[pool.submit(_parse_chunk, task, cache_root)] = task
+                    inflight[pool.submit(_parse_chunk, task, cache_root, time_limit)] = task
                 if not inflight:
                     break
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)

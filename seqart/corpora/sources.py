@@ -75,28 +75,38 @@ def expand_units(resolved: ResolvedSource) -> list[Unit]:
     return units
 
 
-def parse_unit(unit: Unit) -> tuple[dict, bool]:
+def parse_unit(unit: Unit, time_limit: float | None = None) -> tuple[dict, bool]:
     """Parse one unit (imports music21/symusic as needed; runs in a worker process).
+
+    Args:
+        unit: what to parse.
+        time_limit: seconds the parse may take (None: no limit); enforced only in
+            a process's main thread (see :func:`seqart.utils.timelimit.time_limit`).
 
     Returns:
         ``(payload, cacheable)``: the payload is ``{"scores": [Score.to_dict(), ...]}``
         or ``{"error": reason}`` (one line, without the file name). ``cacheable`` is
         False for unexpected failures (a bug or a resource problem rather than bad
-        content), which are retried on the next build.
+        content) and for parses that ran out of time, which are retried on the next build.
     """
     from seqart.errors import ScoreReadError, SeqartError
+    from seqart.utils.timelimit import TimeLimitExceeded
+    from seqart.utils.timelimit import time_limit as limit
 
     if unit.error is not None:
         return {"error": unit.error}, False
     try:
-        if unit.kind == ABC_TUNE:
-            from seqart.io.music21_reader import parse_abc_tune
+        with limit(time_limit):
+            if unit.kind == ABC_TUNE:
+                from seqart.io.music21_reader import parse_abc_tune
 
-            scores = [parse_abc_tune(unit.text or "", source=unit.label)]
-        else:
-            from seqart.io import read_scores
+                scores = [parse_abc_tune(unit.text or "", source=unit.label)]
+            else:
+                from seqart.io import read_scores
 
-            scores = read_scores(unit.path)
+                scores = read_scores(unit.path, time_limit=None)  # the limit above covers it
+    except TimeLimitExceeded as exc:
+        return {"error": f"{exc} (the time limit per file; see --time-limit)"}, False
     except ScoreReadError as exc:
         return {"error": exc.reason}, True
     except SeqartError as exc:

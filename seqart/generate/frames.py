@@ -50,7 +50,8 @@ class FrameGenerator:
             steps: frames to generate (overrides ``bars``).
             temperature: > 0; divides every key's logit.
             seed: same seed and options -> identical output (None draws one, kept in ``last_seed``).
-            primer: a Score or MIDI/MusicXML/ABC path whose frames open every piece unchanged.
+            primer: a Score or MIDI/MusicXML/ABC path (or audio, transcribed) whose frames
+                open every piece unchanged.
             tempo: output tempo in bpm (default: the primer's, else 120).
 
         Raises:
@@ -80,7 +81,9 @@ class FrameGenerator:
         prime_frames = None
         if primer is not None:
             if isinstance(primer, (str, Path)):
-                primer = Score.from_file(primer)
+                from seqart.audio import read_score_or_audio
+
+                primer = read_score_or_audio(primer)  # audio is transcribed first
             prime_frames = self.tokenizer.encode(primer)
             if not prime_frames.any():
                 raise ScoreError("the primer has no notes inside the model's pitch range")

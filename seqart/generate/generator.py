@@ -29,20 +29,21 @@ class Generator:
     """
 
     def __init__(self, folder: Path):
+        from dataclasses import asdict
+
         from seqart.generate.melody import MelodySampler
         from seqart.generate.numpy_rnn import NumpyRNNLM
-        from seqart.models.folder import load_tokenizer_of
+        from seqart.models.folder import load_tokenizer_of, model_config
 
         self.folder = Path(folder)
         meta = read_config(self.folder)
         self.model_type = meta["model"]
         if self.model_type not in _RECURRENT_LMS:
-            raise ModelError(f"{folder}: a {self.model_type} model does not generate melodies")
-        from seqart.models.configs import config_from_dict
-
-        config_from_dict(self.model_type, meta["config"])  # refuse absurd sizes before allocating
+            hint = (" on its own; use seqart interpolate / vary / shift, or MelodyVAE.sample from Python"
+                    if self.model_type == "music-vae" else "")
+            raise ModelError(f"{folder}: a {self.model_type} model does not generate melodies{hint}")
+        config = asdict(model_config(self.folder, meta))  # refuse absurd sizes before allocating
         self.tokenizer = load_tokenizer_of(self.folder)
-        config = meta["config"]
         if config.get("vocab_size") != self.tokenizer.vocab_size:
             raise ModelError(f"{folder}: config vocab_size {config.get('vocab_size')} does not match "
                              f"tokenizer.json ({self.tokenizer.vocab_size})")
@@ -74,7 +75,8 @@ class Generator:
             pitch_range: ``"55-84"``, ``"G3-C6"`` or (low, high) MIDI, inclusive.
             time_signature: ``"6/8"`` or (6, 8).
             tempo: output tempo in bpm.
-            primer: a Score or a MIDI/MusicXML/ABC path to continue; each result begins
+            primer: a Score or a MIDI/MusicXML/ABC path to continue (an audio path,
+                .wav/.flac/.mp3, is transcribed first); each result begins
                 with its notes unchanged.
             steps: frames, for frame models only; a melody model refuses it (use ``bars``).
 
@@ -89,7 +91,9 @@ class Generator:
         if steps is not None:
             raise ScoreError(f"--steps is for frame models; a {self.model_type} model takes --bars")
         if isinstance(primer, (str, Path)):
-            primer = Score.from_file(primer)
+            from seqart.audio import read_score_or_audio
+
+            primer = read_score_or_audio(primer)  # audio is transcribed first
         if primer is not None and primer.num_notes == 0:
             raise ScoreError("the primer has no notes")
         options = SamplingOptions(
@@ -100,6 +104,8 @@ class Generator:
             time_signature=parse_time_signature(time_signature) if isinstance(time_signature, str) else time_signature,
             tempo=tempo,
         )
+        if seed is not None and not int(seed) >= 0:
+            raise ScoreError(f"seed must be a whole number >= 0, got {seed}")
         self.last_seed = int(seed) if seed is not None else secrets.randbelow(2**31)
         rng = np.random.default_rng(self.last_seed)
         return self._sampler.sample(num, options, rng, primer=primer)
@@ -117,12 +123,20 @@ def load_generator(model: str | Path = "folk", device: str | None = None):
     """A generator for a shipped model name or a model/run folder.
 
     Melody language models give a :class:`Generator` (NumPy, no torch import);
-    frame models give a :class:`seqart.generate.frames.FrameGenerator` (torch, on
-    ``device``, default CPU).
+    frame models give a :class:`seqart.generate.frames.FrameGenerator` and image
+    models (``dcgan``, ``image-vae``) a :class:`seqart.generate.images.ImageGenerator`
+    (torch, on ``device``, default CPU).
     """
+    from seqart.generate.images import IMAGE_MODELS
+
     folder = resolve_model(model)
-    if read_config(folder)["model"] in _FRAME_MODELS:
+    model_type = read_config(folder)["model"]
+    if model_type in _FRAME_MODELS:
         from seqart.generate.frames import FrameGenerator
 
         return FrameGenerator(folder, device=device)
+    if model_type in IMAGE_MODELS:
+        from seqart.generate.images import ImageGenerator
+
+        return ImageGenerator(folder, device=device)
     return Generator(folder)

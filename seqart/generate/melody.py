@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqart.errors import ScoreError
+from seqart.errors import ScoreError, TokenizerError
 from seqart.generate.constraints import allowed_pitch_classes
 from seqart.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from seqart.tokenizers.melody import BAR, BOS, HOLD, REST, MelodyTokenizer
@@ -57,6 +57,12 @@ class SamplingOptions:
             raise ScoreError(f"tempo must be 5-1000 bpm, got {self.tempo}")
 
 
+#: Longest primer, in bars, that :meth:`MelodySampler.sample` continues: as many bars
+#: as it generates at most. Feeding the model the primer costs as much per step as
+#: generating, so a 100,000-note primer would otherwise run for minutes.
+MAX_PRIMER_BARS = 4096
+
+
 class MelodySampler:
     """Grammar- and constraint-aware sampling from a step-wise language model.
 
@@ -86,6 +92,9 @@ class MelodySampler:
             (primer.time_signature.numerator, primer.time_signature.denominator) if primer is not None else (4, 4)
         )
         if tok.meter_of(tok.meter_id(*meter)) != meter:
+            if options.time_signature is None and primer is not None:
+                raise ScoreError(f"{primer.source or 'primer'}: its time signature {meter[0]}/{meter[1]} is not "
+                                 "supported by this model (choose one with --time-signature)")
             raise ScoreError(f"time signature {meter[0]}/{meter[1]} is not supported by this model")
         bar_steps = tok.steps_per_bar(*meter)
         step_mask = self._step_mask(key, options)
@@ -96,8 +105,14 @@ class MelodySampler:
             primed = primer.copy()
             primed.time_signatures = [TimeSignature(0.0, *meter)]
             primed.key_signatures = [KeySignature(0.0, key.tonic, key.mode)] if key else []
-            prefix = tok.encode(primed, close=False).tolist()
+            try:
+                prefix = tok.encode(primed, close=False).tolist()
+            except TokenizerError as exc:
+                raise TokenizerError(f"{primer.source or 'primer'}: {exc}") from None
             pos = sum(1 for t in prefix if t in (REST, HOLD) or tok.pitch_of(t) is not None)
+            if pos > MAX_PRIMER_BARS * bar_steps:
+                raise ScoreError(f"{primer.source or 'primer'}: the primer is {-(-pos // bar_steps)} bars long; "
+                                 f"at most {MAX_PRIMER_BARS} can be continued (cut it with Score.slice)")
         else:
             prefix, pos = header + [BAR], 0
         choose_key = key is None and primer is None

@@ -15,6 +15,35 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (np.tanh(0.5 * x) + 1.0)  # overflow-free logistic
 
 
+def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape of a MelodyLSTM state dict for ``config`` (``head.weight``
+    included: a tied model stores it once, under ``embed.weight``)."""
+    V, E, H = int(config["vocab_size"]), int(config["embed_dim"]), int(config["hidden_size"])
+    G = 4 if config.get("cell", "lstm") == "lstm" else 3  # gates per cell
+    shapes = {"embed.weight": (V, E), "head.weight": (V, H), "head.bias": (V,)}
+    for layer in range(int(config["num_layers"])):
+        shapes[f"rnn.weight_ih_l{layer}"] = (G * H, E if layer == 0 else H)
+        shapes[f"rnn.weight_hh_l{layer}"] = (G * H, H)
+        shapes[f"rnn.bias_ih_l{layer}"] = (G * H,)
+        shapes[f"rnn.bias_hh_l{layer}"] = (G * H,)
+    return shapes
+
+
+def check_shapes(weights: dict[str, np.ndarray], config: dict) -> None:
+    """Raise ValueError unless ``weights`` are exactly the tensors ``config`` needs
+    (a shape that does not fit would fail only mid-sampling, or broadcast silently)."""
+    shapes = expected_shapes(config)
+    for name, array in weights.items():
+        if name not in shapes:
+            raise ValueError(f"unexpected tensor {name!r}")
+        if tuple(array.shape) != shapes[name]:
+            raise ValueError(f"tensor {name!r} has shape {list(array.shape)}, the config needs {list(shapes[name])}")
+    optional = {"head.weight"} if config.get("tie_weights", True) else set()
+    missing = sorted(set(shapes) - set(weights) - optional)
+    if missing:
+        raise ValueError(f"missing tensor {missing[0]!r}")
+
+
 class NumpyRNNLM:
     """Embedding -> LSTM/GRU stack -> linear head, from a MelodyLSTM state dict.
 
@@ -27,6 +56,7 @@ class NumpyRNNLM:
         self.cell = config.get("cell", "lstm")
         self.num_layers = int(config["num_layers"])
         self.hidden = int(config["hidden_size"])
+        check_shapes(weights, config)
         embed = weights["embed.weight"]  # (V, E)
         self.head_w = weights.get("head.weight", embed).T.copy()  # (H, V)
         self.head_b = weights["head.bias"]  # (V,)

@@ -14,10 +14,12 @@ import re
 from pathlib import Path
 
 from seqart.errors import ScoreError, ScoreReadError
-from seqart.score import Score
+from seqart.score import READ_TIME_LIMIT, Score
+from seqart.utils import timelimit
 
 __all__ = [
     "MUSIC_EXTENSIONS",
+    "READ_TIME_LIMIT",
     "detect_format",
     "read_score",
     "read_scores",
@@ -105,7 +107,7 @@ def _head_text(head: bytes) -> str | None:
     return text
 
 
-def read_scores(path: str | Path) -> list[Score]:
+def read_scores(path: str | Path, time_limit: float | None = READ_TIME_LIMIT) -> list[Score]:
     """Every score in a file: each tune of an ABC tune book, one score otherwise.
 
     Times are in beats (quarter notes); see :class:`seqart.Score`. Tunes of an
@@ -113,23 +115,34 @@ def read_scores(path: str | Path) -> list[Score]:
     ``source`` tags, ``path#N``, keep the file's numbering); the file is an error
     only if no tune can be read.
 
+    Args:
+        path: the file.
+        time_limit: seconds the parse may take (None: no limit); enforced in the
+            main thread only (see :func:`seqart.utils.timelimit.time_limit`).
+
     Raises:
         ScoreReadError: one-line message naming the file, for a missing,
-            empty, corrupt or unrecognised file, or one without notes.
+            empty, corrupt or unrecognised file, one without notes, or one that
+            takes longer than ``time_limit`` to parse.
     """
     path = Path(path)
     fmt = detect_format(path)
     if fmt == "mxl":
         _check_mxl(path)
     try:
-        if fmt == "midi":
-            from seqart.io.midi import read_midi
+        with timelimit.time_limit(time_limit):
+            if fmt == "midi":
+                from seqart.io.midi import read_midi
 
-            scores = [read_midi(path)]
-        else:
-            from seqart.io.music21_reader import parse_music21_file
+                scores = [read_midi(path)]
+            else:
+                from seqart.io.music21_reader import parse_music21_file
 
-            scores = parse_music21_file(path, fmt=fmt)
+                scores = parse_music21_file(path, fmt=fmt)
+    except timelimit.TimeLimitExceeded as exc:
+        if not time_limit:
+            raise  # a caller's own limit ran out; the caller reports it
+        raise ScoreReadError(path, f"{exc} reading {fmt} (the time limit per file)") from None
     except ScoreReadError:
         raise
     except RecursionError:
@@ -168,14 +181,14 @@ def _check_mxl(path: Path) -> None:
         raise ScoreReadError(path, f"MXL score unpacks to {biggest / 1e6:.0f} MB (limit {_MAX_MXL_BYTES // 10**6} MB)")
 
 
-def read_score(path: str | Path, index: int = 0) -> Score:
+def read_score(path: str | Path, index: int = 0, time_limit: float | None = READ_TIME_LIMIT) -> Score:
     """The ``index``-th score of :func:`read_scores` (0 = the first readable tune
     of an ABC book; negative indices count from the end).
 
     Raises:
         ScoreReadError: as :func:`read_scores`, or if ``index`` is out of range.
     """
-    scores = read_scores(path)
+    scores = read_scores(path, time_limit=time_limit)
     if not -len(scores) <= index < len(scores):
         raise ScoreReadError(
             path, f"tune index {index} is out of range (the file holds {len(scores)})"

@@ -35,6 +35,9 @@ TICKS_PER_BEAT = 480
 _MAX_TICK = 2**31 - 1
 #: Tempo is stored as microseconds per quarter note in 3 bytes.
 _MAX_MSPQ = 0xFFFFFF
+#: Most notes a file may hold. A dense piano piece has about 10,000; a "black MIDI"
+#: file with tens of millions would take gigabytes as Note objects.
+MAX_NOTES = 2_000_000
 #: Time-signature denominators MIDI can store (as a power of two in one byte that
 #: symusic keeps as uint8).
 _DENOMINATORS = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -60,8 +63,8 @@ def read_midi(path: str | Path) -> Score:
 
     Raises:
         ScoreReadError: one-line message naming the file, for a missing, empty,
-            truncated or corrupt file, a file without notes, or an absurd tempo
-            (outside 5-1000 bpm) or time signature.
+            truncated or corrupt file, a file without notes or with more than
+            :data:`MAX_NOTES`, or an absurd tempo (outside 5-1000 bpm) or time signature.
     """
     path = Path(path)
     try:
@@ -139,6 +142,9 @@ def check_midi_structure(data: bytes, source: str | Path = "<midi>") -> None:
 def _from_symusic(sym, source: str) -> Score:
     """Convert a tick-based symusic score to a :class:`Score` in beats."""
     tpq = float(sym.ticks_per_quarter)
+    total = sum(len(st.notes) for st in sym.tracks)
+    if total > MAX_NOTES:
+        raise ScoreReadError(source, f"too many notes ({total:,}; seqart reads at most {MAX_NOTES:,})")
     tracks: list[Track] = []
     for st in sym.tracks:
         arr = st.notes.numpy()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -96,7 +97,11 @@ def parse_music21_file(path: Path, fmt: str | None = None) -> list[Score]:
 
     conv = ConverterMusicXML()
     try:
-        conv.parseFile(path)
+        with warnings.catch_warnings():
+            # music21 warns about a bad measure (printing a line of its own source)
+            # and then raises; the ScoreReadError below says it in one line.
+            warnings.simplefilter("ignore")
+            conv.parseFile(path)
     except Exception as exc:
         raise ScoreReadError(path, f"not valid MusicXML ({_short(exc)})") from None
     return [stream_to_score(conv.stream, source=str(path))]

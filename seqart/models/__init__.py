@@ -18,6 +18,9 @@ REGISTRY = {
     "melody-lstm": "seqart.models.melody_lstm:MelodyLSTM",
     "poly-lstm": "seqart.models.poly:PolyLSTM",
     "poly-nade": "seqart.models.poly:PolyNADE",
+    "music-vae": "seqart.models.music_vae:MusicVAE",
+    "dcgan": "seqart.models.dcgan:DCGAN",
+    "image-vae": "seqart.models.image_vae:ImageVAE",
 }
 
 

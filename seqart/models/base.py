@@ -10,8 +10,8 @@ A model is an ``nn.Module`` with a dataclass ``config`` and these methods:
   metrics to log; the key ``"items"`` (tokens, frames, images) feeds throughput.
 - ``validation_step(batch) -> dict[str, float]``: sums over the batch, including
   ``"weight"`` (the number of items): the trainer reports ``sum / weight``.
-- ``data(corpus, split, train, seed) -> BatchSource``: batches of this model's
-  input drawn from a built corpus.
+- ``data(sequences, tokenizer, train, seed, training, config) -> BatchSource``:
+  batches of this model's input drawn from one split of a built corpus.
 
 The trainer knows nothing else about the model.
 """
@@ -44,8 +44,14 @@ class SeqartModel(nn.Module):
     config_class: ClassVar[type]
     #: representation the model reads ("melody", "events", "pianoroll", "images")
     representation: ClassVar[str]
-    #: what the loss is counted per ("token", "frame", "image")
+    #: what the loss is counted per ("token", "frame", "step", "image")
     item_name: ClassVar[str] = "token"
+    #: optimizer steps done so far; the trainer sets it before each
+    #: ``training_step`` so schedules (KL annealing, scheduled sampling) can read it
+    trainer_step: int = 0
+    #: keep the weights with the lowest validation loss (True), or the last weights
+    #: (False: a GAN, whose losses do not rank its weights)
+    select_on_valid: ClassVar[bool] = True
 
     def __init__(self, config):
         super().__init__()
@@ -63,6 +69,10 @@ class SeqartModel(nn.Module):
         """Config entries fixed by the data rather than the preset (vocabulary size,
         frame width), taken from the corpus tokenizer."""
         return {"vocab_size": tokenizer.vocab_size}
+
+    def after_training(self, folder, corpus, tokenizer) -> None:
+        """Called once on the best weights after training, to save anything else the
+        model folder ``folder`` should hold (e.g. a VAE's attribute vectors)."""
 
     def config_dict(self) -> dict:
         return asdict(self.config)

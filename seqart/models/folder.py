@@ -12,6 +12,7 @@ Functions here that do not build a torch model (:func:`resolve_model`,
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import struct
@@ -24,6 +25,8 @@ CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 TOKENIZER = "tokenizer.json"
 EVALUATION = "eval.json"
+#: a VAE's attribute vectors (see seqart.models.attributes)
+ATTRIBUTES = "attributes.json"
 FORMAT_VERSION = 1
 
 #: shipped models live here, one folder per name
@@ -57,17 +60,52 @@ def resolve_model(model: str | os.PathLike) -> Path:
     raise ModelError(f"unknown model {text!r}: not a shipped model ({names}) nor a model folder")
 
 
+def _short(exc) -> str:
+    """An exception's message on one line, at most 200 characters."""
+    return " ".join(str(exc).split())[:200]
+
+
+def read_json(path: Path, what: str):
+    """A JSON file of a model folder, parsed.
+
+    Raises:
+        ModelError: one line naming ``path``, for a file that cannot be read or
+            parsed (including JSON nested too deeply to parse).
+    """
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ModelError(f"{path}: unreadable {what} ({_short(reason)})") from None
+
+
 def read_config(folder: Path) -> dict:
     """The parsed ``config.json`` (``{"model": name, "config": {...}, ...}``)."""
-    try:
-        data = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{folder / CONFIG}: unreadable model config ({exc})") from None
-    if not isinstance(data, dict) or "model" not in data or not isinstance(data.get("config"), dict):
+    data = read_json(folder / CONFIG, "model config")
+    if not isinstance(data, dict) or not isinstance(data.get("model"), str) or not isinstance(data.get("config"), dict):
         raise ModelError(f"{folder / CONFIG}: not a seqart model config (needs 'model' and 'config')")
-    if int(data.get("format_version", 1)) > FORMAT_VERSION:
+    version = data.get("format_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelError(f"{folder / CONFIG}: format_version {version!r} is not a whole number")
+    if version > FORMAT_VERSION:
         raise ModelError(f"{folder}: model format {data['format_version']} is newer than this seqart; upgrade")
     return data
+
+
+def model_config(folder: Path, meta: dict):
+    """The validated config dataclass of ``meta`` (from :func:`read_config`), built
+    without torch and before any tensor is allocated.
+
+    Raises:
+        ModelError: naming ``config.json``, for an unknown model type or a config
+            with unknown, missing, mistyped or absurd entries.
+    """
+    from seqart.models.configs import config_from_dict
+
+    try:
+        return config_from_dict(meta["model"], meta["config"])
+    except ModelError as exc:
+        raise ModelError(f"{folder / CONFIG}: {_short(exc)}") from None
 
 
 def read_evaluation(folder: Path) -> dict | None:
@@ -75,14 +113,20 @@ def read_evaluation(folder: Path) -> dict | None:
     path = Path(folder) / EVALUATION
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: unreadable evaluation file ({exc})") from None
+    data = read_json(path, "evaluation file")
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: not an evaluation file (a JSON object)")
+    return data
+
+
+#: bytes per element of the safetensors dtypes seqart loads
+_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+                "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
 
 def check_safetensors(path: Path) -> dict:
-    """Validate a safetensors file's header without loading it.
+    """Validate a safetensors file's header without loading it: every entry names a
+    known dtype, a shape and offsets that hold exactly that many bytes inside the file.
 
     Returns:
         the header (tensor name -> {"dtype", "shape", "data_offsets"}).
@@ -104,14 +148,36 @@ def check_safetensors(path: Path) -> dict:
             header = json.loads(fh.read(n))
     except FileNotFoundError:
         raise ModelError(f"{path}: missing weights file") from None
-    except (ValueError, UnicodeDecodeError):
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (ValueError, RecursionError):
         raise ModelError(f"{path}: not a safetensors file (bad header)") from None
-    header.pop("__metadata__", None)
+    if not isinstance(header, dict):
+        raise ModelError(f"{path}: not a safetensors file (bad header)")
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ModelError(f"{path}: not a safetensors file (bad __metadata__)")
     for name, info in header.items():
-        start, end = info.get("data_offsets", (0, -1))
-        if not 0 <= start <= end <= size - 8 - n:
-            raise ModelError(f"{path}: tensor {name!r} points outside the file")
+        _check_entry(path, name, info, size - 8 - n)
     return header
+
+
+def _check_entry(path: Path, name: str, info, data_bytes: int) -> None:
+    def count(x) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+    if not (isinstance(info, dict) and isinstance(info.get("shape"), list)
+            and isinstance(info.get("data_offsets"), list) and all(count(d) for d in info["shape"])
+            and len(info["data_offsets"]) == 2 and all(count(o) for o in info["data_offsets"])):
+        raise ModelError(f"{path}: tensor {name!r} has a malformed header entry")
+    width = _DTYPE_BYTES.get(info.get("dtype")) if isinstance(info.get("dtype"), str) else None
+    if width is None:
+        raise ModelError(f"{path}: tensor {name!r} has an unsupported dtype {info.get('dtype')!r}")
+    start, end = info["data_offsets"]
+    if not start <= end <= data_bytes:
+        raise ModelError(f"{path}: tensor {name!r} points outside the file")
+    if math.prod(info["shape"]) * width != end - start:
+        raise ModelError(f"{path}: tensor {name!r} of shape {info['shape']} does not fill its {end - start} bytes")
 
 
 def read_weights_numpy(folder: Path) -> dict:
@@ -120,7 +186,11 @@ def read_weights_numpy(folder: Path) -> dict:
     from safetensors.numpy import load_file
 
     check_safetensors(folder / WEIGHTS)
-    return {k: np.asarray(v, dtype=np.float32) for k, v in load_file(str(folder / WEIGHTS)).items()}
+    try:
+        tensors = load_file(str(folder / WEIGHTS))
+    except Exception as exc:  # safetensors' own error for what the header check cannot see
+        raise ModelError(f"{folder / WEIGHTS}: unreadable weights ({_short(exc)})") from None
+    return {k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()}
 
 
 def save_model_folder(folder: str | os.PathLike, model, tokenizer, extra: dict | None = None) -> Path:
@@ -169,6 +239,7 @@ def replace_dir(new: Path, target: Path) -> None:
     removed last, so at every instant one complete folder exists (``target`` or
     ``target.old``)."""
     old = target.with_name(target.name + ".old")
+    recover_dir(target)  # never delete the only complete copy
     if old.exists():
         shutil.rmtree(old)
     if target.exists():
@@ -185,9 +256,23 @@ def recover_dir(target: Path) -> None:
 
 
 def load_tokenizer_of(folder: Path):
-    from seqart.tokenizers import load_tokenizer
+    """The tokenizer ``tokenizer.json`` describes.
 
-    return load_tokenizer(folder / TOKENIZER)
+    Raises:
+        ModelError: one line naming the file, for a file that is not JSON, names an
+            unknown tokenizer, or holds a config the tokenizer refuses.
+    """
+    from seqart.errors import SeqartError
+    from seqart.tokenizers import tokenizer_from_dict
+
+    path = folder / TOKENIZER
+    data = read_json(path, "tokenizer file")
+    if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
+        raise ModelError(f"{path}: not a seqart tokenizer file (needs 'tokenizer' and 'config')")
+    try:
+        return tokenizer_from_dict(data)
+    except (SeqartError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ModelError(f"{path}: unusable tokenizer ({_short(exc)})") from None
 
 
 def load_model(folder: str | os.PathLike, device: str = "cpu"):
@@ -203,31 +288,73 @@ def load_model(folder: str | os.PathLike, device: str = "cpu"):
 
     folder = resolve_model(folder)
     meta = read_config(folder)
-    cls = model_class(meta["model"])
-    config = cls.config_from_dict(meta["config"])
+    try:
+        cls = model_class(meta["model"])
+        config = cls.config_from_dict(meta["config"])
+    except ModelError as exc:
+        raise ModelError(f"{folder / CONFIG}: {_short(exc)}") from None
     header = check_safetensors(folder / WEIGHTS)
     tokenizer = load_tokenizer_of(folder)
+    _check_tokenizer_fits(cls, config, tokenizer, folder)
+    # Compare with the file on torch's meta device first (shapes, no memory), so a
+    # config that asks for gigabytes the file does not hold allocates nothing.
+    try:
+        with torch.device("meta"):
+            shell = cls(config)
+    except Exception:  # a constructor that needs real tensors: checked once built
+        shell = None
+    if shell is not None:
+        _match_tensors(shell, header, folder / WEIGHTS, meta["model"])
     model = cls(config)
-    expected = model.state_dict()
-    for name, info in header.items():
-        if name not in expected:
-            raise ModelError(f"{folder / WEIGHTS}: unexpected tensor {name!r} for {meta['model']}")
-        if list(info["shape"]) != list(expected[name].shape):
-            raise ModelError(
-                f"{folder / WEIGHTS}: tensor {name!r} has shape {info['shape']}, the config needs {list(expected[name].shape)}"
-            )
-    state = load_file(str(folder / WEIGHTS))
-    missing = [k for k in expected if k not in state]
-    ptr_to_name = {}
-    for k, v in model.state_dict().items():
-        ptr_to_name.setdefault(v.data_ptr(), k)
-    for k in missing:
-        source = ptr_to_name.get(expected[k].data_ptr())
-        if source is None or source not in state:
-            raise ModelError(f"{folder / WEIGHTS}: missing tensor {k!r}")
-        state[k] = state[source]
+    aliases = _match_tensors(model, header, folder / WEIGHTS, meta["model"])
+    try:
+        state = load_file(str(folder / WEIGHTS))
+    except Exception as exc:  # safetensors' own error for what the header check cannot see
+        raise ModelError(f"{folder / WEIGHTS}: unreadable weights ({_short(exc)})") from None
+    for name, source in aliases.items():
+        state[name] = state[source]
     model.load_state_dict(state, strict=True)
     return model.to(device).eval(), tokenizer, meta
+
+
+def _match_tensors(model, header: dict, path: Path, model_type: str) -> dict[str, str]:
+    """Check a weights file's tensors against those ``model`` holds: the same names
+    and shapes, none missing except the other names of a shared (tied) tensor.
+
+    Returns:
+        ``{missing name: name of the stored tensor it shares}``.
+    """
+    expected = model.state_dict(keep_vars=True)  # the tensors themselves, so shared ones are identical
+    for name, info in header.items():
+        if name not in expected:
+            raise ModelError(f"{path}: unexpected tensor {name!r} for {model_type}")
+        if list(info["shape"]) != list(expected[name].shape):
+            raise ModelError(
+                f"{path}: tensor {name!r} has shape {info['shape']}, the config needs {list(expected[name].shape)}"
+            )
+    aliases = {}
+    for name, tensor in expected.items():
+        if name in header:
+            continue
+        source = next((k for k, t in expected.items() if t is tensor and k in header), None)
+        if source is None:
+            raise ModelError(f"{path}: missing tensor {name!r}")
+        aliases[name] = source
+    return aliases
+
+
+def _check_tokenizer_fits(cls, config, tokenizer, folder: Path) -> None:
+    """The config entries the data fixes (vocabulary size, frame width) must match
+    ``tokenizer.json``."""
+    try:
+        fixed = cls.data_config(tokenizer)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ModelError(f"{folder / TOKENIZER}: a {tokenizer.name} tokenizer cannot feed "
+                         f"{cls.registry_name} ({_short(exc)})") from None
+    wrong = [f"{k}={getattr(config, k)!r} (the tokenizer gives {v!r})" for k, v in fixed.items()
+             if getattr(config, k, v) != v]
+    if wrong:
+        raise ModelError(f"{folder / CONFIG} does not fit {TOKENIZER}: " + ", ".join(wrong))
 
 
 def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, half: bool = False,
@@ -235,11 +362,12 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
     """Copy a model folder (or a run's ``model/``) to ``target``, optionally with
     float16 weights (half the size; sampling computes in float32 either way).
 
-    ``config.json``, ``tokenizer.json`` and ``eval.json`` are copied as they are.
+    ``config.json``, ``tokenizer.json``, ``eval.json`` and ``attributes.json`` are copied as they are.
     The copy is written to a temporary sibling and renamed into place.
 
     Raises:
-        ModelError: for an unreadable source, or an existing ``target`` without ``overwrite``.
+        ModelError: for an unreadable source, an existing ``target`` without
+            ``overwrite``, or a ``target`` that is a file or a folder of something else.
     """
     import numpy as np
     from safetensors.numpy import load_file, save_file
@@ -250,6 +378,9 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
     target = Path(target)
     if target.exists() and not overwrite:
         raise ModelError(f"{target} exists; pass --force to replace it")
+    if target.exists() and not (target.is_dir() and ((target / CONFIG).is_file() or not any(target.iterdir()))):
+        # replace_dir renames the target aside and deletes it: only ever a model folder
+        raise ModelError(f"{target} exists and is not a model folder; --force replaces only a model folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(target.parent, f".{target.name}.")
     try:
@@ -257,7 +388,7 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
         if half:
             weights = {k: (v.astype(np.float16) if v.dtype == np.float32 else v) for k, v in weights.items()}
         save_file(weights, str(tmp / WEIGHTS))
-        for name in (CONFIG, TOKENIZER, EVALUATION):
+        for name in (CONFIG, TOKENIZER, EVALUATION, ATTRIBUTES):
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
         usual_file_modes(tmp)

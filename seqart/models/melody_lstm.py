@@ -73,7 +73,7 @@ class MelodyLSTM(SeqartModel):
         return {"loss": nll, "weight": count}
 
     @classmethod
-    def data(cls, sequences, tokenizer, train, seed: int, training: bool) -> TokenWindows:
+    def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None) -> TokenWindows:
         """Token windows for training (augmented) or evaluation."""
         return TokenWindows(
             sequences,

@@ -127,7 +127,7 @@ class PolyRNN(SeqartModel):
         return {"loss": nll.sum(), "weight": batch["mask"].sum()}
 
     @classmethod
-    def data(cls, sequences, tokenizer, train, seed: int, training: bool) -> FrameWindows:
+    def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None) -> FrameWindows:
         """Frame windows for training (optionally transposed) or whole pieces for evaluation."""
         return FrameWindows(sequences, batch_size=train.batch_size, seq_len=train.seq_len, seed=seed,
                             max_transpose=train.augment_transpose if training else 0)

@@ -17,6 +17,7 @@ REGISTRY = {
     "melody": "seqart.tokenizers.melody:MelodyTokenizer",
     "events": "seqart.tokenizers.events:EventsTokenizer",
     "pianoroll": "seqart.tokenizers.pianoroll:PianoRollTokenizer",
+    "images": "seqart.tokenizers.images:ImageTokenizer",
 }
 
 

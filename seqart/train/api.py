@@ -13,7 +13,7 @@ from seqart.train.config import apply_overrides, get_preset
 
 def train(preset: str, data: str | Path, out: str | Path, steps: int | None = None,
           overrides: list[str] | None = None, resume: bool = False, dry_run: bool = False,
-          progress: bool = True, on_log=None) -> dict:
+          progress: bool = True, on_log=None, init_from: str | Path | None = None) -> dict:
     """Train a preset on a built corpus.
 
     Args:
@@ -26,6 +26,12 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
         dry_run: one batch of training, validation, checkpointing and evaluation
             in a temporary folder; ``out`` is not touched.
         progress: show the progress bar.
+        init_from: a model to start from (shipped name or model/run folder) of the
+            preset's model type: its architecture, tokenizer and weights, with the
+            preset's training settings (see :mod:`seqart.train.finetune`). ``data``
+            may then be any corpus source (a folder of music files, ...), built first
+            into ``out/corpus`` with the model's tokenizer; the build report is
+            ``result["data_report"]``.
 
     Returns:
         a summary: steps done, best valid loss, final valid/test figures, folders.
@@ -34,27 +40,43 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
         SeqartError: for a bad preset, setting, corpus, or an ``out`` that holds
             another run while ``resume`` is False.
     """
-    from seqart.corpora.dataset import CorpusDataset
+    start = None
+    if init_from is not None:  # fine-tuning: M's architecture, tokenizer and weights
+        from seqart.train.finetune import fine_tune_data, is_corpus_folder, start_model
 
+        if not is_corpus_folder(data) and get_preset(preset).representation != "images":
+            with fine_tune_data(init_from, preset, data, out, dry_run=dry_run, resume=resume,
+                                progress=progress) as prepared:
+                result = train(preset, prepared.corpus, out, steps, overrides, resume, dry_run, progress, on_log,
+                               init_from=init_from)
+            return {**result, "data_report": prepared.report}
+        start = start_model(init_from, get_preset(preset))
     recipe = get_preset(preset)
+    if start is not None:
+        recipe.model_config = dict(start.config)
     model_cfg, train_cfg = apply_overrides(recipe, list(overrides or []))
     if steps is not None:
         if steps < 1:
             raise SeqartError(f"--steps must be at least 1, got {steps}")
         train_cfg.steps = steps
-    corpus = CorpusDataset.open(data)
+    corpus = open_training_data(data, recipe, model_cfg)
     if corpus.representation != recipe.representation:
         raise SeqartError(
             f"{data} holds {corpus.representation!r} data; preset {preset} needs {recipe.representation!r} "
             f"(build it with: seqart corpus build SOURCE -o DIR --representation {recipe.representation})"
         )
+    if start is not None:
+        from seqart.train.finetune import check_data_matches
+
+        check_data_matches(start, corpus)
     out = Path(out)
     if dry_run:
         train_cfg.steps, train_cfg.val_batches = 1, 1
         train_cfg.log_every = train_cfg.val_every = train_cfg.checkpoint_every = 1
         tmp = Path(tempfile.mkdtemp(prefix="seqart-dry-run-"))
         try:
-            result = _run(recipe, model_cfg, train_cfg, corpus, tmp / "run", data, False, False, on_log)
+            result = _run(recipe, model_cfg, train_cfg, corpus, tmp / "run", data, False, False, on_log,
+                          init=start.folder if start else None)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         result["dry_run"] = True
@@ -62,44 +84,87 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
     has_run = (out / "checkpoint").exists() or (out / "checkpoint.old").exists() or (out / "model").exists()
     if has_run and not resume:
         raise SeqartError(f"{out} already holds a run; add --resume to continue it, or choose another -o")
-    if not has_run and out.exists() and any(out.iterdir()) and not (out / "run.json").exists():
+    if not has_run and out.exists() and any(p.name != "corpus" or start is None for p in out.iterdir()) \
+            and not (out / "run.json").exists():  # a --from run may hold the corpus built for it
         raise SeqartError(f"{out} exists and is not a seqart run folder; choose another -o")
     if resume and not has_run:
         raise SeqartError(f"{out} has no checkpoint to resume")
-    return _run(recipe, model_cfg, train_cfg, corpus, out, data, resume, progress, on_log)
+    return _run(recipe, model_cfg, train_cfg, corpus, out, data, resume, progress, on_log,
+                init=start.folder if start else None)
 
 
-def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, progress: bool, on_log) -> dict:
+def open_training_data(data: str | Path, recipe, model_cfg: dict):
+    """The data a preset trains on: a built corpus folder (:class:`~seqart.corpora.dataset.CorpusDataset`),
+    or for an ``images`` preset an :class:`~seqart.images.data.ImageDataset` (an image folder,
+    ``"mnist"`` or ``"digits"``) at the preset's size (and ``channels``, if set)."""
+    if recipe.representation == "images":
+        from seqart.images.data import ImageDataset
+
+        return ImageDataset.open(data, size=model_cfg.get("size", 28), channels=model_cfg.get("channels"))
+    from seqart.corpora.dataset import CorpusDataset
+
+    return CorpusDataset.open(data)
+
+
+def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, progress: bool, on_log,
+         init: Path | None = None) -> dict:
     from seqart import __version__
     from seqart.models import model_class
     from seqart.train.trainer import Trainer, seed_everything
-    from seqart.utils.atomic import write_json_atomic
 
     cls = model_class(recipe.model)
     tokenizer = corpus.tokenizer
     config = cls.config_from_dict({**model_cfg, **cls.data_config(tokenizer)})
     seed_everything(train_cfg.seed)
     model = cls(config)
-    train_data = cls.data(corpus.split("train"), tokenizer, train_cfg, seed=train_cfg.seed, training=True)
+    if init is not None:
+        from seqart.train.finetune import load_start_weights
+
+        load_start_weights(model, init)
+    train_data = cls.data(corpus.split("train"), tokenizer, train_cfg, seed=train_cfg.seed, training=True,
+                          config=config)
     valid_seqs = corpus.split("valid")
-    valid_data = cls.data(valid_seqs, tokenizer, train_cfg, seed=train_cfg.seed, training=False) if valid_seqs else None
-    info = {"preset": recipe.name, "data": str(Path(data).resolve()), "seqart_version": __version__,
+    valid_data = (cls.data(valid_seqs, tokenizer, train_cfg, seed=train_cfg.seed, training=False, config=config)
+                  if len(valid_seqs) else None)
+    data_name = str(Path(data).resolve()) if Path(data).exists() else str(data)  # or a name: "mnist"
+    info = {"preset": recipe.name, "data": data_name, "seqart_version": __version__,
             "corpus_source": corpus.manifest.get("source")}
+    if init is not None:
+        info["init_from"] = str(init)
     trainer = Trainer(model, tokenizer, train_data, valid_data, train_cfg, out, run_info=info,
                       progress=progress, on_log=on_log)
     if resume and not trainer.resume():
         raise SeqartError(f"{out}: no usable checkpoint to resume")
     summary = trainer.fit()
-    # Final figures of the best model on the held-out splits.
+    if trainer.dist.enabled:  # the final figures are rank 0's job; the others are done
+        from seqart.train.distributed import DistContext, shutdown
+
+        trainer.dist.barrier()
+        ctx, trainer.dist = trainer.dist, DistContext()
+        if not ctx.is_main:
+            shutdown(ctx)
+            return {**summary, "run_dir": str(out), "model_dir": str(out / "model"), "unit": cls.item_name,
+                    "rank": ctx.rank}
+        try:
+            return _finish(recipe, cls, corpus, tokenizer, config, train_cfg, trainer, summary, out)
+        finally:
+            shutdown(ctx)
+    return _finish(recipe, cls, corpus, tokenizer, config, train_cfg, trainer, summary, out)
+
+
+def _finish(recipe, cls, corpus, tokenizer, config, train_cfg, trainer, summary, out: Path) -> dict:
+    """Final figures of the best model on the held-out splits; ``eval.json``."""
     from seqart.models.folder import load_model
+    from seqart.utils.atomic import write_json_atomic
 
     best, _, _ = load_model(out / "model", device=str(trainer.device))
     trainer.model = best
+    best.after_training(out / "model", corpus, tokenizer)
     figures = {}
     for split in ("valid", "test"):
         seqs = corpus.split(split)
-        if seqs:
-            figures[split] = trainer.evaluate(cls.data(seqs, tokenizer, train_cfg, seed=0, training=False),
+        if len(seqs):
+            figures[split] = trainer.evaluate(cls.data(seqs, tokenizer, train_cfg, seed=0, training=False, config=config),
                                               train_cfg.val_batches)
     evaluation = {"preset": recipe.name, "step": summary["step"], "train": asdict(train_cfg),
                   "parameters": best.num_parameters(), **figures}

@@ -57,6 +57,14 @@ class TrainConfig:
     threads: int = 0
 
     def validate(self) -> None:
+        for f in fields(self):  # types first: a --set value of the wrong kind is one clear line
+            value = getattr(self, f.name)
+            if f.name == "val_batches" and value is None:
+                continue
+            want = {"int": int, "float": (int, float), "str": str}.get(str(f.type).replace("int | None", "int"))
+            if want is not None and (isinstance(value, bool) or not isinstance(value, want)):
+                kind = {"int": "an integer", "float": "a number", "str": "text"}[str(f.type).replace("int | None", "int")]
+                raise SeqartError(f"setting {f.name}={value!r} must be {kind}")
         for name in ("steps", "batch_size", "seq_len", "val_every", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise SeqartError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -115,6 +123,104 @@ _POLY_DESCRIPTIONS = {
 }
 
 
+#: sequence-VAE presets on melody corpora (MusicVAE's 2-bar and 16-bar melody models, sized
+#: for a CPU): name -> (description, model config, training settings)
+_VAE_SETTINGS = {
+    "melody-vae-2bar": (
+        "MusicVAE-style 2-bar melody VAE, flat LSTM decoder (ships as 'folk-vae-2bar')",
+        {"bars": 2, "embed_dim": 64, "encoder_size": 256, "latent_size": 128, "decoder": "flat",
+         "decoder_size": 256, "decoder_layers": 2, "dropout": 0.1, "beta_max": 0.2, "kl_warmup_steps": 1000,
+         "free_bits": 32.0},
+        {"steps": 3000, "batch_size": 128, "lr": 1e-3, "warmup_steps": 100, "augment_transpose": 6,
+         "val_every": 250, "val_batches": 20, "checkpoint_every": 250},
+    ),
+    "melody-vae-16bar": (
+        "MusicVAE-style 16-bar melody VAE, hierarchical decoder (a conductor LSTM per bar, a bar LSTM per step)",
+        {"bars": 16, "embed_dim": 64, "encoder_size": 192, "latent_size": 256, "decoder": "hierarchical",
+         "conductor_size": 256, "decoder_size": 256, "decoder_layers": 1, "dropout": 0.1, "beta_max": 0.2,
+         "kl_warmup_steps": 300, "free_bits": 128.0},
+        {"steps": 800, "batch_size": 32, "lr": 2e-3, "warmup_steps": 50, "augment_transpose": 6,
+         "val_every": 100, "val_batches": 8, "checkpoint_every": 50},
+    ),
+    "melody-vae-16bar-flat": (
+        "the 16-bar melody VAE with a flat decoder (the baseline the hierarchical one is compared with)",
+        {"bars": 16, "embed_dim": 64, "encoder_size": 192, "latent_size": 256, "decoder": "flat",
+         "decoder_size": 256, "decoder_layers": 1, "dropout": 0.1, "beta_max": 0.2, "kl_warmup_steps": 300,
+         "free_bits": 128.0},
+        {"steps": 800, "batch_size": 32, "lr": 2e-3, "warmup_steps": 50, "augment_transpose": 6,
+         "val_every": 100, "val_batches": 8, "checkpoint_every": 50},
+    ),
+    "melody-vae-tiny": (
+        "a tiny 2-bar melody VAE for smoke tests",
+        {"bars": 2, "embed_dim": 16, "encoder_size": 32, "latent_size": 8, "decoder": "flat", "decoder_size": 32,
+         "decoder_layers": 1, "dropout": 0.0, "beta_max": 0.2, "kl_warmup_steps": 20},
+        {"steps": 60, "batch_size": 32, "lr": 1e-2, "warmup_steps": 5, "augment_transpose": 6,
+         "val_every": 30, "checkpoint_every": 30},
+    ),
+}
+
+
+def _vae_presets() -> list[Preset]:
+    return [Preset(name=name, model="music-vae", representation="melody", description=desc,
+                   model_config=dict(model), train=dict(train))
+            for name, (desc, model, train) in _VAE_SETTINGS.items()]
+
+
+#: image presets (DCGAN and conv VAE, 28x28 and 64x64): name -> (model, description, model config,
+#: training settings). ``channels`` comes from the data (grey or RGB); ``--set channels=3`` forces RGB.
+#: The 28x28 step counts are sized to finish in under 30 minutes on one CPU thread (README).
+_GAN_TRAIN = {"lr": 2e-4, "weight_decay": 0.0, "warmup_steps": 0, "schedule": "constant", "grad_clip": 0.0}
+_IMAGE_VAE_TRAIN = {"lr": 1e-3, "weight_decay": 0.0, "warmup_steps": 100, "grad_clip": 0.0}
+_IMAGE_SETTINGS = {
+    "dcgan-28": (
+        "dcgan", "DCGAN for 28x28 images (MNIST): strided convs, BatchNorm, Adam 2e-4 beta1 0.5; "
+                 "samples from a weight average",
+        {"size": 28, "latent_size": 100, "g_width": 64, "d_width": 64, "ema_decay": 0.995},
+        {**_GAN_TRAIN, "steps": 6000, "batch_size": 64, "val_every": 500, "val_batches": 10,
+         "checkpoint_every": 250, "log_every": 50},
+    ),
+    "dcgan-64": (
+        "dcgan", "DCGAN for 64x64 images (the paper's architecture, grey or RGB)",
+        {"size": 64, "latent_size": 100, "g_width": 64, "d_width": 64, "ema_decay": 0.999},
+        {**_GAN_TRAIN, "steps": 10000, "batch_size": 64, "val_every": 1000, "val_batches": 10,
+         "checkpoint_every": 500, "log_every": 50},
+    ),
+    "dcgan-tiny": (
+        "dcgan", "a tiny 28x28 DCGAN for smoke tests",
+        {"size": 28, "latent_size": 8, "g_width": 4, "d_width": 4},
+        {**_GAN_TRAIN, "steps": 4, "batch_size": 8, "val_every": 2, "val_batches": 1, "checkpoint_every": 2,
+         "log_every": 2},
+    ),
+    "image-vae-28": (
+        "image-vae", "convolutional VAE for 28x28 images (MNIST), Bernoulli likelihood, KL annealing",
+        {"size": 28, "latent_size": 16, "width": 32, "hidden_size": 256, "likelihood": "bernoulli",
+         "beta_max": 1.0, "kl_warmup_steps": 1000},
+        {**_IMAGE_VAE_TRAIN, "steps": 10000, "batch_size": 128, "val_every": 1000, "val_batches": 10,
+         "checkpoint_every": 250, "log_every": 50},
+    ),
+    "image-vae-64": (
+        "image-vae", "convolutional VAE for 64x64 images, Bernoulli likelihood, KL annealing",
+        {"size": 64, "latent_size": 64, "width": 32, "hidden_size": 512, "likelihood": "bernoulli",
+         "beta_max": 1.0, "kl_warmup_steps": 2000},
+        {**_IMAGE_VAE_TRAIN, "steps": 10000, "batch_size": 64, "val_every": 1000, "val_batches": 10,
+         "checkpoint_every": 500, "log_every": 50},
+    ),
+    "image-vae-tiny": (
+        "image-vae", "a tiny 28x28 image VAE for smoke tests",
+        {"size": 28, "latent_size": 4, "width": 4, "hidden_size": 16, "likelihood": "bernoulli",
+         "beta_max": 1.0, "kl_warmup_steps": 2},
+        {**_IMAGE_VAE_TRAIN, "warmup_steps": 0, "steps": 4, "batch_size": 8, "val_every": 2, "val_batches": 1,
+         "checkpoint_every": 2, "log_every": 2},
+    ),
+}
+
+
+def _image_presets() -> list[Preset]:
+    return [Preset(name=name, model=model, representation="images", description=desc,
+                   model_config=dict(config), train=dict(train))
+            for name, (model, desc, config, train) in _IMAGE_SETTINGS.items()]
+
+
 def _poly_presets() -> list[Preset]:
     """``poly-lstm-DATASET`` and ``poly-nade-DATASET`` for the four polyphonic benchmarks."""
     presets = []
@@ -148,7 +254,9 @@ PRESETS: dict[str, Preset] = {
                    "val_every": 50, "checkpoint_every": 50, "augment_transpose": 6},
         ),
     ]
+    + _vae_presets()
     + _poly_presets()
+    + _image_presets()
 }
 
 

@@ -35,6 +35,7 @@ import torch
 from seqart.errors import SeqartError
 from seqart.models.folder import recover_dir, replace_dir, save_model_folder
 from seqart.train.config import TrainConfig
+from seqart.train.distributed import DistContext, context_from_env, init_process_group
 from seqart.utils.atomic import staging_dir, usual_file_modes, write_json_atomic
 
 STATE = "train_state.pt"
@@ -103,19 +104,31 @@ class Trainer:
         run_info: extra JSON saved in ``run.json`` and each model's ``config.json``.
         progress: show a rich progress bar.
         on_log: called with each metrics record (for tests and callers).
+        dist: this process's place in a distributed run (default: from torchrun's
+            environment; rank 0 of 1 without it). See :mod:`seqart.train.distributed`.
     """
 
     def __init__(self, model, tokenizer, train_data, valid_data, train: TrainConfig, run_dir,
                  run_info: dict | None = None, progress: bool = True,
-                 on_log: Callable[[dict], None] | None = None):
+                 on_log: Callable[[dict], None] | None = None, dist: DistContext | None = None):
         train.validate()
         self.train = train
         self.run_dir = Path(run_dir)
+        self.dist = dist if dist is not None else context_from_env()
         self.device = pick_device(train.device)
+        if self.dist.enabled and self.device.type == "cuda" and self.device.index is None:
+            self.device = torch.device("cuda", self.dist.local_rank)
+        if self.dist.enabled and train.batch_size % self.dist.world_size:
+            raise SeqartError(f"batch_size {train.batch_size} must be a multiple of the number of processes "
+                              f"({self.dist.world_size})")
         self.amp_dtype = pick_precision(train.precision, self.device)
         if train.threads:
             torch.set_num_threads(train.threads)
+        elif self.dist.enabled and self.device.type == "cpu":  # share the cores between local processes
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.dist.local_world_size))
+        init_process_group(self.dist, self.device)
         self.model = model.to(self.device)
+        self.dist.broadcast_module(self.model)
         self.tokenizer = tokenizer
         self.train_data = train_data
         self.valid_data = valid_data
@@ -140,22 +153,49 @@ class Trainer:
         ckpt = self.run_dir / "checkpoint"
         recover_dir(ckpt)
         recover_dir(self.run_dir / "model")
+        if self.dist.is_main:  # staging folders of writes a crash cut short
+            for stale in list(self.run_dir.glob(".checkpoint.*")) + list(self.run_dir.glob(".model.*")):
+                shutil.rmtree(stale, ignore_errors=True)
+            self.dist.barrier()
+        else:
+            self.dist.barrier()
         if not (ckpt / STATE).is_file():
             return False
         from safetensors.torch import load_file
 
-        weights = load_file(str(ckpt / "model.safetensors"), device="cpu")
+        from seqart.models.folder import check_safetensors
+
+        check_safetensors(ckpt / "model.safetensors")  # a header check before any tensor is read
+        try:
+            weights = load_file(str(ckpt / "model.safetensors"), device="cpu")
+        except Exception as exc:  # noqa: BLE001 - any damage is one line
+            raise SeqartError(f"{ckpt / 'model.safetensors'}: unreadable checkpoint weights "
+                              f"({' '.join(str(exc).split())[:120]})") from None
         own = self.model.state_dict()
         for k in own:  # tied weights are stored once
             if k not in weights:
                 for j, v in own.items():
                     if j in weights and v.data_ptr() == own[k].data_ptr():
                         weights[k] = weights[j]
-        self.model.load_state_dict(weights, strict=True)
+        try:
+            self.model.load_state_dict(weights, strict=True)
+        except RuntimeError as exc:
+            raise SeqartError(f"{ckpt / 'model.safetensors'}: does not fit this model "
+                              f"({' '.join(str(exc).split())[:120]})") from None
         try:
             state = torch.load(ckpt / STATE, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise SeqartError(f"{ckpt / STATE}: unreadable training state ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - includes refused pickles
+            raise SeqartError(f"{ckpt / STATE}: unreadable training state ({' '.join(str(exc).split())[:120]})") from None
+        try:
+            self._restore_state(state)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
+            raise SeqartError(f"{ckpt / STATE}: unreadable training state (missing or malformed {exc})") from None
+        return True
+
+    def _restore_state(self, state: dict) -> None:
+        """Optimizer, schedule, scaler, counters and random states from a checkpoint."""
+        if not isinstance(state, dict):
+            raise TypeError("not a mapping")
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         for name, sch in self.schedulers.items():
@@ -170,10 +210,15 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         random.setstate(_tuple_state(state["rng_python"]))
         np.random.set_state(_np_state(state["rng_numpy"]))
-        return True
 
     def save_checkpoint(self) -> None:
-        """Write ``RUN/checkpoint`` (weights + optimizer/scheduler/RNG state) atomically."""
+        """Write ``RUN/checkpoint`` (weights + optimizer/scheduler/RNG state) atomically
+        (rank 0 writes; the other processes wait for it)."""
+        if self.dist.is_main:
+            self._write_checkpoint()
+        self.dist.barrier()
+
+    def _write_checkpoint(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         tmp = staging_dir(self.run_dir, ".checkpoint.")
         try:
@@ -213,6 +258,8 @@ class Trainer:
                 raise SeqartError(f"training_step used optimizer {name!r}, the model declares {list(self.optimizers)}") from None
             opt.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
+            if self.dist.enabled:
+                self.dist.all_reduce_grads([p for g in opt.param_groups for p in g["params"]])
             if self.train.grad_clip:
                 self.scaler.unscale_(opt)
                 params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
@@ -229,10 +276,13 @@ class Trainer:
         raise KeyboardInterrupt, so a later ``--resume`` continues from there.
         """
         train = self.train
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.run_dir / "run.json", {**self.run_info, "train": asdict(train)})
-        metrics_file = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
-        tb = _tensorboard(self.run_dir / "tensorboard")
+        main = self.dist.is_main
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(self.run_dir / "run.json", {**self.run_info, "train": asdict(train),
+                                                          "processes": self.dist.world_size})
+        metrics_file = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") if main else None
+        tb = _tensorboard(self.run_dir / "tensorboard") if main else None
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
         def request_stop(signum, frame):
@@ -245,12 +295,13 @@ class Trainer:
                 signal.signal(s, request_stop)
             except ValueError:  # not in the main thread
                 pass
-        bar = _Progress(train.steps, enabled=self.progress)
+        bar = _Progress(train.steps, enabled=self.progress and main)
         try:
             return self._loop(metrics_file, tb, bar)
         finally:
             bar.close()
-            metrics_file.close()
+            if metrics_file is not None:
+                metrics_file.close()
             if tb is not None:
                 tb.close()
             for s, h in previous.items():
@@ -261,25 +312,30 @@ class Trainer:
 
     def _loop(self, metrics_file, tb, bar) -> dict:
         train = self.train
+        main = self.dist.is_main
         self.model.train()
         window_items, window_start, window_losses = 0, time.perf_counter(), {}
         bar.update(self.step, {})
         stopped_early = False
         while self.step < train.steps:
-            batch = _to_device(self.train_data.batch(self.step), self.device)
+            batch = _to_device(self.dist.shard(self.train_data.batch(self.step)), self.device)
             losses: dict = {}
             autocast = (torch.autocast(self.device.type, dtype=self.amp_dtype)
                         if self.amp_dtype is not None else nullcontext())
+            self.model.trainer_step = self.step
             with autocast:
                 out = self.model.training_step(batch, self._make_step_fn(losses))
             self.scaler.update()
             for sch in self.schedulers.values():
                 sch.step()
+            if self.dist.enabled:
+                self.dist.broadcast_module(self.model, buffers_only=True)
+                self._stop_requested = self.dist.any_flag(self._stop_requested, self.device)
             self.step += 1
             for k, v in out.items():
                 if k != "items":
                     window_losses.setdefault(k, []).append(v)
-            window_items += int(out.get("items", 0))
+            window_items += int(out.get("items", 0)) * self.dist.world_size
             if self.step % train.log_every == 0 or self.step == train.steps:
                 elapsed = max(time.perf_counter() - window_start, 1e-9)
                 record = {"step": self.step, "split": "train",
@@ -295,10 +351,13 @@ class Trainer:
             if self.valid_data is not None and (self.step % train.val_every == 0 or self.step == train.steps):
                 val = self.evaluate(self.valid_data, train.val_batches)
                 self._log({"step": self.step, "split": "valid", **val}, metrics_file, tb)
-                if val["loss"] < self.best_val - 1e-6:
+                keep_last = not getattr(self.model, "select_on_valid", True)  # a GAN: its losses rank nothing
+                if keep_last or val["loss"] < self.best_val - 1e-6:
                     self.best_val, self.bad_validations = val["loss"], 0
-                    save_model_folder(self.run_dir / "model", self.model, self.tokenizer,
-                                      extra={**self.run_info, "step": self.step, "valid_loss": val["loss"]})
+                    if main:
+                        save_model_folder(self.run_dir / "model", self.model, self.tokenizer,
+                                          extra={**self.run_info, "step": self.step, "valid_loss": val["loss"]})
+                    self.dist.barrier()
                 else:
                     self.bad_validations += 1
                 if train.early_stop_patience and self.bad_validations >= train.early_stop_patience:
@@ -311,8 +370,10 @@ class Trainer:
             if stopped_early:
                 break
         if self.valid_data is None:
-            save_model_folder(self.run_dir / "model", self.model, self.tokenizer,
-                              extra={**self.run_info, "step": self.step})
+            if main:
+                save_model_folder(self.run_dir / "model", self.model, self.tokenizer,
+                                  extra={**self.run_info, "step": self.step})
+            self.dist.barrier()
         return {"step": self.step, "best_valid_loss": self.best_val, "stopped_early": stopped_early}
 
     @torch.no_grad()
@@ -322,10 +383,19 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         sums: dict[str, float] = {}
-        for batch in data.eval_batches(max_batches):
+        for k, batch in enumerate(data.eval_batches(max_batches)):
+            if k % self.dist.world_size != self.dist.rank:  # each process evaluates its share
+                continue
             out = self.model.validation_step(_to_device(batch, self.device))
-            for k, v in out.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
+            for key, v in out.items():
+                sums[key] = sums.get(key, 0.0) + float(v)
+        if self.dist.enabled:
+            gathered: list = [None] * self.dist.world_size
+            torch.distributed.all_gather_object(gathered, sums)
+            sums = {}
+            for part in gathered:
+                for key, v in part.items():
+                    sums[key] = sums.get(key, 0.0) + v
         self.model.train(was_training)
         weight = max(sums.pop("weight", 0.0), 1e-12)
         result = {k: v / weight for k, v in sums.items()}
@@ -335,6 +405,8 @@ class Trainer:
         return result
 
     def _log(self, record: dict, fh, tb) -> None:
+        if fh is None:  # not rank 0
+            return
         record = {"time": round(time.time(), 3), **record}
         fh.write(json.dumps(record) + "\n")
         fh.flush()

@@ -36,3 +36,39 @@ def output_paths(out: str | Path, count: int, fmt: str | None = None, overwrite:
         if existing:
             raise SeqartError(f"{existing[0]} exists; pass --force to overwrite it, or choose another -o")
     return paths
+
+
+def numbered_paths(folder: str | Path, count: int, suffix: str = ".mid", overwrite: bool = False) -> list[Path]:
+    """``folder/01.mid ... NN.mid`` (wider numbers past 99); nothing is created.
+
+    Raises:
+        SeqartError: ``folder`` is a file, or a target exists and ``overwrite`` is False.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise SeqartError(f"{folder} is a file; -o takes a folder here")
+    width = max(2, len(str(count)))
+    paths = [folder / f"{i:0{width}d}{suffix}" for i in range(1, count + 1)]
+    existing = [p for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise SeqartError(f"{existing[0]} exists; pass --force to overwrite it, or choose another -o")
+    return paths
+
+
+#: environment variable naming the shared data folder (holding ``data/polyphonic``, ``data/images``)
+SHARED_ENV = "SEQART_SHARED"
+
+
+def find_shared(relative: str) -> Path | None:
+    """``$SEQART_SHARED/relative`` if it exists, else ``shared/relative`` next to the
+    working directory or any parent of it (the project checkout's ``../shared``); None if nowhere."""
+    import os
+
+    roots = [Path(os.environ[SHARED_ENV])] if os.environ.get(SHARED_ENV) else []
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        roots += [folder / "shared", folder.parent / "shared"]
+    for root in roots:
+        if (root / relative).exists():
+            return root / relative
+    return None

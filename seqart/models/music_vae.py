@@ -1,0 +1,256 @@
+"""A sequence VAE over melody spans, in the MusicVAE family (Roberts et al. 2018).
+
+A bidirectional LSTM encodes a span of step classes (see
+:mod:`seqart.models.bar_spans`) into a Gaussian posterior over ``z``; a decoder
+rebuilds the span from ``z``:
+
+- ``flat``: one autoregressive LSTM over the whole span, its state initialised
+  from ``z`` and ``z`` fed at every step;
+- ``hierarchical``: a *conductor* LSTM turns ``z`` into one embedding per bar, and
+  a bar-level LSTM decodes each bar from its embedding (state initialised from it,
+  embedding fed at every step). The bar decoder cannot lean on a long
+  autoregressive history, so it has to use the latent code: this is what keeps
+  16-bar reconstructions faithful.
+
+The loss is the reconstruction cross-entropy plus ``beta * max(KL - free, 0)``,
+with ``beta`` annealed linearly to ``beta_max`` and ``free`` the free bits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqart.models.bar_spans import NOTE_BASE, BarSpans, extract_spans
+from seqart.models.base import SeqartModel, StepFn
+from seqart.models.configs import MusicVAEConfig
+
+
+class MusicVAE(SeqartModel):
+    """Bidirectional-LSTM encoder -> z -> flat or hierarchical LSTM decoder."""
+
+    registry_name = "music-vae"
+    config_class = MusicVAEConfig
+    representation = "melody"
+    item_name = "step"
+
+    def __init__(self, config: MusicVAEConfig):
+        config.validate()
+        super().__init__(config)
+        c = config
+        self.start_class = c.n_classes  # decoder input before the first step
+        self.drop = nn.Dropout(c.dropout)
+        self.enc_embed = nn.Embedding(c.n_classes, c.embed_dim)
+        self.encoder = nn.LSTM(c.embed_dim, c.encoder_size, c.encoder_layers, batch_first=True,
+                               bidirectional=True, dropout=c.dropout if c.encoder_layers > 1 else 0.0)
+        self.to_mu = nn.Linear(2 * c.encoder_size, c.latent_size)
+        self.to_sigma = nn.Linear(2 * c.encoder_size, c.latent_size)
+        if c.decoder == "hierarchical":
+            self.conductor_init = nn.Linear(c.latent_size, 2 * c.conductor_layers * c.conductor_size)
+            self.conductor = nn.LSTM(c.latent_size, c.conductor_size, c.conductor_layers, batch_first=True)
+            cond = c.conductor_size
+        else:
+            cond = c.latent_size
+        self.dec_embed = nn.Embedding(c.n_classes + 1, c.embed_dim)
+        self.dec_init = nn.Linear(cond, 2 * c.decoder_layers * c.decoder_size)
+        self.decoder = nn.LSTM(c.embed_dim + cond, c.decoder_size, c.decoder_layers, batch_first=True,
+                               dropout=c.dropout if c.decoder_layers > 1 else 0.0)
+        self.head = nn.Linear(c.decoder_size, c.n_classes)
+
+    @classmethod
+    def data_config(cls, tokenizer) -> dict:
+        from seqart.errors import ModelError
+
+        if getattr(tokenizer, "name", None) != "melody":
+            raise ModelError("music-vae reads 'melody' corpora (seqart corpus build ... --representation melody)")
+        return {"n_classes": NOTE_BASE + tokenizer.num_pitches, "steps_per_beat": tokenizer.config.steps_per_beat,
+                "min_pitch": tokenizer.config.min_pitch}
+
+    # ------------------------------------------------------------- encoder
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior of each span.
+
+        Args:
+            x: step classes, ``(B, T)`` int64 with ``T = bars * bar_steps``.
+
+        Returns:
+            (mu ``(B, Z)``, sigma ``(B, Z)``)
+        """
+        e = self.drop(self.enc_embed(x))  # (B, T, E)
+        _, (h, _) = self.encoder(e)  # h: (layers * 2, B, H)
+        feat = torch.cat([h[-2], h[-1]], dim=-1)  # last layer, forward and backward: (B, 2H)
+        return self.to_mu(feat), F.softplus(self.to_sigma(feat)) + 1e-5
+
+    # ------------------------------------------------------------- decoder
+    def _state_from(self, cond: torch.Tensor, layer: nn.Linear, layers: int, size: int):
+        """Initial LSTM state ``(h, c)``, each ``(layers, N, size)``, from ``cond`` ``(N, D)``."""
+        s = torch.tanh(layer(cond)).view(cond.size(0), 2, layers, size)
+        return s[:, 0].transpose(0, 1).contiguous(), s[:, 1].transpose(0, 1).contiguous()
+
+    def conditions(self, z: torch.Tensor) -> torch.Tensor:
+        """What each decoded sequence is conditioned on.
+
+        Returns:
+            flat: ``z`` itself, ``(B, Z)``; hierarchical: the conductor's bar
+            embeddings, ``(B, bars, conductor_size)``.
+        """
+        c = self.config
+        if c.decoder != "hierarchical":
+            return z
+        state = self._state_from(z, self.conductor_init, c.conductor_layers, c.conductor_size)
+        out, _ = self.conductor(z[:, None, :].expand(-1, c.bars, -1).contiguous(), state)
+        return out  # (B, U, C)
+
+    def _run_decoder(self, prev: torch.Tensor, cond: torch.Tensor, state=None):
+        """One pass of the (bar) decoder: ``prev`` ``(N, S)`` inputs, ``cond`` ``(N, D)``."""
+        c = self.config
+        if state is None:
+            state = self._state_from(cond, self.dec_init, c.decoder_layers, c.decoder_size)
+        emb = self.drop(self.dec_embed(prev))  # (N, S, E)
+        inp = torch.cat([emb, cond[:, None, :].expand(-1, prev.size(1), -1)], dim=-1)
+        out, state = self.decoder(inp, state)
+        return self.head(self.drop(out)), state  # (N, S, C)
+
+    def _sequences(self, z: torch.Tensor, prev: torch.Tensor):
+        """Reshape (B, T) decoder inputs and z into the decoder's sequences and conditions."""
+        c = self.config
+        cond = self.conditions(z)
+        if c.decoder != "hierarchical":
+            return prev, cond
+        B = prev.size(0)
+        return prev.reshape(B * c.bars, c.bar_steps), cond.reshape(B * c.bars, -1)
+
+    def reconstruct_logits(self, x: torch.Tensor, z: torch.Tensor, sample_prob: float = 0.0) -> torch.Tensor:
+        """Teacher-forced logits of ``x`` given ``z``.
+
+        Args:
+            x: target step classes ``(B, T)``.
+            z: latent codes ``(B, Z)``.
+            sample_prob: scheduled sampling: the chance that a step's input is the
+                model's own sample of the previous step instead of the true one.
+
+        Returns:
+            logits ``(B, T, n_classes)``.
+        """
+        B, T = x.shape
+        start = torch.full((B, 1), self.start_class, dtype=x.dtype, device=x.device)
+        prev = torch.cat([start, x[:, :-1]], dim=1)  # (B, T)
+        seqs, cond = self._sequences(z, prev)
+        if sample_prob <= 0:
+            logits, _ = self._run_decoder(seqs, cond)
+        else:
+            logits = self._scheduled(seqs, cond, sample_prob)
+        return logits.reshape(B, T, -1)
+
+    def _scheduled(self, seqs: torch.Tensor, cond: torch.Tensor, p: float) -> torch.Tensor:
+        """Step-by-step decoding where each input is, with probability ``p``, the
+        model's own sample of the previous step (Bengio et al. 2015)."""
+        outs, state, own = [], None, None
+        for t in range(seqs.size(1)):
+            inp = seqs[:, t: t + 1]
+            if own is not None:
+                use_own = torch.rand(inp.shape, device=inp.device) < p
+                inp = torch.where(use_own, own, inp)
+            logits, state = self._run_decoder(inp, cond, state)
+            outs.append(logits)
+            own = torch.multinomial(torch.softmax(logits[:, 0].detach().float(), -1), 1)
+        return torch.cat(outs, dim=1)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, temperature: float = 1.0, greedy: bool = False,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode latent codes autoregressively.
+
+        Args:
+            z: ``(N, Z)``.
+            temperature: > 0; divides the logits before sampling.
+            greedy: take the likeliest class at each step (``temperature`` ignored).
+            generator: torch random generator for sampling.
+
+        Returns:
+            step classes ``(N, T)`` int64.
+        """
+        c = self.config
+        N = z.size(0)
+        cond = self.conditions(z)
+        prev = torch.full((N, 1), self.start_class, dtype=torch.long, device=z.device)
+        out = []
+        groups = [(cond, c.span_steps)] if c.decoder != "hierarchical" else [(cond[:, u], c.bar_steps) for u in range(c.bars)]
+        for g_cond, length in groups:
+            state = None
+            for _ in range(length):
+                logits, state = self._run_decoder(prev, g_cond, state)
+                logits = logits[:, 0].float()
+                if greedy:
+                    prev = logits.argmax(-1, keepdim=True)
+                else:
+                    probs = torch.softmax(logits / temperature, -1)
+                    prev = torch.multinomial(probs, 1, generator=generator)
+                out.append(prev)
+        return torch.cat(out, dim=1)
+
+    # ------------------------------------------------------------ training
+    def kl_weight(self, step: int) -> float:
+        c = self.config
+        return c.beta_max * (min(1.0, step / c.kl_warmup_steps) if c.kl_warmup_steps else 1.0)
+
+    def sample_prob(self, step: int) -> float:
+        c = self.config
+        if c.scheduled_sampling <= 0:
+            return 0.0
+        return c.scheduled_sampling * (min(1.0, step / c.sampling_warmup_steps) if c.sampling_warmup_steps else 1.0)
+
+    def _terms(self, x: torch.Tensor, sample_z: bool, sample_prob: float = 0.0):
+        """Per-span reconstruction NLL (nats), KL (nats), correct steps, each ``(B,)``."""
+        mu, sigma = self.encode(x)
+        z = mu + sigma * torch.randn_like(sigma) if sample_z else mu
+        logits = self.reconstruct_logits(x, z, sample_prob).float()  # (B, T, C)
+        nll = F.cross_entropy(logits.transpose(1, 2), x, reduction="none").sum(1)
+        kl = 0.5 * (mu.float() ** 2 + sigma.float() ** 2 - 1 - 2 * torch.log(sigma.float())).sum(1)
+        correct = (logits.argmax(-1) == x).sum(1)
+        return nll, kl, correct
+
+    def _kl_cost(self, kl: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(kl - self.config.free_bits * math.log(2.0), min=0.0)
+
+    def configure_optimizers(self, train):
+        return {"main": torch.optim.AdamW(self.parameters(), lr=train.lr, betas=(0.9, 0.999),
+                                          weight_decay=train.weight_decay)}
+
+    def training_step(self, batch: torch.Tensor, step: StepFn) -> dict:
+        T = batch.size(1)
+        beta = self.kl_weight(self.trainer_step)
+        nll, kl, correct = self._terms(batch, sample_z=True, sample_prob=self.sample_prob(self.trainer_step))
+        loss = (nll + beta * self._kl_cost(kl)).mean() / T
+        step("main", loss)
+        return {"loss": loss.detach(), "recon": nll.detach().mean() / T, "kl": kl.detach().mean(),
+                "accuracy": correct.float().mean().detach() / T, "beta": torch.tensor(beta), "items": batch.numel()}
+
+    @torch.no_grad()
+    def validation_step(self, batch: torch.Tensor) -> dict:
+        """Sums over the batch, per step after the trainer divides by ``weight``:
+        ``loss`` (reconstruction from the posterior mean + ``beta_max`` x KL cost),
+        ``recon``, ``accuracy`` (teacher-forced) and ``kl`` (nats per step; x T for per span)."""
+        nll, kl, correct = self._terms(batch, sample_z=False)
+        cost = self.config.beta_max * self._kl_cost(kl)
+        return {"loss": (nll + cost).sum(), "recon": nll.sum(), "kl": kl.sum(), "accuracy": correct.sum(),
+                "weight": batch.numel()}
+
+    @classmethod
+    def data(cls, sequences, tokenizer, train, seed: int, training: bool, config: MusicVAEConfig | None = None):
+        """Bar-aligned spans of ``config.bars`` bars (training: random, transposed)."""
+        if config is None:
+            raise ValueError("MusicVAE.data needs the model config (span length)")
+        spans = extract_spans(sequences, tokenizer, config.bars, config.bar_steps)
+        return BarSpans(spans, batch_size=train.batch_size, n_pitches=tokenizer.num_pitches, seed=seed,
+                        max_transpose=train.augment_transpose if training else 0)
+
+    def after_training(self, folder, corpus, tokenizer) -> None:
+        """Compute the attribute vectors from the training split and save them next to the weights."""
+        from seqart.models.attributes import compute_attribute_vectors, save_attribute_vectors
+
+        spans = extract_spans(corpus.split("train"), tokenizer, self.config.bars, self.config.bar_steps)
+        save_attribute_vectors(folder, compute_attribute_vectors(self, spans))

@@ -7,7 +7,11 @@ warm-up run of each so the file cache is warm), run from the repository root:
 - ``python -c "import torch"``: what importing torch alone costs;
 - ``python cli.py sample MODEL -o OUT.mid --bars 16 --seed i --force``: the command
   a user types; the time runs until the process has exited (the file is written
-  before it exits, and is checked).
+  before it exits, and is checked);
+- the torch path: a process that imports torch, loads the same model folder with
+  ``load_model`` and runs the same sampler with the torch model behind it (one thread);
+- ``seqart sample ... --num 64``: 64 melodies of the same length in one batch (the
+  summary gives its cost over one sample's, each less the bare interpreter).
 
 Beside them, a fresh process times the same work in-process with
 ``time.perf_counter``: importing ``seqart.cli``, importing ``seqart.generate``,
@@ -49,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bars", type=int, default=16, help="bars to sample (default 16)")
     parser.add_argument("--python", default=sys.executable, help="interpreter to time (default: this one)")
     parser.add_argument("--child", nargs=3, metavar=("MODEL", "OUT", "SEED"), help=argparse.SUPPRESS)
+    parser.add_argument("--torch-child", nargs=3, metavar=("MODEL", "OUT", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -110,7 +115,67 @@ def commands(args: argparse.Namespace, out: Path) -> dict:
         'python -c "import torch"': lambda i: [py, "-c", "import torch"],
         f"seqart sample ({args.bars} bars)": lambda i: [py, "cli.py", "sample", args.model, "-o", str(out),
                                                       "--bars", str(args.bars), "--seed", str(i), "--force"],
+        f"torch path ({args.bars} bars)": lambda i: [py, str(Path(__file__).resolve()), "--bars", str(args.bars),
+                                                   "--torch-child", args.model, str(out), str(i)],
+        f"seqart sample --num 64 ({args.bars} bars)": lambda i: [
+            py, "cli.py", "sample", args.model, "-o", str(out.parent / "batch") + "/", "--num", "64",
+            "--bars", str(args.bars), "--seed", str(i), "--force"],
     }
+
+
+class TorchLM:
+    """The torch model behind the NumPy sampler's interface (``initial_state``, ``step``,
+    ``run``), for timing the torch path of the same sampling code."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def initial_state(self, batch: int):
+        import numpy as np
+
+        L, H = self.model.config.num_layers, self.model.config.hidden_size
+        return [(np.zeros((batch, H), np.float32), np.zeros((batch, H), np.float32)) for _ in range(L)]
+
+    def _call(self, tokens, state):
+        """Run the torch model on ``tokens`` (B, T) from a state in the sampler's layout
+        (per layer ``(h, c)``, each ``(B, H)`` NumPy) and return it in that layout."""
+        import numpy as np
+        import torch
+
+        h = torch.from_numpy(np.stack([hc[0] for hc in state]))
+        c = torch.from_numpy(np.stack([hc[1] for hc in state]))
+        with torch.no_grad():
+            logits, (h, c) = self.model(torch.as_tensor(np.asarray(tokens), dtype=torch.long), (h, c))
+        return logits[:, -1].numpy(), [(h[i].numpy(), c[i].numpy()) for i in range(h.size(0))]
+
+    def step(self, tokens, state):
+        import numpy as np
+
+        return self._call(np.asarray(tokens).reshape(-1, 1), state)
+
+    def run(self, tokens, state=None):
+        import numpy as np
+
+        tokens = np.atleast_2d(tokens)
+        return self._call(tokens, self.initial_state(tokens.shape[0]) if state is None else state)
+
+
+def torch_sample(model: str, out: str, seed: int, bars: int) -> None:
+    """Sample one melody through torch (the model as trained) and write it: the torch
+    path a NumPy-free build would take."""
+    import torch
+
+    from seqart.generate.generator import Generator
+    from seqart.generate.melody import MelodySampler
+    from seqart.models.folder import load_model
+
+    torch.set_num_threads(1)
+    net, tokenizer, _ = load_model(model)
+    generator = Generator.__new__(Generator)  # the facade, with the torch model behind it
+    Generator.__init__(generator, resolve(model))
+    generator.lm = TorchLM(net.float())
+    generator._sampler = MelodySampler(generator.lm, tokenizer)
+    generator.sample(num=1, bars=bars, seed=seed)[0].write(out)
 
 
 def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict, list[dict]]:
@@ -125,7 +190,7 @@ def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict, list[dict]]:
         for name, make in cmds.items():
             out.unlink(missing_ok=True)
             seconds, _ = timed_process(make(max(i, 0)), env)
-            if name.startswith("seqart") and not out.is_file():
+            if name.startswith(("seqart sample (", "torch path")) and not out.is_file():
                 raise RuntimeError(f"seqart sample wrote no {out}")
             if i >= 0:
                 times[name].append(seconds)
@@ -162,6 +227,10 @@ def resolve(model: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.torch_child:
+        model, out, seed = args.torch_child
+        torch_sample(model, out, int(seed), args.bars)
+        return 0
     if args.child:
         model, out, seed = args.child
         print(json.dumps(breakdown(model, out, int(seed), args.bars)))
@@ -177,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                 note=f"model: {folder}\n"
                      "MEASUREMENTS.md: import torch 2.1 s, music21 0.64 s, typer 0.14 s (whole process).")
     torch_note = "torch was imported" if any(b["torch_imported"] for b in breakdowns) else "torch was not imported"
-    sample_row = rows[-1]
+    sample_row = rows[2]
     rest = sample_row["median"] - rows[0]["median"] - phases[-1]["seconds"]
     print_table("In-process breakdown (median over runs)",
                 [("phase", "phase", ""), ("seconds", "seconds", ".3f"), ("share %", "share_pct", ".1f")], phases,
@@ -185,10 +254,12 @@ def main(argv: list[str] | None = None) -> int:
                      f"seqart sample minus python -c pass minus the in-process total: {rest:.3f} s "
                      "(Typer parsing, what the command does besides, interpreter exit)")
     summary = {"sample_median_s": sample_row["median"], "import_torch_median_s": rows[1]["median"],
+               "torch_path_median_s": rows[3]["median"], "num64_median_s": rows[4]["median"],
+               "num64_over_one": (rows[4]["median"] - rows[0]["median"]) / (sample_row["median"] - rows[0]["median"]),
                "unaccounted_s": rest,
                "interpreter_median_s": rows[0]["median"],
                "torch_imported": any(b["torch_imported"] for b in breakdowns)}
-    settings = {k: v for k, v in vars(args).items() if k != "child"}
+    settings = {k: v for k, v in vars(args).items() if k not in ("child", "torch_child")}
     path = write_results(NAME, {**settings, "model_folder": str(folder)}, rows, summary, phases=phases,
                          breakdowns=breakdowns)
     print(f"figures written to {path}")

@@ -254,3 +254,19 @@ def test_latent_commands(vae_run, tmp_path):
         r = runner.invoke(app, args)
         assert r.exit_code == 2, (args, r.output)
         assert "Traceback" not in r.output and r.output.strip().startswith("error:"), r.output
+
+
+def test_shipped_vae_is_the_default_and_has_attributes(tmp_path):
+    from seqart.generate.latent import MelodyVAE
+    from seqart.models.attributes import ATTRIBUTES
+
+    vae = MelodyVAE.load()
+    assert vae.folder.name == "folk-vae-2bar" and vae.bars == 2
+    assert set(vae.attributes) == set(ATTRIBUTES)
+    a, b = tmp_path / "a.mid", tmp_path / "b.mid"
+    random_melody(11, bars=2).write(a)
+    random_melody(12, bars=2).write(b)
+    r = runner.invoke(app, ["interpolate", str(a), str(b), "--steps", "3", "-o", str(tmp_path / "blend")])
+    assert r.exit_code == 0, r.output
+    blend = sorted((tmp_path / "blend").iterdir())
+    assert len(blend) == 3 and all(Score.from_file(p).num_notes > 0 for p in blend)

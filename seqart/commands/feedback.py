@@ -110,16 +110,16 @@ def rate_command(
     rated, unrated = parse_marked(list(samples or []))
     if not rated and not unrated:
         raise SeqartError("give sample files or folders (e.g. seqart rate samples/ or seqart rate --like a.mid)")
+    marked = [(path, rating) for given, rating in rated for path in _files([given])]  # all found before any write
+    files = _files(unrated)
     with FeedbackStore.for_model(model) as store:
-        if rated:
-            done = 0
-            for given, rating in rated:
-                for path in _files([given]):
-                    sample = store.rate(path, rating, note=note)
-                    typer.echo(f"{path}: {sample.rating_text}")
-                    done += 1
-        else:
-            done = _ask_each(store, _files(unrated), note, plot)
+        done = 0
+        for path, rating in marked:
+            sample = store.rate(path, rating, note=note)
+            typer.echo(f"{path}: {sample.rating_text}")
+            done += 1
+        if files:
+            done = _ask_each(store, files, note, plot)
         counts = store.counts()
         typer.echo(f"rated {done} sample(s); {store.path}: {counts['liked']} liked, {counts['disliked']} disliked, "
                    f"{counts['neutral']} neutral, {counts['unrated']} unrated")
@@ -201,7 +201,8 @@ def tune_command(
                + (f", replaying {r.replay}" if r.replay else "") + f" -> {r.out}")
     change = 100.0 * (r.liked_nll_after / r.liked_nll_before - 1.0)
     which = "held-out liked melodies" if r.held_out else "liked melodies (none held out: fewer than 3 liked)"
-    typer.echo(f"{which}: {r.liked_nll_before:.4f} -> {r.liked_nll_after:.4f} nats/token ({change:+.1f}%)")
+    hint = "" if change < 0 else "; no better than before: rate more samples, or try other --steps or --lr"
+    typer.echo(f"{which}: {r.liked_nll_before:.4f} -> {r.liked_nll_after:.4f} nats/token ({change:+.1f}%{hint})")
     if r.general_change is None:
         typer.echo(f"general held-out NLL: {r.general_source}")
     else:

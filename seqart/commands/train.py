@@ -13,6 +13,7 @@ from seqart.commands.common import guarded
 
 @guarded
 def train_command(
+    ctx: typer.Context,
     preset: Annotated[str, typer.Argument(help="Preset name: melody-lstm, melody-lstm-tiny, ...")],
     data: Annotated[Path, typer.Option("--data", "-d", help="Corpus folder from 'seqart corpus build' (image presets: an image folder, mnist or digits).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to create (or resume).")],
@@ -28,12 +29,9 @@ def train_command(
     from seqart.train.api import train
 
     if from_ is not None:  # check M; a music folder is built into OUT/corpus with M's tokenizer, report first
-        import click
-
         from seqart.train.finetune import data_report_lines, fine_tune_data
 
-        prepared = click.get_current_context().with_resource(
-            fine_tune_data(from_, preset, data, out, dry_run=dry_run, resume=resume))
+        prepared = ctx.with_resource(fine_tune_data(from_, preset, data, out, dry_run=dry_run, resume=resume))
         for line in data_report_lines(prepared):
             typer.echo(line)
         data = prepared.corpus

@@ -3,7 +3,8 @@
 Each attribute is measured on step classes (see :mod:`seqart.models.bar_spans`)
 with NumPy. An *attribute vector* is the mean latent code of the training spans
 in the top quarter of the attribute minus that of the bottom quarter (MusicVAE's
-recipe, with quartiles in place of a yes/no attribute). Adding it to a melody's
+recipe, with quartiles in place of a yes/no attribute; where most spans share one
+value, as with syncopation, the spans above it against the rest). Adding it to a melody's
 code moves the melody along the attribute; ``amount=1`` is one full step from a
 typical low-quarter span to a typical high-quarter one.
 """
@@ -138,7 +139,9 @@ def compute_attribute_vectors(model, spans: np.ndarray, max_spans: int = 8000, s
             continue
         lo, hi = np.quantile(values[ok], [0.25, 0.75])
         low, high = ok & (values <= lo), ok & (values >= hi)
-        if not low.any() or not high.any() or hi <= lo:
+        if hi <= lo:  # most spans share one value (e.g. no syncopation): without vs with
+            low, high = ok & (values <= lo), ok & (values > lo)
+        if low.sum() < 4 or high.sum() < 4:
             continue
         vector = mu[high].mean(0) - mu[low].mean(0)
         out[name] = {"vector": [round(float(v), 6) for v in vector], "low": float(lo), "high": float(hi),

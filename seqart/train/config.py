@@ -129,9 +129,9 @@ _VAE_SETTINGS = {
     "melody-vae-2bar": (
         "MusicVAE-style 2-bar melody VAE, flat LSTM decoder (ships as 'folk-vae-2bar')",
         {"bars": 2, "embed_dim": 64, "encoder_size": 256, "latent_size": 128, "decoder": "flat",
-         "decoder_size": 256, "decoder_layers": 2, "dropout": 0.1, "beta_max": 0.2, "kl_warmup_steps": 1000,
-         "free_bits": 32.0},
-        {"steps": 3000, "batch_size": 128, "lr": 1e-3, "warmup_steps": 100, "augment_transpose": 6,
+         "decoder_size": 256, "decoder_layers": 2, "dropout": 0.1, "beta_max": 0.1, "kl_warmup_steps": 1000,
+         "free_bits": 64.0},
+        {"steps": 3000, "batch_size": 128, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
          "val_every": 250, "val_batches": 20, "checkpoint_every": 250},
     ),
     "melody-vae-16bar": (

@@ -217,8 +217,8 @@ def data_report_lines(prepared: FineTuneData) -> list[str]:
     r = prepared.report
     if r is None:
         return []
-    lines = [f"data: {r.source}: {r.units:,} files/tunes found, {r.scores:,} scores read, {r.kept:,} kept "
-             f"({r.duplicates:,} duplicates, {len(r.skipped):,} skipped)"]
+    lines = [(f"data: {r.source}: {r.units:,} files (or ABC tunes) found, {r.kept:,} tunes extracted, "
+              f"{len(r.skipped):,} skipped, {r.duplicates:,} duplicates dropped")]
     lines += [f"  skipped {n:,}: {reason}" for reason, n in r.skip_reasons()]
     lines.append("  split: " + ", ".join(f"{s} {r.sequences.get(s, 0):,} tunes / {r.items.get(s, 0):,} tokens"
                                          for s in ("train", "valid", "test")))

@@ -1,0 +1,504 @@
+"""Fine-tuning a melody language model on feedback, with the one trainer.
+
+The objective of one step, on a batch of token windows (:class:`FeedbackLSTM`)::
+
+    loss = NLL(liked)                                   likelihood up on liked melodies
+         + replay * NLL(windows of the model's training corpus)    (if the corpus is here)
+         + unlikelihood * UL(disliked)                  Welleck et al. 2019
+         + anchor * sum((w - w0)^2)                     an L2 pull toward the original weights
+
+``UL`` is the token-level unlikelihood loss ``-log(1 - p(token | prefix))`` averaged
+over the event tokens (``NOTE_*`` and ``REST``) of the disliked melodies: their
+pitch and rhythm choices become less likely. Structural tokens (``BAR``, ``HOLD``,
+meter and key) are left out: a disliked melody's bar lines are as right as a
+liked one's, and pushing them down would teach the model to break bars.
+
+Liked and disliked windows start at the beginning of the piece and cover it whole
+(up to :data:`MAX_WINDOW` tokens), transposed at random by up to
+``max_transpose`` semitones so a handful of melodies is not learnt by heart in a
+few steps. Replay windows and the anchor guard against forgetting the rest of
+the style. Validation is the NLL of liked melodies held out from training; the
+trainer keeps the best weights.
+
+The result is a plain ``melody-lstm`` model folder: it samples like any other.
+Figures are natural-log likelihoods per token (nats/token).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from seqart.errors import ModelError, SeqartError
+from seqart.feedback.store import FeedbackError, FeedbackStore, Sample
+from seqart.models.melody_lstm import PAD, MelodyLSTM
+from seqart.models.token_data import TokenWindows
+
+#: Optimizer steps of a default tune (about a minute on one CPU thread for the 'folk' model).
+DEFAULT_STEPS = 60
+#: Longest training window, in tokens; longer pieces are cut into random windows.
+MAX_WINDOW = 512
+#: Share of the liked samples held out for validation (when there are 3 or more).
+HELD_OUT_FRACTION = 0.2
+#: Test tunes of the training corpus the general NLL is measured on, evenly spread over the split (None: all).
+GENERAL_TUNES = 64
+#: How far general held-out NLL may rise before the report warns (relative).
+GENERAL_TOLERANCE = 0.05
+#: Written into the tuned model folder: the settings and before/after figures.
+TUNE_REPORT = "tune.json"
+
+
+@dataclass
+class FeedbackData:
+    """Token sequences (1-D int arrays, the model's tokenizer) to tune on.
+
+    Attributes:
+        liked: melodies whose likelihood goes up.
+        disliked: melodies whose event tokens' probability goes down.
+        replay: melodies of the model's training corpus, mixed in against forgetting.
+    """
+
+    liked: Sequence[np.ndarray]
+    disliked: Sequence[np.ndarray] = ()
+    replay: Sequence[np.ndarray] = ()
+
+
+class FeedbackBatches:
+    """Batches for :class:`FeedbackLSTM`: ``{"liked": (B, T+1), "replay": (B, T+1),
+    "disliked": (B // 2, T+1)}`` int64 token windows (the last two only when given);
+    ``batch(i)`` depends only on the seed and ``i``."""
+
+    def __init__(self, data: FeedbackData, tokenizer, batch_size: int, seq_len: int, seed: int,
+                 max_transpose: int):
+        def windows(seqs, rows, offset, whole):
+            fits = all(len(s) <= seq_len + 1 for s in seqs)
+            return TokenWindows(seqs, batch_size=rows, seq_len=seq_len, seed=seed + offset,
+                                transpose=tokenizer.transpose_tokens, max_transpose=max_transpose,
+                                start_prob=1.0 if whole and fits else 0.5)
+
+        self.liked = windows(data.liked, batch_size, 0, True)
+        self.replay = windows(data.replay, batch_size, 1, False) if len(data.replay) else None
+        self.disliked = windows(data.disliked, max(1, batch_size // 2), 2, True) if len(data.disliked) else None
+
+    def batch(self, index: int) -> dict:
+        out = {"liked": self.liked.batch(index)}
+        if self.replay is not None:
+            out["replay"] = self.replay.batch(index)
+        if self.disliked is not None:
+            out["disliked"] = self.disliked.batch(index)
+        return out
+
+    def eval_batches(self, max_batches: int | None = None):
+        return self.liked.eval_batches(max_batches)
+
+
+class FeedbackLSTM(MelodyLSTM):
+    """A :class:`MelodyLSTM` whose training step is the feedback objective (module docstring).
+
+    Its weights and config are a MelodyLSTM's (the anchor weights are non-persistent
+    buffers), so the trainer saves a plain ``melody-lstm`` model folder.
+
+    Args:
+        config: the base model's config.
+        event_ids: token ids the unlikelihood loss applies to.
+        unlikelihood: weight of the unlikelihood loss on disliked melodies (0: off).
+        anchor: weight of the L2 pull toward the starting weights, per squared unit
+            of weight change summed over all weights (0: off).
+        replay: weight of the NLL on replay windows of the training corpus.
+    """
+
+    def __init__(self, config, event_ids: Sequence[int] = (), unlikelihood: float = 0.5, anchor: float = 0.01,
+                 replay: float = 1.0):
+        super().__init__(config)
+        for name, value in (("unlikelihood", unlikelihood), ("anchor", anchor), ("replay", replay)):
+            if not (value >= 0 and np.isfinite(value)):
+                raise SeqartError(f"--{name} must be a number >= 0, got {value}")
+        self.unlikelihood, self.anchor, self.replay = float(unlikelihood), float(anchor), float(replay)
+        mask = torch.zeros(config.vocab_size, dtype=torch.bool)
+        mask[list(event_ids)] = True
+        self.register_buffer("event_mask", mask, persistent=False)
+        self._anchors: list[str] = []
+
+    @classmethod
+    def from_base(cls, base: MelodyLSTM, tokenizer, **weights) -> "FeedbackLSTM":
+        """A copy of ``base`` (weights and config) that remembers those weights as its anchor."""
+        from seqart.tokenizers.melody import REST
+
+        events = [REST] + list(range(tokenizer.note_base, tokenizer.ts_base))
+        model = cls(base.config, event_ids=events, **weights)
+        model.load_state_dict(base.state_dict())
+        for i, p in enumerate(model.parameters()):  # tied weights are one parameter: one anchor
+            name = f"anchor_{i}"
+            model.register_buffer(name, p.detach().clone(), persistent=False)
+            model._anchors.append(name)
+        return model
+
+    def training_step(self, batch: dict, step) -> dict:
+        liked = batch["liked"]
+        parts = [liked] + [batch[k] for k in ("replay", "disliked") if k in batch]
+        rows = torch.cat(parts)  # one forward pass for all of them: (R, T+1)
+        x, y = rows[:, :-1], rows[:, 1:]
+        logits, _ = self(x)  # (R, T, V)
+        token_logp = F.log_softmax(logits.float(), dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)  # (R, T)
+        real = y != PAD
+        b = liked.size(0)
+        count = real[:b].sum()
+        liked_nll = -(token_logp[:b] * real[:b]).sum() / count.clamp(min=1)
+        loss = liked_nll
+        out = {"liked_nll": liked_nll.detach()}
+        start = b
+        if "replay" in batch:
+            part = slice(start, start + batch["replay"].size(0))
+            replay_nll = -(token_logp[part] * real[part]).sum() / real[part].sum().clamp(min=1)
+            loss = loss + self.replay * replay_nll
+            out["replay_nll"] = replay_nll.detach()
+            start = part.stop
+        if "disliked" in batch:
+            part = slice(start, None)
+            mask = real[part] & self.event_mask[y[part]]
+            p = token_logp[part].exp().clamp(max=1.0 - 1e-6)
+            unlikely = -(torch.log1p(-p) * mask).sum() / mask.sum().clamp(min=1)
+            loss = loss + self.unlikelihood * unlikely
+            out["unlikelihood"] = unlikely.detach()
+        if self.anchor and self._anchors:
+            drift = sum(((p - getattr(self, a)) ** 2).sum() for p, a in zip(self.parameters(), self._anchors))
+            loss = loss + self.anchor * drift
+            out["drift"] = drift.detach()
+        step("main", loss)
+        return {"loss": loss.detach(), **out, "items": count}
+
+    @classmethod
+    def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None):
+        """:class:`FeedbackBatches` for a :class:`FeedbackData`, else plain token windows
+        (evaluation: held-out liked melodies)."""
+        if isinstance(sequences, FeedbackData):
+            seq_len = min(max(len(s) for s in sequences.liked) - 1, train.seq_len)
+            return FeedbackBatches(sequences, tokenizer, train.batch_size, max(seq_len, 8), seed,
+                                   train.augment_transpose if training else 0)
+        return super().data(sequences, tokenizer, train, seed, training, config)
+
+
+@dataclass
+class TuneReport:
+    """What :func:`tune` did, with before/after figures in nats per token.
+
+    Attributes:
+        out: the tuned model folder.
+        base: the model it started from.
+        liked: liked melodies trained on.
+        held_out: liked melodies held out for validation (0: validated on ``liked``).
+        disliked: disliked melodies.
+        skipped: ``"path: reason"`` per sample that could not be used.
+        steps: optimizer steps run.
+        seconds: wall-clock time of the training.
+        liked_nll_before: mean NLL of the validation melodies under the base model.
+        liked_nll_after: the same under the tuned model (those melodies also chose the best
+            step, so this figure flatters the tuned model a little; ``bench/bench_tune.py``
+            measures on tunes nothing has seen).
+        general_nll_before: NLL of test tunes of the model's training corpus (None: not here).
+        general_nll_after: the same under the tuned model.
+        general_source: which corpus and how many tunes, or why it was not measured.
+        replay: the corpus replayed during tuning, or None.
+        settings: the tuning settings.
+    """
+
+    out: Path
+    base: str
+    liked: int
+    held_out: int
+    disliked: int
+    skipped: list[str] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    liked_nll_before: float = float("nan")
+    liked_nll_after: float = float("nan")
+    general_nll_before: float | None = None
+    general_nll_after: float | None = None
+    general_source: str = ""
+    replay: str | None = None
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def general_change(self) -> float | None:
+        """Relative change of the general NLL (+0.02 = 2 % worse), or None."""
+        if self.general_nll_before is None or self.general_nll_after is None:
+            return None
+        return self.general_nll_after / self.general_nll_before - 1.0
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "out": str(self.out), "general_change": self.general_change}
+
+
+def sequence_nll(model: MelodyLSTM, sequences: Sequence[np.ndarray], batch_size: int = 16,
+                 device: str | torch.device = "cpu") -> float:
+    """Mean negative log-likelihood of ``sequences`` under ``model``, in nats per token.
+
+    Every token but each sequence's first is predicted once, as in the trainer's
+    held-out figures (``eval.json``). Dropout is off.
+    """
+    windows = TokenWindows(sequences, batch_size=batch_size, seq_len=1)
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0.0
+    with torch.no_grad():
+        for batch in windows.eval_batches():
+            out = model.validation_step(batch.to(device))
+            total, count = total + float(out["loss"]), count + float(out["weight"])
+    model.train(was_training)
+    return total / max(count, 1.0)
+
+
+def replay_corpus(meta: dict, tokenizer, replay_data: str | os.PathLike | None = "auto"):
+    """The corpus a model was trained on, if it is on this machine and speaks its tokenizer.
+
+    Args:
+        meta: the model's ``config.json`` (its ``data`` entry names the corpus folder).
+        tokenizer: the model's tokenizer; the corpus must have been encoded with an equal one.
+        replay_data: ``"auto"`` (the ``data`` entry, silently None if unusable), a corpus
+            folder (an error if unusable), or None (no corpus).
+
+    Returns:
+        a :class:`~seqart.corpora.dataset.CorpusDataset`, or None.
+
+    Raises:
+        SeqartError: for an explicit ``replay_data`` that is unusable.
+    """
+    from seqart.corpora.dataset import CorpusDataset
+
+    if replay_data is None:
+        return None
+    explicit = replay_data != "auto"
+    folder = replay_data if explicit else meta.get("data")
+    if not folder:
+        return None
+    try:
+        corpus = CorpusDataset.open(folder)
+        if corpus.kind != "tokens" or corpus.tokenizer != tokenizer:
+            raise SeqartError(f"{folder}: encoded with other tokenizer settings than the model's")
+    except SeqartError:
+        if explicit:
+            raise
+        return None
+    return corpus
+
+
+def check_tunable(model: str | os.PathLike, out: str | os.PathLike, overwrite: bool = False) -> tuple[Path, dict]:
+    """Check that ``model`` can be tuned into ``out``, before any work.
+
+    Returns:
+        (the model folder, its ``config.json``)
+
+    Raises:
+        ModelError: for an unknown model or one that is not a melody-lstm, an ``out`` that
+            is the model itself, exists (without ``overwrite``), or is not a model folder.
+    """
+    from seqart.models.folder import CONFIG, read_config, resolve_model
+
+    folder = resolve_model(model)
+    meta = read_config(folder)
+    if meta["model"] != "melody-lstm":
+        raise ModelError(f"{model}: tuning needs a melody-lstm model, this is a {meta['model']}")
+    out = Path(out).expanduser()
+    if out.resolve() == folder.resolve():
+        raise ModelError(f"-o {out} is the model itself; write the tuned model to another folder")
+    if out.exists() and not overwrite:
+        raise ModelError(f"{out} exists; pass --force to replace it, or choose another -o")
+    if out.exists() and not (out.is_dir() and ((out / CONFIG).is_file() or not any(out.iterdir()))):
+        raise ModelError(f"{out} exists and is not a model folder; --force replaces only a model folder")
+    return folder, meta
+
+
+def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.PathLike,
+         disliked: Sequence[np.ndarray] = (), held_out: Sequence[np.ndarray] = (), *, steps: int = DEFAULT_STEPS,
+         lr: float = 3e-4, batch_size: int = 8, unlikelihood: float = 0.5, anchor: float = 0.01,
+         replay: float = 1.0, replay_data: str | os.PathLike | None = "auto", general_tunes: int | None = GENERAL_TUNES,
+         max_transpose: int = 6, threads: int = 0, device: str = "auto", seed: int = 0, overwrite: bool = False,
+         progress: bool = False, info: dict | None = None, skipped: Sequence[str] = (),
+         on_log: Callable[[dict], None] | None = None) -> TuneReport:
+    """Fine-tune a ``melody-lstm`` model toward ``liked`` and away from ``disliked`` melodies.
+
+    Args:
+        model: the shipped name or model folder to start from; it is never modified.
+        liked: token sequences (the model's tokenizer) to make likelier.
+        out: the model folder to write.
+        disliked: token sequences to make less likely (unlikelihood loss).
+        held_out: liked sequences kept out of training, for validation and the
+            before/after figure; empty: ``liked`` itself is used.
+        steps: optimizer steps.
+        lr: peak learning rate (5 warm-up steps, cosine decay).
+        batch_size: liked windows per step (as many replay windows, half as many disliked).
+        unlikelihood: weight of the unlikelihood loss.
+        anchor: weight of the L2 pull toward the starting weights.
+        replay: weight of the NLL on the training corpus (0: no replay).
+        replay_data: the corpus to replay and measure general NLL on: ``"auto"`` (the
+            one named in the model's ``config.json``, when it is here), a corpus folder, or None.
+        general_tunes: test tunes of that corpus the general NLL is measured on (None: all).
+        max_transpose: random transposition of training windows, in semitones.
+        threads: torch CPU threads (0: torch's default).
+        device: torch device (``"auto"``: CUDA, then MPS, then CPU).
+        seed: seeds dropout and the batch order.
+        overwrite: replace an existing ``out``.
+        progress: show the trainer's progress bar.
+        info: extra JSON stored in the tuned model's ``config.json``.
+        skipped: ``"path: reason"`` lines to carry into the report.
+        on_log: called with each metrics record of the trainer.
+
+    Returns:
+        a :class:`TuneReport`; its figures are also written to ``OUT/tune.json``.
+
+    Raises:
+        ModelError: for a model that is not a melody-lstm, an ``out`` that exists
+            (without ``overwrite``; with it, one that is not a model folder) or is the model itself.
+        SeqartError: for no liked sequences or bad settings.
+    """
+    from seqart.models.folder import load_model, replace_dir
+    from seqart.train.config import TrainConfig
+    from seqart.train.trainer import Trainer, seed_everything
+    from seqart.utils.atomic import staging_dir, write_json_atomic
+
+    folder, meta = check_tunable(model, out, overwrite)
+    out = Path(out).expanduser()
+    liked = [np.asarray(s) for s in liked if len(s) >= 2]
+    if not liked:
+        raise FeedbackError("no liked melodies to tune on")
+    if steps < 1:
+        raise SeqartError(f"--steps must be at least 1, got {steps}")
+    base, tokenizer, _ = load_model(folder)
+    seed_everything(seed)
+    tuner = FeedbackLSTM.from_base(base, tokenizer, unlikelihood=unlikelihood, anchor=anchor, replay=replay)
+    corpus = replay_corpus(meta, tokenizer, replay_data)
+    replay_seqs = corpus.split("train") if corpus is not None and replay > 0 else []
+    general = None
+    if corpus is not None and len(corpus.split("test")):
+        general = corpus.split("test")
+        if general_tunes and general_tunes < len(general):  # spread over the split: it is in source order
+            picks = np.unique(np.linspace(0, len(general) - 1, general_tunes).round().astype(int))
+            general = [general[i] for i in picks]
+    validation = [np.asarray(s) for s in held_out if len(s) >= 2] or liked
+
+    seq_len = min(max(len(s) for s in liked) - 1, MAX_WINDOW)
+    train = TrainConfig(steps=steps, batch_size=batch_size, seq_len=max(seq_len, 8), lr=lr, weight_decay=0.0,
+                        warmup_steps=min(5, steps - 1), schedule="cosine", min_lr_ratio=0.1, grad_clip=1.0,
+                        val_every=max(1, steps // 6), checkpoint_every=steps, log_every=max(1, min(10, steps)),
+                        device=device, seed=seed, augment_transpose=max_transpose, threads=threads)
+    disliked = [np.asarray(s) for s in disliked if len(s) >= 2] if unlikelihood > 0 else []
+    data = FeedbackData(liked=liked, disliked=disliked, replay=replay_seqs)
+    train_data = FeedbackLSTM.data(data, tokenizer, train, seed=seed, training=True)
+    valid_data = FeedbackLSTM.data(validation, tokenizer, train, seed=seed, training=False)
+
+    settings = {"steps": steps, "lr": lr, "batch_size": batch_size, "unlikelihood": unlikelihood, "anchor": anchor,
+                "replay": replay if replay_seqs else 0.0, "max_transpose": max_transpose, "seed": seed,
+                "seq_len": train.seq_len}
+    report = TuneReport(out=out, base=str(model), liked=len(liked), held_out=len(held_out),
+                        disliked=len(data.disliked), skipped=list(skipped), settings=settings,
+                        replay=str(corpus.folder) if replay_seqs else None)
+    if general is not None:
+        report.general_source = f"{len(general)} test tunes of {corpus.folder}"
+    else:
+        report.general_source = ("not measured: the model's training corpus "
+                                 f"({meta.get('data') or 'unknown'}) is not on this machine")
+
+    run_info = {key: meta[key] for key in ("data", "corpus_source") if key in meta}
+    run_info.update({"tuned_from": str(folder), "tune": settings, **(info or {})})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run = staging_dir(out.parent, f".{out.name}.tune-")
+    try:
+        trainer = Trainer(tuner, tokenizer, train_data, valid_data, train, run, run_info=run_info,
+                          progress=progress, on_log=on_log)
+        report.liked_nll_before = sequence_nll(tuner, validation, device=trainer.device)
+        if general is not None:
+            report.general_nll_before = sequence_nll(tuner, general, device=trainer.device)
+        started = time.perf_counter()
+        summary = trainer.fit()
+        report.seconds = time.perf_counter() - started
+        report.steps = summary["step"]
+        tuned, _, _ = load_model(run / "model", device=str(trainer.device))
+        report.liked_nll_after = sequence_nll(tuned, validation, device=trainer.device)
+        if general is not None:
+            report.general_nll_after = sequence_nll(tuned, general, device=trainer.device)
+        write_json_atomic(run / "model" / TUNE_REPORT, report.to_dict())
+        replace_dir(run / "model", out)
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+    return report
+
+
+def feedback_sequences(store: FeedbackStore, samples: Sequence[Sample], tokenizer) -> tuple[list, list[str]]:
+    """Encode recorded samples with ``tokenizer``.
+
+    Returns:
+        ``(encoded, skipped)``: one ``(sample, [token arrays])`` per usable sample (an
+        ABC tune book gives several arrays), and ``"path: reason"`` per unusable one.
+    """
+    encoded, skipped = [], []
+    for sample in samples:
+        try:
+            arrays = [np.asarray(tokenizer.encode(score), dtype=np.int64) for score in store.read_scores(sample)]
+        except SeqartError as exc:
+            skipped.append(f"{sample.path}: {exc}")
+            continue
+        encoded.append((sample, arrays))
+    return encoded, skipped
+
+
+def tune_from_feedback(model: str | os.PathLike, out: str | os.PathLike, store: FeedbackStore | None = None,
+                       held_out_fraction: float = HELD_OUT_FRACTION, **options) -> TuneReport:
+    """Fine-tune ``model`` on its feedback store: liked samples up, disliked ones down.
+
+    A share of the liked samples (``held_out_fraction``, when there are 3 or more;
+    chosen by content hash, so the same ones each time) is held out for validation
+    and the before/after figure.
+
+    Args:
+        model: the shipped name or model folder whose store is read; never modified.
+        out: the model folder to write.
+        store: the store to read (default: the model's, see :func:`seqart.feedback.store.store_path`).
+        held_out_fraction: share of liked samples held out, 0-0.5.
+        options: passed to :func:`tune` (``steps``, ``unlikelihood``, ``anchor``, ...).
+
+    Raises:
+        FeedbackError: if the store is missing or holds no usable liked sample.
+    """
+    from seqart.models.folder import load_tokenizer_of
+
+    if not 0 <= held_out_fraction <= 0.5:
+        raise SeqartError(f"held-out fraction must be 0-0.5, got {held_out_fraction}")
+    folder, _ = check_tunable(model, out, options.get("overwrite", False))
+    own = store is None
+    if own:
+        from seqart.feedback.store import store_path
+
+        path = store_path(model)
+        if not path.exists():
+            raise FeedbackError(f"no liked samples for {model}: its feedback store {path} does not exist "
+                                f"(rate some: seqart rate --like FILE --model {model})")
+        store = FeedbackStore(path, create=False)
+    try:
+        liked, disliked = store.liked(), store.disliked()
+        if not liked:
+            raise FeedbackError(f"no liked samples in {store.path} "
+                                f"(rate some: seqart rate --like FILE --model {model})")
+        tokenizer = load_tokenizer_of(folder)
+        liked_enc, skipped = feedback_sequences(store, sorted(liked, key=lambda s: s.sha256), tokenizer)
+        disliked_enc, skipped_d = feedback_sequences(store, disliked, tokenizer)
+    finally:
+        if own:
+            store.close()
+    if not liked_enc:
+        raise FeedbackError(f"none of the {len(liked)} liked samples could be read (first: {skipped[0]})")
+    n_held = round(len(liked_enc) * held_out_fraction) if len(liked_enc) >= 3 else 0
+    held = [a for _, arrays in liked_enc[:n_held] for a in arrays]
+    train_liked = [a for _, arrays in liked_enc[n_held:] for a in arrays]
+    dis = [a for _, arrays in disliked_enc for a in arrays]
+    info = {"feedback": {"store": str(store.path), "liked": len(liked_enc), "disliked": len(disliked_enc)}}
+    return tune(model, train_liked, out, disliked=dis, held_out=held, info=info, skipped=skipped + skipped_d,
+                **options)
+

@@ -81,3 +81,14 @@ def test_bad_input_is_one_line_and_exit_2(args, tiny_run, tiny_corpus, tmp_path)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.output.strip().startswith("error:") and len(result.output.strip().splitlines()) == 1
+
+
+def test_sample_into_a_folder_named_with_a_trailing_slash(tmp_path):
+    from typer.testing import CliRunner
+
+    from seqart.cli import app
+
+    target = tmp_path / "new-folder"
+    result = CliRunner().invoke(app, ["sample", "--num", "2", "--bars", "2", "--seed", "3", "-o", f"{target}/"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in target.iterdir()) == ["melody-1.mid", "melody-2.mid"]

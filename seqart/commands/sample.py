@@ -14,7 +14,7 @@ from seqart.commands.common import guarded
 @guarded
 def sample_command(
     model: Annotated[str, typer.Argument(help="Shipped model name or model/run folder.")] = "folk",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (with --num N: out-1.mid ...).")] = Path("melody.mid"),
+    out: Annotated[str, typer.Option("--out", "-o", help="Output file (with --num N: out-1.mid ...), or a folder ending in '/'.")] = "melody.mid",
     num: Annotated[int, typer.Option("--num", "-n", help="How many melodies.")] = 1,
     bars: Annotated[int, typer.Option(help="Bars to generate (after the primer).")] = 16,
     steps: Annotated[Optional[int], typer.Option(help="Frames to generate (frame models; overrides --bars).")] = None,
@@ -36,53 +36,25 @@ def sample_command(
 ) -> None:
     """Generate melodies (or piano rolls, with a frame model) with a trained model (default: 'folk').
     An image model writes a grid (-o grid.png) or single PNGs (-o FOLDER)."""
-    from seqart.generate import load_generator
     from seqart.generate.images import is_image_model
-    from seqart.utils.paths import output_paths
+    from seqart.generate.to_files import sample_to_files
 
     if is_image_model(model):
         from seqart.commands.images import sample_images
 
-        return sample_images(model, out, num, seed, force, bars=bars, steps=steps, temperature=temperature,
+        return sample_images(model, Path(out), num, seed, force, bars=bars, steps=steps, temperature=temperature,
                              top_k=top_k, top_p=top_p, primer=primer, key=key, scale=scale, pitch_range=pitch_range,
                              time_signature=time_signature, tempo=tempo, fmt=fmt, keep=keep, reference=reference,
                              audio=audio)
-    if keep is not None or reference is not None:
-        from seqart.errors import SeqartError
-
-        if keep is None or reference is None:
-            raise SeqartError("--keep K and --reference DIR go together (keep the K of --num closest to DIR)")
-        if not 1 <= keep <= num:
-            raise SeqartError(f"--keep must be between 1 and --num ({num}), got {keep}")
-    paths = output_paths(out, keep or num, fmt, overwrite=force)
-    if audio:
-        from seqart.audio.render import refuse_existing, render
-
-        refuse_existing([p.with_suffix(".wav") for p in paths], overwrite=force)
-    if reference is not None:
-        from seqart.evaluate import ReferenceStats, load_reference, select_best
-
-        stats = ReferenceStats.from_scores(load_reference(reference).metric_scores)
-    generator = load_generator(model)
-    scores = generator.sample(num=num, bars=bars, steps=steps, temperature=temperature, top_k=top_k, top_p=top_p,
-                              seed=seed, key=key, scale=scale, pitch_range=pitch_range,
-                              time_signature=time_signature, tempo=tempo, primer=primer)
-    distance = {}
-    if keep is not None:
-        ranked = select_best(scores, stats, keep)
-        scores = [score for score, _ in ranked]
-        distance = {path: d for path, (_, d) in zip(paths, ranked)}
-    for score, path in zip(scores, paths):
-        written = score.write(path, format=fmt)
-        typer.echo(f"wrote {written} ({score.num_notes} notes, {len(score.bar_starts())} bars"
-                   + (f", distance {distance[path]:.2f} sd from the reference" if path in distance else "") + ")")
-        if audio:
-            typer.echo(f"wrote {render(score, written.with_suffix('.wav'), overwrite=force)}")
-    from seqart.feedback.store import record_generated  # for 'seqart rate' and 'seqart tune'
-
-    warning = record_generated(model, paths[:len(scores)], seed=generator.last_seed, num=num, bars=bars, steps=steps,
-                               temperature=temperature, top_k=top_k, top_p=top_p, key=key, scale=scale,
-                               pitch_range=pitch_range, time_signature=time_signature, tempo=tempo, primer=primer)
-    if warning:
-        typer.echo(warning, err=True)
-    typer.echo(f"seed {generator.last_seed}", err=True)
+    result = sample_to_files(model, out, num=num, fmt=fmt, force=force, keep=keep, reference=reference, audio=audio,
+                             bars=bars, steps=steps, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                             key=key, scale=scale, pitch_range=pitch_range, time_signature=time_signature,
+                             tempo=tempo, primer=primer)
+    for w in result.written:
+        distance = "" if w.distance is None else f", distance {w.distance:.2f} sd from the reference"
+        typer.echo(f"wrote {w.path} ({w.score.num_notes} notes, {len(w.score.bar_starts())} bars{distance})")
+        if w.audio is not None:
+            typer.echo(f"wrote {w.audio}")
+    if result.warning:
+        typer.echo(result.warning, err=True)
+    typer.echo(f"seed {result.seed}", err=True)

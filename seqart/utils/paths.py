@@ -19,8 +19,9 @@ def output_paths(out: str | Path, count: int, fmt: str | None = None, overwrite:
         SeqartError: if a target exists and ``overwrite`` is False (nothing is
             replaced silently).
     """
+    as_folder = str(out).endswith(("/", "\\"))
     out = Path(out)
-    if out.is_dir() or str(out).endswith(("/", "\\")):
+    if out.is_dir() or as_folder:
         out = out / "melody"
         count_names = True
     else:

@@ -33,8 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqart.models.base import SeqartModel, StepFn
+from seqart.models.base import StepFn
 from seqart.models.configs import DCGANConfig
+from seqart.models.image_base import ImageModel
 
 #: generator layers per image size, from z outwards: (kernel, stride, padding, width multiple);
 #: a multiple of 0 is the output layer (``channels`` maps)
@@ -101,7 +102,7 @@ class Discriminator(nn.Module):
         return self.net(x).flatten()  # (B, 1, 1, 1) -> (B,)
 
 
-class DCGAN(SeqartModel):
+class DCGAN(ImageModel):
     """A generator and a discriminator trained against each other.
 
     Sampling: :meth:`generate` maps latent codes to images (the generator in eval
@@ -111,8 +112,6 @@ class DCGAN(SeqartModel):
 
     registry_name = "dcgan"
     config_class = DCGANConfig
-    representation = "images"
-    item_name = "image"
     #: a GAN's losses do not rank its weights: the trainer keeps the last ones
     select_on_valid = False
 
@@ -130,16 +129,6 @@ class DCGAN(SeqartModel):
     def latent_size(self) -> int:
         return self.config.latent_size
 
-    @classmethod
-    def data_config(cls, tokenizer) -> dict:
-        return image_data_config(cls.registry_name, tokenizer)
-
-    @classmethod
-    def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None):
-        """Batches of images ``(B, C, H, W)`` in ``[-1, 1]`` from ``uint8`` ``(N, C, H, W)``."""
-        from seqart.images.data import ImageBatches
-
-        return ImageBatches(sequences, batch_size=train.batch_size, seed=seed)
 
     @property
     def sampler(self) -> Generator:
@@ -258,12 +247,3 @@ def batch_statistics(module: nn.Module):
             m.train(training)
             for k, v in buffers.items():
                 getattr(m, k).copy_(v)
-
-
-def image_data_config(model: str, tokenizer) -> dict:
-    """``size`` and ``channels`` of an image model, from the data's :class:`ImageTokenizer`."""
-    from seqart.errors import ModelError
-
-    if getattr(tokenizer, "name", None) != "images":
-        raise ModelError(f"{model} reads images (seqart train PRESET --data IMAGE_FOLDER|mnist|digits)")
-    return {"size": tokenizer.size, "channels": tokenizer.channels}

@@ -26,21 +26,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqart.models.base import SeqartModel, StepFn
+from seqart.models.base import StepFn
 from seqart.models.configs import ImageVAEConfig
-from seqart.models.dcgan import image_data_config
+from seqart.models.image_base import ImageModel
 
 #: convolution levels (each halves the side) and the side at the bottom
 LEVELS = {28: (2, 7), 64: (4, 4)}
 
 
-class ImageVAE(SeqartModel):
+class ImageVAE(ImageModel):
     """Conv encoder -> Gaussian ``z`` -> conv decoder."""
 
     registry_name = "image-vae"
     config_class = ImageVAEConfig
-    representation = "images"
-    item_name = "image"
 
     def __init__(self, config: ImageVAEConfig):
         config.validate()
@@ -78,16 +76,6 @@ class ImageVAE(SeqartModel):
         """Values per image (``C * H * W``)."""
         return self.config.channels * self.config.size ** 2
 
-    @classmethod
-    def data_config(cls, tokenizer) -> dict:
-        return image_data_config(cls.registry_name, tokenizer)
-
-    @classmethod
-    def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None):
-        """Batches of images ``(B, C, H, W)`` in ``[-1, 1]`` from ``uint8`` ``(N, C, H, W)``."""
-        from seqart.images.data import ImageBatches
-
-        return ImageBatches(sequences, batch_size=train.batch_size, seed=seed)
 
     # ------------------------------------------------------------- networks
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

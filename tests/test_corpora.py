@@ -112,7 +112,7 @@ def test_folder_build_keeps_good_files_and_lists_bad_ones(music_folder, tmp_path
     assert manifest["counts"]["skipped"] == 4 and manifest["counts"]["kept"] == 3
     assert manifest["tokenizer"]["tokenizer"] == "melody" and manifest["vocab"][:2] == ["PAD", "BOS"]
     assert sum(report.sequences.values()) == 3
-    assert sum(report.items.values()) == len(np.load(tmp_path / "out" / "tokens.npy"))
+    assert sum(report.items.values()) == len(np.load(tmp_path / "out" / "tokens-00000.npy"))
 
     with pytest.raises(CorpusError, match="no usable music .*: 3 of 3 files skipped"):
         build(music_folder, tmp_path / "limited", limit=3)  # broken.xml, empty.mid, garbage.mid
@@ -148,7 +148,7 @@ def test_second_build_is_served_by_the_cache(music_folder, tmp_path, monkeypatch
     monkeypatch.setattr(sources, "parse_unit", lambda unit: calls.append(unit) or pytest.fail("parsed again"))
     second = build(music_folder, tmp_path / "b")
     assert calls == [] and second.parsed == 0 and second.cache_hits == 6
-    for name in ("tokens.npy", "index.npy", "manifest.json"):
+    for name in ("tokens-00000.npy", "index.npy", "manifest.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
     # A fully cached build needs no music21 at all.
@@ -184,7 +184,7 @@ def test_split_is_by_content_hash_and_independent_of_workers(tmp_path):
     one = build(folder, tmp_path / "w1", workers=1, **kw)
     two = build(folder, tmp_path / "w2", workers=2, **kw)
     assert one.kept == two.kept == 24 and all(one.sequences.values())
-    for name in ("tokens.npy", "index.npy", "manifest.json"):
+    for name in ("tokens-00000.npy", "index.npy", "manifest.json"):
         assert (tmp_path / "w1" / name).read_bytes() == (tmp_path / "w2" / name).read_bytes()
     ds = CorpusDataset.open(tmp_path / "w2")
     for i, item in enumerate(ds.items()):
@@ -232,7 +232,7 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_corpus(music_folder, tmp_pa
     corpus = tmp_path / "corpus"
     build(music_folder, corpus)
     report = build(music_folder, corpus, representation="pianoroll", tokenizer_config={"steps_per_beat": 2})
-    assert sorted(p.name for p in corpus.iterdir()) == ["frames.npy", "index.npy", "manifest.json"]
+    assert sorted(p.name for p in corpus.iterdir()) == ["frames-00000.npy", "index.npy", "manifest.json"]
     assert CorpusDataset.open(corpus).split("train")[0].shape[1] == 88 and report.kind == "frames"
 
 

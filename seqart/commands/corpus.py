@@ -44,6 +44,17 @@ Limit = Annotated[Optional[int], typer.Option(help="Use only the first N tunes/f
 TimeLimit = Annotated[
     float, typer.Option("--time-limit", help="Seconds one file or tune may take to parse before it is skipped (0: none).")
 ]
+ShardItems = Annotated[
+    Optional[int],
+    typer.Option("--shard-items",
+                 help="Most tokens (or frames) per data file (default: 16,777,216 tokens or 1 GiB of frames)."),
+]
+Resume = Annotated[
+    bool,
+    typer.Option("--resume/--no-resume",
+                 help="Carry on from an interrupted build of the same source and settings into OUT (default), "
+                      "or start afresh."),
+]
 Settings = Annotated[
     Optional[list[str]],
     typer.Option("--set", help="Tokenizer option KEY=VALUE (repeatable), e.g. steps_per_beat=2."),
@@ -61,16 +72,30 @@ def build(
     limit: Limit = None,
     settings: Settings = None,
     time_limit: TimeLimit = 60.0,
+    shard_items: ShardItems = None,
+    resume: Resume = True,
 ) -> None:
-    """Parse, encode, dedupe and split SOURCE into a corpus folder for training."""
+    """Parse, encode, dedupe and split SOURCE into a corpus folder for training.
+
+    The build streams into data shards in a staging folder next to OUT and renames it
+    into place at the end; if it is interrupted (Ctrl-C, a kill), the same command
+    carries on where it stopped.
+    """
     from seqart.corpora import build_corpus
 
-    r = build_corpus(source, out, representation=representation, tokenizer_config=parse_settings(settings or []),
-                     workers=workers, use_cache=not no_cache, progress=True, limit=limit, time_limit=time_limit)
+    try:
+        r = build_corpus(source, out, representation=representation,
+                         tokenizer_config=parse_settings(settings or []), workers=workers, use_cache=not no_cache,
+                         progress=True, limit=limit, time_limit=time_limit, shard_items=shard_items, resume=resume)
+    except KeyboardInterrupt:
+        typer.echo("build interrupted: run the same command again to carry on from where it stopped", err=True)
+        raise
     unit = "tokens" if r.kind == "tokens" else "frames"
+    resumed = f", {r.resumed_units:,} from the interrupted build" if r.resumed_units else ""
     typer.echo(f"{r.out_dir}: kept {r.kept:,} sequences of {r.scores:,} scores from {r.units:,} units "
                f"({r.duplicates:,} duplicates, {len(r.skipped):,} skipped) in {r.seconds:.1f} s "
-               f"[{r.cache_hits:,} cached, {r.parsed:,} parsed]")
+               f"[{r.cache_hits:,} cached, {r.parsed:,} parsed{resumed}; {r.shards:,} data "
+               f"file{'s' if r.shards != 1 else ''}]")
     typer.echo("  " + ", ".join(f"{s} {r.sequences[s]:,} seq / {r.items[s]:,} {unit}" for s in r.sequences))
     for reason, n in r.skip_reasons():
         typer.echo(f"  skipped {n:,}: {reason}")

@@ -11,12 +11,19 @@ The steps of :func:`build_corpus`:
    representation (the melody tokenizer reduces to one line itself);
 4. drop exact duplicates (same encoded array; the first in source order stays);
 5. split by content hash (stable across rebuilds, machines and worker counts);
-6. write ``tokens.npy``/``frames.npy``, ``index.npy`` and ``manifest.json``
-   atomically (see :mod:`seqart.corpora.layout`).
+6. append each kept sequence to the open data shard on disk, then write
+   ``index.npy`` and ``manifest.json`` and rename the folder into place (see
+   :mod:`seqart.corpora.layout` and :mod:`seqart.corpora.writer`).
 
-The result depends only on the source content, the representation and the
-tokenizer config: not on the number of workers, the order in which workers
-finish, or what was cached.
+The build streams: parse results are encoded as they arrive and handed to the
+writer in source order, so memory holds a bounded window of encoded units plus
+per-sequence bookkeeping (index records, manifest entries, dedupe digests), not
+the corpus. An interrupted build (Ctrl-C, a kill) leaves a journal in its staging
+folder, and the same call carries on from its last checkpoint.
+
+The result depends only on the source content, the representation, the tokenizer
+config and the shard size: not on the number of workers, the order in which
+workers finish, what was cached, or whether the build was interrupted and resumed.
 """
 
 from __future__ import annotations
@@ -30,25 +37,20 @@ import time
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Union
 
 import numpy as np
 
 from seqart.corpora import sources
 from seqart.corpora.cache import ScoreCache
-from seqart.corpora.layout import (
-    DATA_NAMES,
-    FORMAT_VERSION,
-    INDEX_DTYPE,
-    INDEX_NAME,
-    MANIFEST_FORMAT,
-    MANIFEST_NAME,
-    SPLITS,
-)
+from seqart.corpora.layout import FORMAT_VERSION, MANIFEST_FORMAT, MANIFEST_NAME, SPLITS, default_shard_items
 from seqart.corpora.registry import ResolvedSource, resolve_source
 from seqart.corpora.sources import Unit
+from seqart.corpora.writer import CorpusWriter, Known
 from seqart.errors import CorpusError, ScoreError, TokenizerError
 from seqart.score import READ_TIME_LIMIT
 
@@ -56,6 +58,18 @@ from seqart.score import READ_TIME_LIMIT
 BENCHMARK_STEPS_PER_BEAT = {"jsb_chorales": 1, "nottingham": 2, "musedata": 2, "piano_midi": 2}
 
 _CRASH_REASON = "the parser crashed (its worker process died)"
+
+#: Units whose encoded result may wait in memory for an earlier, slower unit (source order).
+AHEAD_UNITS = 2048
+#: Bytes of encoded results that may wait so.
+AHEAD_BYTES = 64 << 20
+#: With the parse cache on, workers may parse this far ahead of the writer: results
+#: beyond the window above are left in the cache and read back in their turn.
+SPILL_UNITS = 65536
+
+#: ``progress`` argument of :func:`build_corpus`: a bar on stderr, or a callback
+#: ``(units done, units in all)`` called after each unit.
+ProgressArg = Union[bool, Callable[[int, int], None]]
 
 
 @dataclass
@@ -76,6 +90,9 @@ class BuildReport:
         items: tokens (kind ``"tokens"``) or frames (kind ``"frames"``) per split.
         cache_hits: units whose parse came from the cache.
         parsed: units parsed in this build (0 when everything was cached).
+        resumed_units: units taken over from an interrupted build (its journal),
+            neither parsed nor read from the cache again.
+        shards: data files written.
         seconds: wall-clock time of the whole build.
     """
 
@@ -92,6 +109,8 @@ class BuildReport:
     items: dict[str, int] = field(default_factory=dict)
     cache_hits: int = 0
     parsed: int = 0
+    resumed_units: int = 0
+    shards: int = 0
     seconds: float = 0.0
 
     @property
@@ -116,9 +135,11 @@ def build_corpus(
     valid_fraction: float = 0.05,
     test_fraction: float = 0.05,
     use_cache: bool = True,
-    progress: bool = True,
+    progress: ProgressArg = True,
     limit: int | None = None,
     time_limit: float | None = READ_TIME_LIMIT,
+    shard_items: int | None = None,
+    resume: bool = True,
 ) -> BuildReport:
     """Parse, encode, dedupe and split a source into a corpus folder.
 
@@ -126,7 +147,7 @@ def build_corpus(
         source: a built-in corpus name (see :data:`seqart.corpora.BUILTINS`), a folder
             (scanned recursively), a music file, or a polyphonic benchmark ``.mat``.
         out_dir: the folder to write; created if needed. An earlier corpus there is
-            replaced; any other non-empty folder is refused.
+            replaced (at the end, in one rename); any other non-empty folder is refused.
         representation: tokenizer name; ``.mat`` sources need ``"pianoroll"``.
         tokenizer_config: tokenizer config overrides (e.g. ``{"steps_per_beat": 2}``).
         workers: parser processes (default ``os.cpu_count()``; 1 parses in this process).
@@ -135,19 +156,30 @@ def build_corpus(
         valid_fraction: share of distinct sequences put in the valid split, by hash.
         test_fraction: share put in the test split, by hash.
         use_cache: read and write the parse cache (see :mod:`seqart.corpora.cache`).
-        progress: show a progress bar on stderr.
+        progress: show a progress bar on stderr (True), nothing (False), or call
+            ``progress(units_done, units_total)`` after each unit, in source order; the
+            callback may raise (e.g. ``KeyboardInterrupt``) to stop the build, which a
+            later call then resumes.
         limit: use only the first ``limit`` units (ABC tunes or files) in source
             order; for a ``.mat`` source, the first ``limit`` sequences of each split.
         time_limit: seconds one unit may take to parse before it is skipped (None or
             0: no limit). Enforced in worker processes, and with one worker only when
             called from the main thread.
+        shard_items: most tokens (or frames) in one data file (default
+            :func:`seqart.corpora.layout.default_shard_items`: 16,777,216 tokens, or
+            1 GiB of frames); part of the result, like the tokenizer config.
+        resume: carry on from the staging folder of an interrupted build of the same
+            source, settings and ``out_dir`` (``.NAME.building`` next to it), keeping
+            its finished work; False starts afresh. A staging folder left by another
+            build is always discarded.
 
     Returns:
         a :class:`BuildReport`.
 
     Raises:
         CorpusError: unknown source, bad fractions, ``out_dir`` not a corpus folder,
-            a ``.mat`` source with another representation, or nothing usable left.
+            a ``.mat`` source with another representation, nothing usable left, or
+            another build writing ``out_dir``.
         TokenizerError: unknown representation or tokenizer option.
     """
     started = time.perf_counter()
@@ -161,12 +193,14 @@ def build_corpus(
         raise CorpusError(f"workers must be at least 1, got {workers}")
     if time_limit is not None and not time_limit >= 0:
         raise CorpusError(f"time limit must be >= 0 seconds (0: none), got {time_limit}")
+    if shard_items is not None and shard_items < 1:
+        raise CorpusError(f"shard size must be at least 1 item, got {shard_items}")
     out = Path(out_dir).expanduser()
     check_out_dir(out)
     resolved = resolve_source(source)
     config = dict(tokenizer_config or {})
     if resolved.kind == "mat":
-        report = _build_benchmark(resolved, out, representation, config, limit)
+        report = _build_benchmark(resolved, out, representation, config, limit, shard_items)
     else:
         from seqart.tokenizers import get_tokenizer
 
@@ -175,7 +209,7 @@ def build_corpus(
         except TypeError as exc:  # e.g. --set min_pitch=x: a value of the wrong type
             raise TokenizerError(f"invalid {representation} tokenizer option ({exc})") from None
         report = _build_scores(resolved, out, representation, tokenizer, workers, valid_fraction,
-                               test_fraction, use_cache, progress, limit, time_limit)
+                               test_fraction, use_cache, progress, limit, time_limit, shard_items, resume)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -221,56 +255,90 @@ def split_of(digest: str, valid_fraction: float, test_fraction: float) -> int:
 
 # ------------------------------------------------------------- score sources
 def _build_scores(resolved: ResolvedSource, out: Path, representation: str, tokenizer, workers: int | None,
-                  valid_fraction: float, test_fraction: float, use_cache: bool, progress: bool,
-                  limit: int | None, time_limit: float | None) -> BuildReport:
+                  valid_fraction: float, test_fraction: float, use_cache: bool, progress: ProgressArg,
+                  limit: int | None, time_limit: float | None, shard_items: int | None,
+                  resume: bool) -> BuildReport:
+    from seqart import __version__
+
     units = sources.expand_units(resolved)
     if limit is not None:
         units = units[:limit]
-    report = BuildReport(out, resolved.name, representation, tokenizer.kind, units=len(units))
+    resolved.files.clear()  # the units hold the paths; a Path object a file is ~400 bytes more
+    kind = tokenizer.kind
+    report = BuildReport(out, resolved.name, representation, kind, units=len(units))
+    n_features = int(tokenizer.n_features) if kind == "frames" else 0
+    shard_items = int(shard_items or default_shard_items(kind, n_features))
+    if kind == "tokens":
+        dtype = np.int16 if tokenizer.vocab_size < 32768 else np.int32
+    else:
+        dtype = np.uint8
+    fingerprint = {
+        "format_version": FORMAT_VERSION,
+        "seqart_version": __version__,
+        "source": resolved.name,
+        "representation": representation,
+        "tokenizer": tokenizer.to_dict(),
+        "fractions": [valid_fraction, test_fraction],
+        "shard_items": shard_items,
+        "units": [len(units), _units_digest(units)],
+    }
+    writer = CorpusWriter.open(out, kind, dtype, n_features, shard_items,
+                               split=partial(split_of, valid_fraction=valid_fraction, test_fraction=test_fraction),
+                               dedupe=True, fingerprint=fingerprint, resume=resume)
+    report.resumed_units = writer.next_unit
     cache = ScoreCache() if use_cache else None
-    # Each unit is encoded as soon as its parse arrives (in whatever order workers
-    # finish), so only the compact arrays are held, not every parsed score;
-    # dedupe and split then run in source order.
-    outcomes: list[list[tuple]] = [[] for _ in units]
-
-    def consume(i: int, payload: dict) -> None:
-        outcomes[i] = _encode_payload(units[i], payload, tokenizer)
-
     bar = _Progress(progress)
     try:
-        _parse_all(units, workers or os.cpu_count() or 1, cache, bar, report, consume, time_limit)
+        task = bar.add("parsing", len(units), "units", completed=writer.next_unit)
+        stream = _ordered_outcomes(units, writer.next_unit, workers or os.cpu_count() or 1, cache, tokenizer,
+                                   time_limit)
+        with closing(stream):
+            for i, outcomes, how in stream:
+                writer.add_unit(i, outcomes)
+                report.cache_hits += how == "cache"
+                report.parsed += how == "parsed"
+                bar.advance(task)
+        _fill_report(report, writer)
+        if not writer.kept:
+            writer.discard()
+            _raise_nothing_usable(resolved, report)
+        writer.finish({
+            "seqart_version": __version__,
+            "source": report.source,
+            "representation": representation,
+            "tokenizer": tokenizer.to_dict(),
+            "vocab": list(tokenizer.vocab) if kind == "tokens" else None,
+            "split_method": "content-hash",
+            "split_fractions": {"valid": valid_fraction, "test": test_fraction},
+            "units": report.units,
+        })
+    except CorpusError:
+        writer.discard()
+        raise
+    except BaseException:  # Ctrl-C, a kill, a bug: keep the finished work for a resume
+        writer.suspend()
+        raise
     finally:
         bar.close()
-
-    arrays: list[np.ndarray] = []
-    entries: list[dict] = []
-    splits: list[int] = []
-    duplicates: list[dict] = []
-    seen: dict[str, str] = {}
-    for outcome in outcomes:
-        for label, title, result, is_score in outcome:
-            report.scores += is_score
-            if isinstance(result, str):
-                report.skipped.append({"source": label, "reason": result})
-                continue
-            digest = hashlib.sha256(result.tobytes()).hexdigest()
-            if digest in seen:
-                duplicates.append({"source": label, "same_as": seen[digest]})
-                continue
-            seen[digest] = label
-            arrays.append(result)
-            splits.append(split_of(digest, valid_fraction, test_fraction))
-            entries.append({"source": label, "title": title})
-    report.duplicates = len(duplicates)
-    if not arrays:
-        _raise_nothing_usable(resolved, report)
-    extra = {
-        "split_method": "content-hash",
-        "split_fractions": {"valid": valid_fraction, "test": test_fraction},
-        "duplicates": duplicates,
-    }
-    _write_corpus(out, report, tokenizer, arrays, splits, entries, extra)
+    report.shards = writer.n_shards
     return report
+
+
+def _fill_report(report: BuildReport, writer: CorpusWriter) -> None:
+    report.scores = writer.scores
+    report.kept = writer.kept
+    report.duplicates = len(writer.duplicates)
+    report.skipped = writer.skipped
+    report.sequences, report.items = writer.split_counts()
+
+
+def _units_digest(units: list[Unit]) -> str:
+    """sha256 of every unit's label, kind, content key and error, in order: changes when
+    any file of the source is added, removed, renamed or edited."""
+    h = hashlib.sha256()
+    for unit in units:
+        h.update(f"{unit.label}\0{unit.kind}\0{unit.key}\0{unit.error or ''}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
 
 
 def _encode_payload(unit: Unit, payload: dict, tokenizer) -> list[tuple]:
@@ -307,6 +375,135 @@ def _encode_payload(unit: Unit, payload: dict, tokenizer) -> list[tuple]:
     return out
 
 
+def _summarize(unit: Unit, outcomes: list[tuple]) -> list[tuple]:
+    """What a later unit with the same content needs of ``outcomes``: per score the label
+    suffix, title, digest (a :class:`Known`) or skip reason, and whether it was a score."""
+    out = []
+    for label, title, result, is_score in outcomes:
+        if isinstance(result, np.ndarray):
+            result = Known(hashlib.sha256(result.tobytes()).digest())
+        out.append((label[len(unit.label):], title, result, is_score))
+    return out
+
+
+def _from_summary(unit: Unit, summary: list[tuple]) -> list[tuple]:
+    return [(unit.label + suffix, title, result, is_score) for suffix, title, result, is_score in summary]
+
+
+def _nbytes(outcomes: list[tuple]) -> int:
+    return sum(r.nbytes for _, _, r, _ in outcomes if isinstance(r, np.ndarray))
+
+
+def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreCache | None, tokenizer,
+                      time_limit: float | None) -> Iterator[tuple[int, list[tuple], str]]:
+    """Encode ``units[start:]`` and yield ``(i, outcomes, how)`` in source order.
+
+    ``outcomes`` is :func:`_encode_payload`'s list (a unit with the same content as an
+    earlier one gets :class:`Known` digests instead of arrays); ``how`` is ``"cache"``,
+    ``"parsed"`` or ``"error"`` (the unit could not even be read).
+
+    Cached units are read from the cache in their turn. Parses run in worker
+    processes in completion order; a unit's encoded result waits in memory only
+    until the units before it are out, and at most :data:`AHEAD_UNITS` units or
+    :data:`AHEAD_BYTES` bytes wait so. Beyond that, with the cache on, workers go on
+    parsing up to :data:`SPILL_UNITS` ahead and their results are read back from the
+    cache in their turn, so one slow file does not idle the others. Units with the
+    same content key are parsed once.
+    """
+    n = len(units)
+    workers = max(1, min(workers, n - start))
+    # units left per content key, for keys of two or more units only
+    copies = {k: c for k, c in Counter(u.key for u in units[start:] if u.error is None).items() if c > 1}
+    claimed: set[str] = set()  # keys with copies still to come whose first unit was handed out
+    summaries: dict[str, tuple[str, list[tuple]]] = {}
+    ready: dict[int, tuple] = {}  # i -> ("done", outcomes, how) | ("repeat",) | ("cached", how)
+    cache_root = str(cache.root) if cache is not None else None
+    if workers > 1:
+        parsers: _Parsers | _InlineParsers = _Parsers(workers, cache_root, time_limit)
+        size = max(1, min(32, math.ceil((n - start) / (workers * 8))))
+        ahead_units, spill_units = AHEAD_UNITS, (SPILL_UNITS if cache is not None else 0)
+    else:
+        parsers = _InlineParsers(cache_root, time_limit)
+        size, ahead_units, spill_units = 1, 1, 0
+    buffered = 0
+    chunk: list[tuple[int, Unit]] = []
+    nxt = emit = start
+
+    def near(i: int) -> bool:
+        return i - emit < ahead_units and buffered < AHEAD_BYTES
+
+    def done(i: int, unit: Unit, payload: dict, how: str) -> None:
+        nonlocal buffered
+        if "error" in payload or cache is None or near(i):
+            outcomes = _encode_payload(unit, payload, tokenizer)
+            buffered += _nbytes(outcomes)
+            ready[i] = ("done", outcomes, how)
+        else:  # the worker stored it in the cache; read back in its turn
+            ready[i] = ("cached", how)
+
+    try:
+        while emit < n:
+            while nxt < n and (near(nxt) or nxt - emit < spill_units):
+                if len(chunk) >= size:
+                    if not parsers.has_room():
+                        break
+                    parsers.submit(chunk)
+                    chunk = []
+                unit = units[nxt]
+                if unit.error is not None:
+                    ready[nxt] = ("done", _encode_payload(unit, {"error": unit.error}, tokenizer), "error")
+                elif unit.key in claimed:
+                    ready[nxt] = ("repeat",)
+                else:
+                    if unit.key in copies:
+                        claimed.add(unit.key)
+                    if cache is not None and cache.path_for(unit.key).exists():
+                        ready[nxt] = ("cached", "cache")  # read in its turn
+                    else:
+                        chunk.append((nxt, unit))
+                nxt += 1
+            if chunk and parsers.has_room():
+                parsers.submit(chunk)
+                chunk = []
+            if emit not in ready:
+                results = parsers.wait()
+                if not results and not chunk:
+                    raise RuntimeError(f"corpus build stalled at unit {emit}")  # a bug, not bad input
+                for i, unit, payload in results:
+                    done(i, unit, payload, "parsed")
+                continue
+            while emit in ready:
+                entry = ready.pop(emit)
+                unit = units[emit]
+                if entry[0] == "repeat":
+                    how, summary = summaries[unit.key]
+                    outcomes = _from_summary(unit, summary)
+                else:
+                    if entry[0] == "done":
+                        outcomes, how = entry[1], entry[2]
+                        buffered -= _nbytes(outcomes)
+                    else:
+                        how = entry[1]
+                        payload = cache.get(unit.key) if cache is not None else None
+                        if payload is None:  # the entry is damaged or went missing: parse it here
+                            payload, how = _parse_chunk([unit], cache_root, time_limit)[0], "parsed"
+                        outcomes = _encode_payload(unit, payload, tokenizer)
+                    if unit.error is None and unit.key in claimed:
+                        summaries[unit.key] = (how, _summarize(unit, outcomes))
+                if unit.error is None and unit.key in copies:
+                    copies[unit.key] -= 1
+                    if copies[unit.key] == 0:
+                        del copies[unit.key]
+                        summaries.pop(unit.key, None)
+                        claimed.discard(unit.key)
+                yield emit, outcomes, how
+                emit += 1
+    except BaseException:  # interrupted, or the consumer stopped (GeneratorExit)
+        parsers.close(cancel=True)
+        raise
+    parsers.close()
+
+
 def _normalize(arr, tokenizer) -> np.ndarray:
     """Encoder output as a contiguous int32 (tokens) or uint8 (frames) array."""
     arr = np.asarray(arr)
@@ -329,10 +526,12 @@ def _raise_nothing_usable(resolved: ResolvedSource, report: BuildReport) -> None
 
 # ----------------------------------------------------------- benchmark .mat
 def _build_benchmark(resolved: ResolvedSource, out: Path, representation: str, config: dict,
-                     limit: int | None) -> BuildReport:
-    """A ``.mat`` benchmark keeps its standard splits: no hashing, no dedupe."""
+                     limit: int | None, shard_items: int | None) -> BuildReport:
+    """A ``.mat`` benchmark keeps its standard splits: no hashing, no dedupe (and no
+    resume: the whole file is read in a second or two)."""
     from dataclasses import fields
 
+    from seqart import __version__
     from seqart.corpora.dataset import load_polyphonic_benchmark
     from seqart.tokenizers import tokenizer_class
 
@@ -354,100 +553,37 @@ def _build_benchmark(resolved: ResolvedSource, out: Path, representation: str, c
         )
     data = load_polyphonic_benchmark(path)
     report = BuildReport(out, resolved.name, representation, "frames")
-    arrays, splits, entries = [], [], []
-    for code, name in enumerate(SPLITS):
-        seqs = data[name][:limit] if limit is not None else data[name]
-        for i, seq in enumerate(seqs):
-            arrays.append(np.ascontiguousarray(seq, dtype=np.uint8))
-            splits.append(code)
-            entries.append({"source": f"{path.name}:{name}/{i}", "title": ""})
-    report.units = report.scores = len(arrays)
-    if not arrays:
-        _raise_nothing_usable(resolved, report)
-    extra = {"split_method": "standard", "split_fractions": None, "duplicates": []}
-    _write_corpus(out, report, tokenizer, arrays, splits, entries, extra)
+    n_features = int(tokenizer.n_features)
+    writer = CorpusWriter.open(out, "frames", np.uint8, n_features,
+                               int(shard_items or default_shard_items("frames", n_features)), dedupe=False)
+    try:
+        for code, name in enumerate(SPLITS):
+            seqs = data[name][:limit] if limit is not None else data[name]
+            for i, seq in enumerate(seqs):
+                label = f"{path.name}:{name}/{i}"
+                writer.add_unit(writer.next_unit, [(label, "", np.ascontiguousarray(seq, dtype=np.uint8), True, code)])
+        report.units = writer.next_unit
+        _fill_report(report, writer)
+        if not writer.kept:
+            writer.discard()
+            _raise_nothing_usable(resolved, report)
+        writer.finish({
+            "seqart_version": __version__,
+            "source": report.source,
+            "representation": representation,
+            "tokenizer": tokenizer.to_dict(),
+            "split_method": "standard",
+            "split_fractions": None,
+            "units": report.units,
+        })
+    except CorpusError:
+        writer.discard()
+        raise
+    except BaseException:
+        writer.discard()
+        raise
+    report.shards = writer.n_shards
     return report
-
-
-# ------------------------------------------------------------------ writing
-def _write_corpus(out: Path, report: BuildReport, tokenizer, arrays: list[np.ndarray], splits: list[int],
-                  entries: list[dict], extra: dict) -> None:
-    """Write data, index and manifest (in that order, each atomically) and fill in the report."""
-    from seqart import __version__
-    from seqart.utils.atomic import atomic_path
-
-    kind = tokenizer.kind
-    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
-    index = np.zeros(len(arrays), dtype=INDEX_DTYPE)
-    index["length"] = lengths
-    index["offset"] = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(arrays) else []
-    index["split"] = splits
-    if kind == "tokens":
-        dtype = np.int16 if tokenizer.vocab_size < 32768 else np.int32
-        data = np.concatenate(arrays).astype(dtype, copy=False)
-    else:
-        data = np.concatenate(arrays, axis=0).astype(np.uint8, copy=False)
-    codes = np.asarray(splits, dtype=np.int64)
-    report.kept = len(arrays)
-    report.sequences = {name: int((codes == i).sum()) for i, name in enumerate(SPLITS)}
-    report.items = {name: int(lengths[codes == i].sum()) for i, name in enumerate(SPLITS)}
-    for entry, code in zip(entries, splits):
-        entry["split"] = SPLITS[code]
-
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "format_version": FORMAT_VERSION,
-        "seqart_version": __version__,
-        "source": report.source,
-        "representation": report.representation,
-        "kind": kind,
-        "data_file": DATA_NAMES[kind],
-        "dtype": np.dtype(data.dtype).name,
-        "tokenizer": tokenizer.to_dict(),
-    }
-    if kind == "tokens":
-        manifest["vocab"] = list(tokenizer.vocab)
-    else:
-        manifest["n_features"] = int(tokenizer.n_features)
-    manifest["split_method"] = extra["split_method"]
-    manifest["split_fractions"] = extra["split_fractions"]
-    manifest["counts"] = {
-        "units": report.units,
-        "scores": report.scores,
-        "kept": report.kept,
-        "duplicates": report.duplicates,
-        "skipped": len(report.skipped),
-        "sequences": report.sequences,
-        kind: report.items,
-    }
-    manifest["items"] = entries
-    manifest["skipped"] = report.skipped
-    manifest["duplicates"] = extra["duplicates"]
-
-    out.mkdir(parents=True, exist_ok=True)
-    for name, array in ((DATA_NAMES[kind], data), (INDEX_NAME, index)):
-        with atomic_path(out / name) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, array)
-    with atomic_path(out / MANIFEST_NAME) as tmp:
-        tmp.write_text(_manifest_json(manifest), encoding="utf-8")
-    for other_kind, name in DATA_NAMES.items():  # a rebuild with another kind leaves no stale data
-        if other_kind != kind:
-            (out / name).unlink(missing_ok=True)
-
-
-def _manifest_json(manifest: dict) -> str:
-    """The manifest as JSON with one line per top-level field and one per list entry
-    (``items``, ``skipped``): easy to read, grep and diff."""
-    lines = []
-    for key, value in manifest.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            body = ",\n".join("  " + json.dumps(v, ensure_ascii=False) for v in value)
-            text = "[\n" + body + "\n ]"
-        else:
-            text = json.dumps(value, ensure_ascii=False)
-        lines.append(f" {json.dumps(key)}: {text}")
-    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 # ------------------------------------------------------------------ parsing
@@ -463,121 +599,151 @@ def _parse_chunk(units: list[Unit], cache_root: str | None, time_limit: float | 
     return payloads
 
 
-def _parse_all(units: list[Unit], workers: int, cache: ScoreCache | None, bar: "_Progress",
-               report: BuildReport, consume: Callable[[int, dict], None], time_limit: float | None = None) -> None:
-    """Hand ``consume(i, payload)`` the parse payload of every unit ``units[i]``,
-    from the cache or parsed, in completion order.
+class _InlineParsers:
+    """The :class:`_Parsers` interface, parsing in this process (one worker)."""
 
-    Units with the same key (identical tunes or files) are parsed once.
+    def __init__(self, cache_root: str | None, time_limit: float | None):
+        self._cache_root = cache_root
+        self._time_limit = time_limit
+        self._results: list[tuple[int, Unit, dict]] = []
+
+    def has_room(self) -> bool:
+        return True
+
+    def submit(self, items: list[tuple[int, Unit]]) -> None:
+        for i, unit in items:
+            self._results.append((i, unit, _parse_chunk([unit], self._cache_root, self._time_limit)[0]))
+
+    def wait(self) -> list[tuple[int, Unit, dict]]:
+        out, self._results = self._results, []
+        return out
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+
+class _Parsers:
+    """Worker processes parsing chunks of units, surviving worker crashes.
+
+    At most ``2 * workers`` chunks are in flight. When a worker dies (a segfault in a
+    parser, the OOM killer), every chunk in flight fails with it; their units are
+    retried one per task (level 1), a single unit that fails again is run alone
+    (level 2), where a crash pins the culprit, which is skipped with a reason.
+
+    Args:
+        workers: worker processes.
+        cache_root: parse cache folder the workers write to (None: no cache).
+        time_limit: seconds per unit (None: no limit).
     """
-    task = bar.add("parsing", len(units), "units")
-    by_key: dict[str, list[int]] = {}
-    for i, unit in enumerate(units):
-        if unit.error is not None:
-            consume(i, {"error": unit.error})
-            bar.advance(task)
-        else:
-            by_key.setdefault(unit.key, []).append(i)
-    todo: list[Unit] = []
-    for key, idxs in by_key.items():
-        hit = cache.get(key) if cache is not None else None
-        if hit is None:
-            todo.append(units[idxs[0]])
-            continue
-        for i in idxs:
-            consume(i, hit)
-        report.cache_hits += len(idxs)
-        bar.advance(task, len(idxs))
 
-    def store(unit: Unit, payload: dict) -> None:
-        idxs = by_key[unit.key]
-        for i in idxs:
-            consume(i, payload)
-        report.parsed += len(idxs)
-        bar.advance(task, len(idxs))
+    def __init__(self, workers: int, cache_root: str | None, time_limit: float | None):
+        self.workers = workers
+        self.window = 2 * workers
+        self._cache_root = cache_root
+        self._time_limit = time_limit
+        self._queue: deque[tuple[list[tuple[int, Unit]], int]] = deque()  # (items, level) not yet submitted
+        self._inflight: dict = {}  # future -> (items, level)
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False
 
-    cache_root = str(cache.root) if cache is not None else None
-    if workers <= 1 or len(todo) <= 1:
-        for unit in todo:
-            store(unit, _parse_chunk([unit], cache_root, time_limit)[0])
-    else:
-        _parse_parallel(todo, min(workers, len(todo)), cache_root, store, time_limit)
+    @property
+    def pending(self) -> int:
+        """Tasks queued or in flight."""
+        return len(self._queue) + len(self._inflight)
+
+    def has_room(self) -> bool:
+        """Whether a new chunk would be started at once."""
+        return not self._queue and not self._broken and len(self._inflight) < self.window
+
+    def submit(self, items: list[tuple[int, Unit]]) -> None:
+        """Queue a chunk: ``(tag, unit)`` pairs (the tag comes back with the result)."""
+        self._queue.append((items, 0))
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._queue and not self._broken:
+            items, level = self._queue[0]
+            if any(lv >= 2 for _, lv in self._inflight.values()):
+                break  # a suspect runs alone
+            if level >= 2 and self._inflight:
+                break
+            if len(self._inflight) >= self.window:
+                break
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")  # no fork under rich's refresh thread
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._queue.popleft()
+            units = [u for _, u in items]
+            self._inflight[self._pool.submit(_parse_chunk, units, self._cache_root, self._time_limit)] = (items, level)
+
+    def wait(self) -> list[tuple[int, Unit, dict]]:
+        """Block until one or more tasks finish; their ``(tag, unit, payload)`` triples
+        ([] when nothing is queued or in flight)."""
+        out: list[tuple[int, Unit, dict]] = []
+        while not out and self.pending:
+            self._fill()
+            done, _ = wait(list(self._inflight), return_when=FIRST_COMPLETED)
+            retries: list[tuple[list[tuple[int, Unit]], int]] = []
+            for future in done:
+                items, level = self._inflight.pop(future)
+                try:
+                    results = future.result()
+                except BrokenProcessPool:
+                    self._broken = True
+                    if level == 0:
+                        retries.extend(([item], 1) for item in items)
+                    elif level == 1:
+                        retries.append((items, 2))
+                    else:
+                        out.extend((i, unit, {"error": _CRASH_REASON}) for i, unit in items)
+                    continue
+                except Exception as exc:  # e.g. a payload that does not pickle
+                    msg = " ".join(str(exc).split())[:160]
+                    results = [{"error": f"unexpected {type(exc).__name__} in a worker ({msg})"}] * len(items)
+                out.extend((i, unit, payload) for (i, unit), payload in zip(items, results))
+            self._queue.extendleft(reversed(retries))
+            if self._broken and not self._inflight:  # every task of the dead pool is back: start afresh
+                self._pool.shutdown(wait=True)
+                self._pool = None
+                self._broken = False
+        return out
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop the workers: wait for them, or with ``cancel`` drop what has not started
+        and return at once."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._pool = None
 
 
 def _parse_parallel(todo: list[Unit], workers: int, cache_root: str | None,
                     store: Callable[[Unit, dict], None], time_limit: float | None = None) -> None:
-    """Parse ``todo`` in worker processes, surviving worker crashes.
-
-    Units go out in chunks (a few dozen units each, so a 12,000-unit build costs
-    a few hundred round trips), at most ``2 * workers`` chunks in flight. When a
-    worker dies (a segfault in a parser, the OOM killer), every chunk in flight
-    fails; those chunks are retried one unit per task in a fresh pool, and units
-    that fail again are run alone, where a crash pins the culprit, which is
-    skipped with a reason.
-    """
+    """Parse ``todo`` in worker processes, surviving worker crashes (see :class:`_Parsers`),
+    calling ``store(unit, payload)`` as results arrive."""
     size = max(1, min(32, math.ceil(len(todo) / (workers * 8))))
-    tasks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    suspects = _run_pool(tasks, workers, 2 * workers, cache_root, store, time_limit)
-    if suspects:
-        singles = [[u] for task in suspects for u in task]
-        suspects = _run_pool(singles, workers, workers, cache_root, store, time_limit)
-    if suspects:
-        culprits = _run_pool([[u] for task in suspects for u in task], 1, 1, cache_root, store, time_limit)
-        for task in culprits:
-            for unit in task:
-                store(unit, {"error": _CRASH_REASON})
-
-
-def _run_pool(tasks: list[list[Unit]], workers: int, window: int, cache_root: str | None,
-              store: Callable[[Unit, dict], None], time_limit: float | None = None) -> list[list[Unit]]:
-    """Run tasks in a process pool with at most ``window`` in flight.
-
-    Returns:
-        the tasks that were in flight when a worker died (each break restarts the
-        pool for the tasks not yet submitted).
-    """
-    pending = deque(tasks)
-    broken: list[list[Unit]] = []
-    context = multiprocessing.get_context("spawn")  # no fork under rich's refresh thread
-    while pending:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-        inflight: dict = {}
-        pool_broken = False
-        try:
-            while pending or inflight:
-                while pending and not pool_broken and len(inflight) < window:
-                    task = pending.popleft()
-                    inflight[pool.submit(_parse_chunk, task, cache_root, time_limit)] = task
-                if not inflight:
-                    break
-                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = inflight.pop(future)
-                    try:
-                        results = future.result()
-                    except BrokenProcessPool:
-                        pool_broken = True
-                        broken.append(task)
-                        continue
-                    except Exception as exc:  # e.g. a payload that does not pickle
-                        msg = " ".join(str(exc).split())[:160]
-                        results = [{"error": f"unexpected {type(exc).__name__} in a worker ({msg})"}] * len(task)
-                    for unit, payload in zip(task, results):
-                        store(unit, payload)
-            pool.shutdown(wait=True)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    return broken
+    parsers = _Parsers(workers, cache_root, time_limit)
+    try:
+        for k in range(0, len(todo), size):
+            parsers.submit(list(enumerate(todo[k:k + size], start=k)))
+        while parsers.pending:
+            for _, unit, payload in parsers.wait():
+                store(unit, payload)
+    except BaseException:
+        parsers.close(cancel=True)
+        raise
+    parsers.close()
 
 
 # ----------------------------------------------------------------- progress
 class _Progress:
-    """A rich progress bar on stderr with a rate column, or nothing when disabled."""
+    """A rich progress bar on stderr with a rate column, a callback ``(done, total)``,
+    or nothing when disabled."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: ProgressArg):
         self._progress = None
-        if enabled:
+        self._callback = enabled if callable(enabled) else None
+        self._counts: dict[int, list[int]] = {}
+        if enabled is True:
             import sys
 
             from rich.console import Console
@@ -589,12 +755,20 @@ class _Progress:
             )
             self._progress.start()
 
-    def add(self, description: str, total: int, unit: str):
+    def add(self, description: str, total: int, unit: str, completed: int = 0):
+        if self._callback is not None:
+            task = len(self._counts)
+            self._counts[task] = [completed, total]
+            return task
         if self._progress is None:
             return None
-        return self._progress.add_task(description, total=total, unit=unit)
+        return self._progress.add_task(description, total=total, unit=unit, completed=completed)
 
     def advance(self, task, n: int = 1) -> None:
+        if self._callback is not None and task is not None:
+            counts = self._counts[task]
+            counts[0] += n
+            self._callback(counts[0], counts[1])
         if self._progress is not None and task is not None:
             self._progress.advance(task, n)
 

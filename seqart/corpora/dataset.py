@@ -16,6 +16,7 @@ from seqart.corpora.layout import (
     DATA_NAMES,
     FORMAT_VERSION,
     INDEX_DTYPE,
+    INDEX_DTYPE_V1,
     INDEX_NAME,
     MANIFEST_FORMAT,
     MANIFEST_NAME,
@@ -28,26 +29,44 @@ from seqart.errors import CorpusError
 class CorpusDataset:
     """A corpus folder written by :func:`seqart.corpora.build_corpus`, memory-mapped.
 
+    Reads format version 2 (sharded data files) and version 1 (one data file).
+
     Attributes:
         folder: the corpus folder.
         manifest: the parsed ``manifest.json``.
         kind: ``"tokens"`` or ``"frames"``.
-        data: all sequences concatenated: shape ``(N,)`` int16/int32 token ids, or
-            ``(N, n_features)`` uint8 frames (read-only memory map).
-        index: one :data:`seqart.corpora.layout.INDEX_DTYPE` record per sequence.
+        shards: the data shards in order, read-only memory maps: shape ``(n_i,)``
+            int16/int32 token ids, or ``(n_i, n_features)`` uint8 frames.
+        index: one :data:`seqart.corpora.layout.INDEX_DTYPE` record per sequence, in
+            source order (``shard``, ``offset`` in it, ``length``, ``split``); a version 1
+            index is read with ``shard`` 0.
     """
 
-    def __init__(self, folder: Path, manifest: dict, data: np.ndarray, index: np.ndarray):
+    def __init__(self, folder: Path, manifest: dict, shards: list[np.ndarray], index: np.ndarray):
         self.folder = folder
         self.manifest = manifest
         self.kind = str(manifest["kind"])
-        self.data = data
+        self.shards = shards
         self.index = index
         self._tokenizer = None
+        self._data = shards[0] if len(shards) == 1 else None
+
+    @property
+    def data(self) -> np.ndarray:
+        """Every sequence concatenated in source order: shape ``(N,)`` token ids or
+        ``(N, n_features)`` frames.
+
+        The read-only memory map itself when the corpus has one shard; with several,
+        a copy of all of them in memory (made on first use): prefer :meth:`split`,
+        ``ds[i]`` or :attr:`shards` for large corpora.
+        """
+        if self._data is None:
+            self._data = np.concatenate(self.shards, axis=0) if self.shards else np.zeros(0, np.int16)
+        return self._data
 
     @classmethod
     def open(cls, folder: str | Path) -> "CorpusDataset":
-        """Open a corpus folder without reading its arrays into memory.
+        """Open a corpus folder without reading its data into memory.
 
         Raises:
             CorpusError: one line, if the folder holds no readable seqart corpus.
@@ -64,7 +83,8 @@ class CorpusDataset:
             raise CorpusError(f"{path}: unreadable corpus manifest ({' '.join(str(exc).split())[:120]})") from None
         if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
             raise CorpusError(f"{path}: not a seqart corpus manifest")
-        if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+        version = int(manifest.get("format_version", 0))
+        if version > FORMAT_VERSION:
             raise CorpusError(
                 f"{path}: corpus format {manifest.get('format_version')} is newer than this seqart reads "
                 f"({FORMAT_VERSION}); upgrade seqart"
@@ -72,25 +92,46 @@ class CorpusDataset:
         kind = manifest.get("kind")
         if kind not in DATA_NAMES:
             raise CorpusError(f"{path}: unknown corpus kind {kind!r}")
+        entries = manifest.get("shards") if version >= 2 else None
+        if entries is None:  # version 1 (or an early version 2 without shards): one data file
+            names = [DATA_NAMES[kind]]
+        elif isinstance(entries, list) and all(isinstance(e, dict) and isinstance(e.get("file"), str)
+                                               and Path(e["file"]).name == e["file"] for e in entries):
+            names = [e["file"] for e in entries]  # plain names: a manifest cannot point outside the folder
+        else:
+            raise CorpusError(f"{path}: no valid shard list (\"shards\")")
         try:
-            data = np.load(folder / DATA_NAMES[kind], mmap_mode="r")
+            shards = [np.load(folder / name, mmap_mode="r") for name in names]
             index = np.load(folder / INDEX_NAME, mmap_mode="r")
         except (OSError, ValueError) as exc:
             reason = " ".join(str(exc).split())[:120]
             raise CorpusError(f"{folder}: corpus arrays are missing or damaged ({reason})") from None
-        if index.dtype != INDEX_DTYPE or index.ndim != 1:
+        if index.dtype not in (INDEX_DTYPE, INDEX_DTYPE_V1) or index.ndim != 1:
             raise CorpusError(f"{folder / INDEX_NAME}: unexpected index layout {index.dtype}")
+        if index.dtype == INDEX_DTYPE_V1:
+            upgraded = np.zeros(len(index), dtype=INDEX_DTYPE)  # shard 0 for every record
+            for name in INDEX_DTYPE_V1.names:
+                upgraded[name] = index[name]
+            index = upgraded
         expected_ndim = 1 if kind == "tokens" else 2
-        if data.ndim != expected_ndim:
-            raise CorpusError(
-                f"{folder / DATA_NAMES[kind]}: expected a {expected_ndim}-D array, got shape {data.shape}"
-            )
-        if len(index) and int(index["offset"][-1] + index["length"][-1]) > len(data):
-            raise CorpusError(f"{folder}: index points past the end of {DATA_NAMES[kind]} (a half-finished rebuild?)")
+        for k, (name, shard) in enumerate(zip(names, shards)):
+            if shard.ndim != expected_ndim:
+                raise CorpusError(f"{folder / name}: expected a {expected_ndim}-D array, got shape {shard.shape}")
+            if entries is not None and len(shard) != entries[k].get("items", len(shard)):
+                raise CorpusError(f"{folder / name}: holds {len(shard)} items, the manifest says "
+                                  f"{entries[k].get('items')} (a damaged or half-copied corpus?)")
+        if len(index):
+            which = np.asarray(index["shard"])
+            if int(which.max()) >= len(shards):
+                raise CorpusError(f"{folder}: index names a shard the manifest does not list "
+                                  "(a half-finished rebuild?)")
+            sizes = np.array([len(s) for s in shards], dtype=np.int64)
+            if np.any(np.asarray(index["offset"]) + np.asarray(index["length"]) > sizes[which]):
+                raise CorpusError(f"{folder}: index points past the end of a data file (a half-finished rebuild?)")
         n_items = len(manifest.get("items", ()))
         if n_items != len(index):
             raise CorpusError(f"{folder}: manifest lists {n_items} items but the index has {len(index)}")
-        return cls(folder, manifest, data, index)
+        return cls(folder, manifest, shards, index)
 
     # ------------------------------------------------------------- metadata
     @property
@@ -126,9 +167,13 @@ class CorpusDataset:
         """The sequences of split ``name`` (``"train"``, ``"valid"``, ``"test"``), in source order.
 
         Returns:
-            read-only views into :attr:`data`: shape ``(T,)`` token ids or ``(T, n_features)`` frames.
+            read-only views into the data shards: shape ``(T,)`` token ids or ``(T, n_features)`` frames.
         """
-        return [self[int(i)] for i in self._rows(name)]
+        rows = self._rows(name)
+        shard = np.asarray(self.index["shard"])[rows].tolist()
+        offset = np.asarray(self.index["offset"])[rows].tolist()
+        length = np.asarray(self.index["length"])[rows].tolist()
+        return [self.shards[s][o:o + n] for s, o, n in zip(shard, offset, length)]
 
     def items(self, split: str | None = None) -> list[dict]:
         """Manifest entries ``{"source", "title", "split"}`` of the sequences of ``split`` (all if None)."""
@@ -147,10 +192,11 @@ class CorpusDataset:
         return len(self.index)
 
     def __getitem__(self, i: int) -> np.ndarray:
-        """Sequence ``i`` (in source order, any split) as a read-only view."""
+        """Sequence ``i`` (in source order, any split) as a read-only view into its shard:
+        shape ``(T,)`` token ids or ``(T, n_features)`` frames."""
         rec = self.index[i]
         start = int(rec["offset"])
-        return self.data[start:start + int(rec["length"])]
+        return self.shards[int(rec["shard"])][start:start + int(rec["length"])]
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s} {self.num_sequences(s)}" for s in SPLITS)

@@ -16,7 +16,7 @@ ABC_TUNE = "abc-tune"
 FILE = "file"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 100,000-file build holds 100,000 of these
 class Unit:
     """One thing to parse.
 

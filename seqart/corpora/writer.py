@@ -17,15 +17,15 @@ same file system::
             index.npy             written at the end
             manifest.json         written at the end
 
-A checkpoint (written when a shard closes, every :data:`CHECKPOINT_SECONDS`, and on
-Ctrl-C) records what was added since the previous one and where the build stands
-(unit ``u``, outcome ``j`` of that unit); the open shard is fsynced before the
-journal line is written, so a journal never claims data that is not on disk. An
-interrupted build (Ctrl-C, SIGKILL, a crash) is resumed by replaying the journal:
-the closed shards are kept, the open one is cut back to its last checkpoint, and
-the build carries on from that unit. The result is the same, byte for byte, as an
-uninterrupted build, because shard boundaries, dedupe and splits depend only on
-the sequences in source order.
+A checkpoint (written when a shard closes, every :data:`CHECKPOINT_SECONDS` or
+:data:`CHECKPOINT_SEQUENCES`, and on Ctrl-C) records what was added since the
+previous one and where the build stands (unit ``u``, outcome ``j`` of that unit);
+the open shard is fsynced before the journal line is written, so a journal never
+claims data that is not on disk. An interrupted build (Ctrl-C, SIGKILL, a crash)
+is resumed by replaying the journal: the closed shards are kept, the open one is
+cut back to its last checkpoint, and the build carries on from that unit. The
+result is the same, byte for byte, as an uninterrupted build, because shard
+boundaries, dedupe and splits depend only on the sequences in source order.
 
 At the end ``corpus/`` is renamed to ``OUT`` (an earlier corpus there is first
 moved into the staging folder and deleted with it): a reader sees the old corpus
@@ -58,6 +58,8 @@ from seqart.errors import CorpusError
 
 #: Seconds between two checkpoints of a build (besides one at every shard change).
 CHECKPOINT_SECONDS = 30.0
+#: Sequences after which a checkpoint is written anyway (bounds the size of one journal line).
+CHECKPOINT_SEQUENCES = 8192
 #: Bytes of the .npy header of a shard: fixed, so it can be rewritten in place at the end.
 HEADER_BYTES = 128
 JOURNAL_NAME = "journal.jsonl"
@@ -127,7 +129,7 @@ class CorpusWriter:
         self._open_sequences = 0
         # what the last checkpoint covers
         self._ck = (0, 0, 0, 0)  # sequences, skipped, duplicates, scores
-        self._delta_digests: list[str] = []
+        self._delta_digests: list[bytes] = []
         self._last_checkpoint = time.monotonic()
         self._consistent = True
         self._journal = None
@@ -199,30 +201,31 @@ class CorpusWriter:
         self._journal_line(header)
 
     def _restore(self, header: dict) -> bool:
-        """Replay the journal; False (nothing restored) if there is none, it belongs to
-        another build, or the files it describes are not there."""
+        """Replay the journal, one checkpoint at a time; False (nothing restored) if there
+        is none, it belongs to another build, or the files it describes are not there."""
         path = self.staging / JOURNAL_NAME
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return False
-        records, good = [], 0
-        for line in raw.split(b"\n"):
-            if not line.endswith(b"}"):  # a line cut by a kill
-                break
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                break
-            good += len(line) + 1
-        if not records or records[0] != header or not self.corpus_dir.is_dir():
+        if not self.corpus_dir.is_dir():
             return False
         try:
-            open_rows = self._replay(records[1:])
-            self._recover_files(open_rows)
+            with open(path, "rb") as fh:
+                first = fh.readline()
+                if not first.endswith(b"\n") or json.loads(first) != header:
+                    return False
+                good, rows = len(first), 0
+                for line in fh:
+                    if not line.endswith(b"\n"):  # a line cut by a kill
+                        break
+                    try:
+                        rec = json.loads(line)
+                    except ValueError:
+                        break
+                    rows = self._replay(rec, rows)
+                    good += len(line)
+            self._recover_files(rows)
         except (KeyError, TypeError, ValueError, OSError, _Inconsistent):
             self._reset_state()
             return False
+        self._ck = (len(self._items), len(self.skipped), len(self.duplicates), self.scores)
         self._journal = open(path, "r+b")
         self._journal.truncate(good)
         self._journal.seek(good)
@@ -230,38 +233,36 @@ class CorpusWriter:
         self.resumed_units = self.next_unit
         return True
 
-    def _replay(self, records: list[dict]) -> int:
-        """Rebuild the bookkeeping from checkpoint records; returns the rows of the open shard."""
-        rows = 0
-        for rec in records:
-            shard = int(rec["shard"])
-            if shard != len(self._shards):
-                raise _Inconsistent
-            lengths, splits = rec["lengths"], rec["splits"]
-            items, digests = rec["items"], rec["digests"]
-            if not (len(lengths) == len(splits) == len(items)) or (self._dedupe and len(digests) != len(items)):
-                raise _Inconsistent
-            for k, (length, code, (source, title)) in enumerate(zip(lengths, splits, items)):
-                self._offsets.append(rows)
-                self._lengths.append(int(length))
-                self._splits.append(int(code))
-                self._shard_of.append(shard)
-                if self._dedupe:
-                    self._seen.setdefault(bytes.fromhex(digests[k]), len(self._items))
-                self._items.append((str(source), str(title)))
-                rows += int(length)
-            self._open_sequences += len(lengths)
-            self.skipped.extend(rec["skipped"])
-            self.duplicates.extend(rec["duplicates"])
-            self.scores += int(rec["scores"])
-            if rows != int(rec["rows"]):
-                raise _Inconsistent
-            if rec["closed"]:
-                self._shards.append({"file": shard_name(self.kind, shard), "sequences": self._open_sequences,
-                                     "items": rows})
-                rows, self._open_sequences = 0, 0
-            self._pos = (int(rec["pos"][0]), int(rec["pos"][1]))
-        self._ck = (len(self._items), len(self.skipped), len(self.duplicates), self.scores)
+    def _replay(self, rec: dict, rows: int) -> int:
+        """Add the bookkeeping of one checkpoint record, given the rows of the open shard
+        before it; returns them after it."""
+        shard = int(rec["shard"])
+        if shard != len(self._shards):
+            raise _Inconsistent
+        lengths, splits = rec["lengths"], rec["splits"]
+        items, digests = rec["items"], rec["digests"]
+        if not (len(lengths) == len(splits) == len(items)) or (self._dedupe and len(digests) != len(items)):
+            raise _Inconsistent
+        for k, (length, code, (source, title)) in enumerate(zip(lengths, splits, items)):
+            self._offsets.append(rows)
+            self._lengths.append(int(length))
+            self._splits.append(int(code))
+            self._shard_of.append(shard)
+            if self._dedupe:
+                self._seen.setdefault(bytes.fromhex(digests[k]), len(self._items))
+            self._items.append((str(source), str(title)))
+            rows += int(length)
+        self._open_sequences += len(lengths)
+        self.skipped.extend(rec["skipped"])
+        self.duplicates.extend(rec["duplicates"])
+        self.scores += int(rec["scores"])
+        if rows != int(rec["rows"]):
+            raise _Inconsistent
+        if rec["closed"]:
+            self._shards.append({"file": shard_name(self.kind, shard), "sequences": self._open_sequences,
+                                 "items": rows})
+            rows, self._open_sequences = 0, 0
+        self._pos = (int(rec["pos"][0]), int(rec["pos"][1]))
         return rows
 
     def _recover_files(self, open_rows: int) -> None:
@@ -277,14 +278,11 @@ class CorpusWriter:
         part, final = self.corpus_dir / (name + _PART), self.corpus_dir / name
         if not part.exists() and final.exists():  # killed between closing a shard and its checkpoint
             os.replace(final, part)
-        if part.exists():
-            if part.stat().st_size < HEADER_BYTES + open_rows * self._row_bytes:
+        if open_rows:  # (with none, whatever the .part file holds was never checkpointed)
+            if not part.exists() or part.stat().st_size < HEADER_BYTES + open_rows * self._row_bytes:
                 raise _Inconsistent
-            if open_rows:
-                self._open = _ShardFile.reopen(part, self.dtype, self.row_shape, open_rows)
-                keep.add(part.name)
-        elif open_rows:
-            raise _Inconsistent
+            self._open = _ShardFile.reopen(part, self.dtype, self.row_shape, open_rows)
+            keep.add(part.name)
         for path in self.corpus_dir.iterdir():
             if path.name not in keep:
                 path.unlink()
@@ -325,12 +323,14 @@ class CorpusWriter:
         self.next_unit = unit + 1
         self._pos = (unit + 1, 0)
         self._consistent = True
-        if time.monotonic() - self._last_checkpoint >= CHECKPOINT_SECONDS:
+        if (time.monotonic() - self._last_checkpoint >= CHECKPOINT_SECONDS
+                or len(self._items) - self._ck[0] >= CHECKPOINT_SEQUENCES):
             self.checkpoint()
 
     def _add(self, label: str, title: str, result, is_score: bool, split: int | None = None) -> None:
-        self.scores += bool(is_score)
+        # Nothing is recorded before a shard change: its checkpoint must not cover this outcome.
         if isinstance(result, str):
+            self.scores += bool(is_score)
             self.skipped.append({"source": label, "reason": result})
             return
         if isinstance(result, Known):
@@ -338,34 +338,34 @@ class CorpusWriter:
         else:
             arr = result
             digest = hashlib.sha256(arr.tobytes()).digest() if self._dedupe or split is None else b""
-        if self._dedupe:
-            first = self._seen.get(digest)
-            if first is not None:
-                self.duplicates.append({"source": label, "same_as": self._items[first][0]})
-                return
-            if arr is None:
-                raise ValueError(f"{label}: a copy of a sequence that was never added")
-            self._seen[digest] = len(self._items)
+        if self._dedupe and digest in self._seen:
+            self.scores += bool(is_score)
+            self.duplicates.append({"source": label, "same_as": self._items[self._seen[digest]][0]})
+            return
+        if arr is None:
+            raise ValueError(f"{label}: a copy of a sequence that was never added")
         if split is None:
             if self._split is None:
                 raise ValueError("no split given and no split function")
             split = self._split(digest.hex())
+        if self._open is not None and self._open.rows and self._open.rows + len(arr) > self.shard_items:
+            self._close_shard()
+        self.scores += bool(is_score)
+        if self._dedupe:
+            self._seen[digest] = len(self._items)
         self._append(arr, int(split), label, title, digest)
 
     def _append(self, arr: np.ndarray, split: int, label: str, title: str, digest: bytes) -> None:
-        n = len(arr)
-        if self._open is not None and self._open.rows and self._open.rows + n > self.shard_items:
-            self._close_shard()
         if self._open is None:
             name = shard_name(self.kind, len(self._shards)) + _PART
             self._open = _ShardFile.create(self.corpus_dir / name, self.dtype, self.row_shape)
         self._offsets.append(self._open.rows)
-        self._lengths.append(n)
+        self._lengths.append(len(arr))
         self._splits.append(split)
         self._shard_of.append(len(self._shards))
         self._items.append((label, title))
         if self._dedupe:
-            self._delta_digests.append(digest.hex())
+            self._delta_digests.append(digest)
         self._open.append(arr)
         self._open_sequences += 1
 
@@ -400,8 +400,8 @@ class CorpusWriter:
             "rows": closed_rows if closed else (self._open.rows if self._open is not None else 0),
             "lengths": self._lengths[n_seq:].tolist(),
             "splits": self._splits[n_seq:].tolist(),
-            "digests": self._delta_digests,
-            "items": [list(item) for item in self._items[n_seq:]],
+            "digests": [d.hex() for d in self._delta_digests],
+            "items": self._items[n_seq:],
             "skipped": self.skipped[n_skip:],
             "duplicates": self.duplicates[n_dup:],
             "scores": self.scores - n_scores,
@@ -417,6 +417,11 @@ class CorpusWriter:
         os.fsync(self._journal.fileno())
 
     # ----------------------------------------------------------- counting
+    @property
+    def n_shards(self) -> int:
+        """Data shards closed so far (all of them after :meth:`finish`)."""
+        return len(self._shards)
+
     @property
     def kept(self) -> int:
         """Sequences kept so far."""
@@ -493,7 +498,7 @@ class CorpusWriter:
             write_manifest(fh, manifest)
             fh.flush()
             os.fsync(fh.fileno())
-        self._close_files()
+        self._close_files(release=False)  # the lock is held until the folder is in place
         self._swap_into_place()
         manifest["items"] = None  # the generator is spent
         return manifest
@@ -502,11 +507,14 @@ class CorpusWriter:
         out = self.out
         out.parent.mkdir(parents=True, exist_ok=True)
         if os.path.lexists(out):
-            os.replace(out, self.staging / "old")
+            old = self.staging / "old"
+            if old.exists():  # left by an earlier attempt killed while swapping
+                shutil.rmtree(old)
+            os.replace(out, old)
         os.replace(self.corpus_dir, out)
         _fsync_dir(out.parent)
-        self._release()
         shutil.rmtree(self.staging, ignore_errors=True)
+        self._release()
 
     def suspend(self) -> None:
         """After an interruption: checkpoint what is complete and keep the staging folder
@@ -522,14 +530,15 @@ class CorpusWriter:
         self._close_files()
         shutil.rmtree(self.staging, ignore_errors=True)
 
-    def _close_files(self) -> None:
+    def _close_files(self, release: bool = True) -> None:
         if self._open is not None:
             self._open.abandon()
             self._open = None
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-        self._release()
+        if release:
+            self._release()
 
     def _release(self) -> None:
         if self._lock_fd is not None:

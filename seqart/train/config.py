@@ -102,8 +102,10 @@ _NADE = {"hidden_size": 256, "num_layers": 1, "dropout": 0.5, "inner": "note-lst
 _POLY_SETTINGS = {
     "poly-lstm": {
         "jsb": (_POLY_LSTM_SMALL[0], {**_POLY_LSTM_SMALL[1], "seq_len": 64}),
-        "nottingham": _POLY_LSTM_LARGE,
-        "musedata": _POLY_LSTM_LARGE,
+        # transposition augmentation helps where the sets are in many keys (not JSB: all in C)
+        "nottingham": (_POLY_LSTM_LARGE[0], {**_POLY_LSTM_LARGE[1], "augment_transpose": 6}),
+        "musedata": (_POLY_LSTM_LARGE[0], {**_POLY_LSTM_LARGE[1], "augment_transpose": 6, "steps": 24000,
+                                           "early_stop_patience": 20}),
         "piano": (_POLY_LSTM_SMALL[0], {**_POLY_LSTM_SMALL[1], "steps": 4000}),
     },
     "poly-nade": {
@@ -131,7 +133,7 @@ _VAE_SETTINGS = {
         {"bars": 2, "embed_dim": 64, "encoder_size": 256, "latent_size": 128, "decoder": "flat",
          "decoder_size": 256, "decoder_layers": 2, "dropout": 0.1, "beta_max": 0.1, "kl_warmup_steps": 1000,
          "free_bits": 64.0},
-        {"steps": 3000, "batch_size": 128, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
+        {"steps": 6000, "batch_size": 128, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
          "val_every": 250, "val_batches": 20, "checkpoint_every": 250},
     ),
     "melody-vae-16bar": (

@@ -55,6 +55,7 @@ from seqart.corpora.layout import (
     shard_name,
 )
 from seqart.errors import CorpusError
+from seqart.utils.atomic import fsync_dir
 
 #: Seconds between two checkpoints of a build (besides one at every shard change).
 CHECKPOINT_SECONDS = 30.0
@@ -512,7 +513,7 @@ class CorpusWriter:
                 shutil.rmtree(old)
             os.replace(out, old)
         os.replace(self.corpus_dir, out)
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
         shutil.rmtree(self.staging, ignore_errors=True)
         self._release()
 
@@ -651,16 +652,3 @@ def _chain(first, rest):
 def _jsonable(obj):
     """``obj`` as it reads back from JSON (tuples become lists), to compare with a journal."""
     return json.loads(json.dumps(obj, ensure_ascii=False))
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import random
-import struct
 import subprocess
 import sys
 import tempfile
@@ -60,36 +59,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # ------------------------------------------------------------ synthetic data
-def midi_bytes(notes: list[tuple[int, int, int]], tpq: int = 480) -> bytes:
-    """A one-track standard MIDI file; ``notes`` are ``(pitch, start, duration)`` in ticks."""
-    events = sorted([(s, 1, 0x90, p, 80) for p, s, d in notes] + [(s + d, 0, 0x80, p, 0) for p, s, d in notes])
-    track, last = bytearray(), 0
-    for tick, _, status, pitch, vel in events:
-        delta, buf = tick - last, [(tick - last) & 0x7F]
-        while delta > 0x7F:
-            delta >>= 7
-            buf.insert(0, (delta & 0x7F) | 0x80)
-        track += bytes(buf) + bytes([status, pitch, vel])
-        last = tick
-    track += b"\x00\xff\x2f\x00"
-    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, tpq) + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
-
-
 def write_folder(folder: Path, n: int, seed: int = 0) -> None:
     """``n`` distinct melodies, ``sub000/f000000.mid`` ..., 1,000 to a sub-folder (skipped if present)."""
     marker = folder / f".complete-{n}-{seed}"
     if marker.exists():
         return
+    from seqart.score import Note, Score, Track
+
     rng = random.Random(seed)
     for i in range(n):
         sub = folder / f"sub{i // 1000:03d}"
         sub.mkdir(parents=True, exist_ok=True)
-        t, notes = 0, []
+        t, notes = 0.0, []
         for _ in range(rng.randrange(8, 25)):
-            dur = rng.choice((240, 480, 480, 960))
-            notes.append((rng.randrange(55, 84), t, dur))
+            dur = rng.choice((0.5, 1.0, 1.0, 2.0))  # beats
+            notes.append(Note(rng.randrange(55, 84), t, dur, 80))
             t += dur
-        (sub / f"f{i:06d}.mid").write_bytes(midi_bytes(notes))
+        Score(tracks=[Track(notes=notes)]).write(sub / f"f{i:06d}.mid")
     marker.touch()
 
 

@@ -31,39 +31,27 @@ def version() -> None:
     typer.echo(__version__)
 
 
-# Command groups live in seqart/commands/, one module each.
-from seqart.commands.corpus import corpus_app  # noqa: E402
-
-app.add_typer(corpus_app, name="corpus")
+# Commands live in seqart/commands/, one module per group; each imports its heavy
+# libraries inside its body, so importing them here stays cheap.
+from seqart.commands.audio import plot_command, render_command, transcribe_command  # noqa: E402
 from seqart.commands.bench import bench_app  # noqa: E402
-
-app.add_typer(bench_app, name="bench")
+from seqart.commands.corpus import corpus_app  # noqa: E402
+from seqart.commands.evaluate import evaluate_command  # noqa: E402
+from seqart.commands.export import export_command  # noqa: E402
+from seqart.commands.feedback import RATE_CONTEXT, rate_command, tune_command  # noqa: E402
+from seqart.commands.images import evaluate_images_command, walk_command  # noqa: E402
+from seqart.commands.latent import interpolate_command, shift_command, vary_command  # noqa: E402
 from seqart.commands.sample import sample_command  # noqa: E402
 from seqart.commands.train import train_command  # noqa: E402
 
-app.command("train")(train_command)
-app.command("sample")(sample_command)
-from seqart.commands.export import export_command  # noqa: E402
-
-app.command("export")(export_command)
-from seqart.commands.evaluate import evaluate_command  # noqa: E402
-
-app.command("evaluate")(evaluate_command)
-from seqart.commands.latent import interpolate_command, shift_command, vary_command  # noqa: E402
-
-app.command("interpolate")(interpolate_command)
-app.command("vary")(vary_command)
-app.command("shift")(shift_command)
-from seqart.commands.audio import plot_command, render_command, transcribe_command  # noqa: E402
-
-app.command("render")(render_command)
-app.command("transcribe")(transcribe_command)
-app.command("plot")(plot_command)
-from seqart.commands.images import evaluate_images_command, walk_command  # noqa: E402
-
-app.command("walk")(walk_command)
-app.command("evaluate-images")(evaluate_images_command)
-from seqart.commands.feedback import RATE_CONTEXT, rate_command, tune_command  # noqa: E402
-
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(bench_app, name="bench")
+for _name, _command in [
+    ("train", train_command), ("sample", sample_command), ("export", export_command),
+    ("evaluate", evaluate_command), ("interpolate", interpolate_command), ("vary", vary_command),
+    ("shift", shift_command), ("render", render_command), ("transcribe", transcribe_command),
+    ("plot", plot_command), ("walk", walk_command), ("evaluate-images", evaluate_images_command),
+    ("tune", tune_command),
+]:
+    app.command(_name)(_command)
 app.command("rate", context_settings=RATE_CONTEXT)(rate_command)
-app.command("tune")(tune_command)

@@ -301,8 +301,8 @@ def mxl_cases() -> list[tuple[str, bytes]]:
     def archive(members: dict[str, bytes]) -> bytes:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            for name, data in members.items():
-                z.writestr(name, data)
+            for name, data in members.items():  # a fixed timestamp: the same bytes on every call
+                z.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
         return buf.getvalue()
 
     container = (b'<?xml version="1.0"?><container><rootfiles><rootfile full-path="score.xml"/>'

@@ -192,11 +192,7 @@ def registered() -> frozenset[str]:
     return frozenset(typer.main.get_command(app).commands)
 
 
-#: known failures in code this suite may not change; each names the fix
-KNOWN: dict[str, str] = {}
-
-ALL = [pytest.param(argv, id=name, marks=[pytest.mark.xfail(reason=KNOWN[name], strict=False)] if name in KNOWN else [])
-       for name, argv in CASES] + [
+ALL = [pytest.param(argv, id=name) for name, argv in CASES] + [
     pytest.param(argv, id=name, marks=pytest.mark.skipif(command not in registered(), reason=f"no '{command}' yet"))
     for command, name, argv in LATER
 ]

@@ -27,7 +27,8 @@ def sample_images(model: str, out: Path, num: int, seed: int | None, force: bool
         SeqartError: a music-only option, another output type, or an existing output without ``force``.
     """
     from seqart.errors import SeqartError
-    from seqart.generate.images import ImageGenerator, numbered_paths, write_grid, write_pngs
+    from seqart.generate.images import ImageGenerator, write_grid, write_pngs
+    from seqart.utils.paths import numbered_paths
 
     for name, value in music.items():
         flag, default = _MUSIC_OPTIONS.get(name, (f"--{name.replace('_', '-')}", None))
@@ -42,7 +43,7 @@ def sample_images(model: str, out: Path, num: int, seed: int | None, force: bool
     if suffix == ".png" and out.exists() and not force:
         raise SeqartError(f"{out} exists; pass --force to overwrite it, or choose another -o")
     if suffix == "":
-        numbered_paths(out, num, overwrite=force)  # refuse before sampling
+        numbered_paths(out, num, suffix=".png", overwrite=force)  # refuse before sampling
     gen = ImageGenerator(model)
     images = gen.sample(num, seed=seed)
     if suffix == ".png":

@@ -9,6 +9,7 @@ import typer
 from typing_extensions import Annotated
 
 from seqart.commands.common import guarded
+from seqart.utils.paths import numbered_paths
 
 DEFAULT_VAE = "folk-vae-2bar"
 
@@ -16,12 +17,6 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Shipped music-vae 
 TempOpt = Annotated[float, typer.Option("--temperature", "-t", help="0 = likeliest steps; > 0 samples.")]
 SeedOpt = Annotated[Optional[int], typer.Option(help="Seed for noise and sampling.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
-
-
-def _numbered(folder: Path, count: int, force: bool) -> list[Path]:
-    from seqart.utils.paths import numbered_paths
-
-    return numbered_paths(folder, count, ".mid", overwrite=force)
 
 
 def _write_all(scores, paths) -> None:
@@ -46,7 +41,7 @@ def interpolate_command(
     from seqart.audio import read_score_or_audio as read
     from seqart.generate.latent import MelodyVAE
 
-    paths = _numbered(out, steps, force) if steps >= 2 else None
+    paths = numbered_paths(out, steps, ".mid", overwrite=force) if steps >= 2 else None
     vae = MelodyVAE.load(model)
     scores = vae.interpolate(read(a), read(b), steps=steps, temperature=temperature, seed=seed)
     _write_all(scores, paths)
@@ -67,7 +62,7 @@ def vary_command(
     from seqart.audio import read_score_or_audio as read
     from seqart.generate.latent import MelodyVAE
 
-    paths = _numbered(out, num, force) if num >= 1 else None
+    paths = numbered_paths(out, num, ".mid", overwrite=force) if num >= 1 else None
     vae = MelodyVAE.load(model)
     _write_all(vae.vary(read(melody), amount=amount, num=num, temperature=temperature, seed=seed), paths)
 

@@ -298,19 +298,10 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
                 report.cache_hits += how == "cache"
                 report.parsed += how == "parsed"
                 bar.advance(task)
-        _fill_report(report, writer)
-        if not writer.kept:
-            writer.discard()
-            _raise_nothing_usable(resolved, report)
-        writer.finish({
-            "seqart_version": __version__,
-            "source": report.source,
-            "representation": representation,
-            "tokenizer": tokenizer.to_dict(),
+        _finish(writer, report, resolved, tokenizer, {
             "vocab": list(tokenizer.vocab) if kind == "tokens" else None,
             "split_method": "content-hash",
             "split_fractions": {"valid": valid_fraction, "test": test_fraction},
-            "units": report.units,
         })
     except CorpusError:
         writer.discard()
@@ -322,6 +313,19 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
         bar.close()
     report.shards = writer.n_shards
     return report
+
+
+def _finish(writer: CorpusWriter, report: BuildReport, resolved: ResolvedSource, tokenizer, extra: dict) -> None:
+    """Fill the report from the writer and publish the corpus with its manifest, or
+    refuse a build that kept nothing (one line listing why)."""
+    from seqart import __version__
+
+    _fill_report(report, writer)
+    if not writer.kept:
+        writer.discard()
+        _raise_nothing_usable(resolved, report)
+    writer.finish({"seqart_version": __version__, "source": report.source, "representation": report.representation,
+                   "tokenizer": tokenizer.to_dict(), **extra, "units": report.units})
 
 
 def _fill_report(report: BuildReport, writer: CorpusWriter) -> None:
@@ -531,7 +535,6 @@ def _build_benchmark(resolved: ResolvedSource, out: Path, representation: str, c
     resume: the whole file is read in a second or two)."""
     from dataclasses import fields
 
-    from seqart import __version__
     from seqart.corpora.dataset import load_polyphonic_benchmark
     from seqart.tokenizers import tokenizer_class
 
@@ -563,22 +566,7 @@ def _build_benchmark(resolved: ResolvedSource, out: Path, representation: str, c
                 label = f"{path.name}:{name}/{i}"
                 writer.add_unit(writer.next_unit, [(label, "", np.ascontiguousarray(seq, dtype=np.uint8), True, code)])
         report.units = writer.next_unit
-        _fill_report(report, writer)
-        if not writer.kept:
-            writer.discard()
-            _raise_nothing_usable(resolved, report)
-        writer.finish({
-            "seqart_version": __version__,
-            "source": report.source,
-            "representation": representation,
-            "tokenizer": tokenizer.to_dict(),
-            "split_method": "standard",
-            "split_fractions": None,
-            "units": report.units,
-        })
-    except CorpusError:
-        writer.discard()
-        raise
+        _finish(writer, report, resolved, tokenizer, {"split_method": "standard", "split_fractions": None})
     except BaseException:
         writer.discard()
         raise

@@ -324,16 +324,11 @@ def write_grid(images: np.ndarray, path, cols: int | None = None, scale: int = 1
     return write_png(make_grid(images, cols), path, scale)
 
 
-def numbered_paths(folder, count: int, overwrite: bool = False, suffix: str = ".png") -> list[Path]:
-    """``folder/01.png ... NN.png`` (see :func:`seqart.utils.paths.numbered_paths`)."""
-    from seqart.utils.paths import numbered_paths as numbered
-
-    return numbered(folder, count, suffix=suffix, overwrite=overwrite)
-
-
 def write_pngs(images: np.ndarray, folder, overwrite: bool = False, scale: int = 1) -> list[Path]:
     """Write each ``uint8`` ``(H, W, C)`` image of ``images`` as ``folder/01.png ...``."""
-    paths = numbered_paths(folder, len(images), overwrite)
+    from seqart.utils.paths import numbered_paths
+
+    paths = numbered_paths(folder, len(images), suffix=".png", overwrite=overwrite)
     Path(folder).mkdir(parents=True, exist_ok=True)
     return [write_png(im, p, scale) for im, p in zip(images, paths)]
 

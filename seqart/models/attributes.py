@@ -18,8 +18,8 @@ from typing import Callable
 import numpy as np
 
 from seqart.models.bar_spans import HOLD, NOTE_BASE
+from seqart.models.folder import ATTRIBUTES as ATTRIBUTES_FILE
 
-ATTRIBUTES_FILE = "attributes.json"  # same name as seqart.models.folder.ATTRIBUTES
 
 
 def _onsets(steps: np.ndarray) -> np.ndarray:

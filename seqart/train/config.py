@@ -8,6 +8,11 @@ from dataclasses import asdict, dataclass, field, fields
 from seqart.errors import SeqartError
 
 
+#: a TrainConfig field's annotation -> (accepted Python types, how to say it)
+_FIELD_TYPES = {"int": (int, "an integer"), "int | None": (int, "an integer"), "float": ((int, float), "a number"),
+                "str": (str, "text")}
+
+
 @dataclass
 class TrainConfig:
     """Everything the trainer needs besides the model and the data.
@@ -59,11 +64,10 @@ class TrainConfig:
     def validate(self) -> None:
         for f in fields(self):  # types first: a --set value of the wrong kind is one clear line
             value = getattr(self, f.name)
-            if f.name == "val_batches" and value is None:
+            if value is None and f.type == "int | None":
                 continue
-            want = {"int": int, "float": (int, float), "str": str}.get(str(f.type).replace("int | None", "int"))
-            if want is not None and (isinstance(value, bool) or not isinstance(value, want)):
-                kind = {"int": "an integer", "float": "a number", "str": "text"}[str(f.type).replace("int | None", "int")]
+            want, kind = _FIELD_TYPES[f.type]
+            if isinstance(value, bool) or not isinstance(value, want):
                 raise SeqartError(f"setting {f.name}={value!r} must be {kind}")
         for name in ("steps", "batch_size", "seq_len", "val_every", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:

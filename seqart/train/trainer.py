@@ -156,9 +156,7 @@ class Trainer:
         if self.dist.is_main:  # staging folders of writes a crash cut short
             for stale in list(self.run_dir.glob(".checkpoint.*")) + list(self.run_dir.glob(".model.*")):
                 shutil.rmtree(stale, ignore_errors=True)
-            self.dist.barrier()
-        else:
-            self.dist.barrier()
+        self.dist.barrier()
         if not (ckpt / STATE).is_file():
             return False
         from safetensors.torch import load_file

@@ -171,8 +171,7 @@ def torch_sample(model: str, out: str, seed: int, bars: int) -> None:
 
     torch.set_num_threads(1)
     net, tokenizer, _ = load_model(model)
-    generator = Generator.__new__(Generator)  # the facade, with the torch model behind it
-    Generator.__init__(generator, resolve(model))
+    generator = Generator(resolve(model))  # the facade, with the torch model put behind it
     generator.lm = TorchLM(net.float())
     generator._sampler = MelodySampler(generator.lm, tokenizer)
     generator.sample(num=1, bars=bars, seed=seed)[0].write(out)

@@ -10,6 +10,9 @@ seed):
 - **sampled accuracy**: the decoder runs on its own argmax output from
   ``z = mu(x)``; the fraction of steps equal to the input (MusicVAE's "sampling"
   column);
+- **all-hold floor**: the accuracy of a decoder that emits "hold" at every step
+  (the share of hold steps in the spans): the score of a model that ignores its
+  input, and what a collapsed decoder reaches;
 - **interpolation**: for ``--pairs`` random pairs of test spans, 11 melodies on
   the great circle between their codes: the mean fraction of steps that change
   between neighbouring melodies (smoothness; lower is smoother), the same for the
@@ -112,7 +115,7 @@ def main() -> None:
 
     from seqart.corpora.dataset import CorpusDataset
     from seqart.generate.latent import MelodyVAE
-    from seqart.models.bar_spans import extract_spans
+    from seqart.models.bar_spans import HOLD, extract_spans
     from seqart.models.folder import read_evaluation
 
     torch.set_num_threads(args.threads)
@@ -130,7 +133,7 @@ def main() -> None:
         ev = read_evaluation(vae.folder) or {}
         name = f"{ev.get('preset', folder.name)} ({c.bars}-bar {c.decoder})"
         rows.append({"model": name, "folder": str(folder), "spans": len(spans), "teacher_forced": tf,
-                     "sampled": greedy, "ref_tf": ref[0], "ref_sampled": ref[1],
+                     "sampled": greedy, "hold_floor": float(np.mean(spans == HOLD)), "ref_tf": ref[0], "ref_sampled": ref[1],
                      "parameters": sum(p.numel() for p in vae.model.parameters()), "steps": ev.get("step"),
                      "seconds": time.perf_counter() - t0})
         interp_rows.append({"model": name, **interpolation(vae, spans, args.pairs)})
@@ -138,7 +141,8 @@ def main() -> None:
             shift_rows.append({"model": name, **r})
     print_table("Melody VAE: reconstruction accuracy on held-out (test) spans",
                 [("model", "model", ""), ("spans", "spans", "d"), ("teacher-forced", "teacher_forced", ".3f"),
-                 ("sampled (argmax)", "sampled", ".3f"), ("MusicVAE TF", "ref_tf", ".3f"),
+                 ("sampled (argmax)", "sampled", ".3f"), ("all-hold floor", "hold_floor", ".3f"),
+                 ("MusicVAE TF", "ref_tf", ".3f"),
                  ("MusicVAE sampled", "ref_sampled", ".3f"), ("params", "parameters", ",d"), ("steps", "steps", "d")],
                 rows, note="accuracy per 16th-note step from z = mu(x); MusicVAE figures are on Lakh MIDI melodies")
     print_table("Interpolation between random test pairs (11 points, spherical)",

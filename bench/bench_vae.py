@@ -13,11 +13,18 @@ seed):
 - **all-hold floor**: the accuracy of a decoder that emits "hold" at every step
   (the share of hold steps in the spans): the score of a model that ignores its
   input, and what a collapsed decoder reaches;
+- **hierarchical minus flat**: when a flat and a hierarchical model of the same
+  span length are given, the difference of their accuracies on the same spans,
+  with a 95 % bootstrap interval over spans;
 - **interpolation**: for ``--pairs`` random pairs of test spans, 11 melodies on
   the great circle between their codes: the mean fraction of steps that change
   between neighbouring melodies (smoothness; lower is smoother), the same for the
   two endpoints (how far apart the pairs are), and the fraction of interpolated
   melodies that decode to a valid score with at least one note;
+- **prior samples**: ``--prior-samples`` melodies decoded from ``z ~ N(0, I)``
+  at temperature 0.5, on scale consistency, pitch-class entropy, note density
+  and mean interval, beside the same figures of the test spans: what a code that
+  carries more costs the prior's samples;
 - **attribute shifts**: each attribute measured on the reconstructions
   (``z = mu``) and on the decodings of ``mu + amount * vector`` (amount 1): the
   mean before and after, and the fraction of spans that moved up.
@@ -50,18 +57,26 @@ REFERENCE = {
 }
 
 
-def accuracies(model, spans: np.ndarray, batch: int = 256) -> tuple[float, float]:
-    """(teacher-forced, sampled) step accuracy of reconstructions from ``mu``."""
+def accuracies(model, spans: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Per-span (teacher-forced, sampled) step accuracy of reconstructions from ``mu``, each ``(N,)``."""
     import torch
 
-    tf = greedy = 0
+    tf, greedy = [], []
     with torch.no_grad():
         for i in range(0, len(spans), batch):
             x = torch.from_numpy(spans[i: i + batch].astype(np.int64))
             mu, _ = model.encode(x)
-            tf += int((model.reconstruct_logits(x, mu).argmax(-1) == x).sum())
-            greedy += int((model.decode(mu, greedy=True) == x).sum())
-    return tf / spans.size, greedy / spans.size
+            tf.append((model.reconstruct_logits(x, mu).argmax(-1) == x).float().mean(1).numpy())
+            greedy.append((model.decode(mu, greedy=True) == x).float().mean(1).numpy())
+    return np.concatenate(tf), np.concatenate(greedy)
+
+
+def paired_gain(a: np.ndarray, b: np.ndarray, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``b - a`` over the same spans and its 95 % bootstrap interval (spans resampled)."""
+    d = b - a
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), (resamples, len(d)))].mean(1)
+    return float(d.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
 def interpolation(vae, spans: np.ndarray, pairs: int, points: int = 11, seed: int = 0) -> dict:
@@ -102,12 +117,38 @@ def attribute_shifts(vae, spans: np.ndarray, amount: float = 1.0) -> list[dict]:
     return rows
 
 
+PRIOR_METRICS = ("scale_consistency", "pitch_class_entropy", "note_density", "mean_interval")
+
+
+def prior_samples(vae, spans: np.ndarray, num: int, temperature: float = 0.5, seed: int = 0) -> list[dict]:
+    """Melodies decoded from ``z ~ N(0, I)`` against the test spans, on four music metrics.
+
+    The more a VAE's codes carry (its KL), the further the codes of real melodies
+    can sit from the prior, and the less the prior's samples look like the data:
+    this row shows what the reconstruction figures cost.
+    """
+    from seqart.evaluate import metrics
+
+    z = np.random.default_rng(seed).standard_normal((num, vae.config.latent_size)).astype(np.float32)
+    rows = []
+    for what, classes in (("test spans", spans[:num]), ("prior", vae._decode_codes(z, temperature, seed))):
+        scores = [vae.score_of(row) for row in classes]
+        scores = [s for s in scores if s.num_notes > 1]
+        row = {"samples": what, "melodies": len(scores)}
+        for name in PRIOR_METRICS:
+            values = np.array([getattr(metrics, name)(s) for s in scores], dtype=float)
+            row[name] = float(np.nanmean(values)) if len(values) else None
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", type=Path, help="music-vae run or model folders")
     parser.add_argument("--data", type=Path, required=True, help="melody corpus folder (test split)")
     parser.add_argument("--max-spans", type=int, default=2000)
     parser.add_argument("--pairs", type=int, default=100)
+    parser.add_argument("--prior-samples", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
@@ -121,6 +162,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     corpus = CorpusDataset.open(args.data)
     rows, shift_rows, interp_rows = [], [], []
+    prior_rows = []
+    per_span = {}  # (bars, bar_steps, decoder) -> (spans, teacher-forced, sampled accuracy per span)
     for folder in args.models:
         vae = MelodyVAE(folder)
         c = vae.config
@@ -128,7 +171,9 @@ def main() -> None:
         if len(spans) > args.max_spans:
             spans = spans[np.sort(np.random.default_rng(0).choice(len(spans), args.max_spans, replace=False))]
         t0 = time.perf_counter()
-        tf, greedy = accuracies(vae.model, spans)
+        tf_spans, greedy_spans = accuracies(vae.model, spans)
+        tf, greedy = float(tf_spans.mean()), float(greedy_spans.mean())
+        per_span[(c.bars, c.bar_steps, c.decoder)] = (spans, tf_spans, greedy_spans)
         ref = REFERENCE.get(c.bars, {}).get(c.decoder, (None, None))
         ev = read_evaluation(vae.folder) or {}
         name = f"{ev.get('preset', folder.name)} ({c.bars}-bar {c.decoder})"
@@ -137,14 +182,16 @@ def main() -> None:
                      "parameters": sum(p.numel() for p in vae.model.parameters()), "steps": ev.get("step"),
                      "seconds": time.perf_counter() - t0})
         interp_rows.append({"model": name, **interpolation(vae, spans, args.pairs)})
+        prior_rows += [{"model": name, **r} for r in prior_samples(vae, spans, args.prior_samples)]
         for r in attribute_shifts(vae, spans[: min(len(spans), 1000)]):
             shift_rows.append({"model": name, **r})
     print_table("Melody VAE: reconstruction accuracy on held-out (test) spans",
-                [("model", "model", ""), ("spans", "spans", "d"), ("teacher-forced", "teacher_forced", ".3f"),
-                 ("sampled (argmax)", "sampled", ".3f"), ("all-hold floor", "hold_floor", ".3f"),
-                 ("MusicVAE TF", "ref_tf", ".3f"),
-                 ("MusicVAE sampled", "ref_sampled", ".3f"), ("params", "parameters", ",d"), ("steps", "steps", "d")],
-                rows, note="accuracy per 16th-note step from z = mu(x); MusicVAE figures are on Lakh MIDI melodies")
+                [("model", "model", ""), ("spans", "spans", "d"), ("TF", "teacher_forced", ".3f"),
+                 ("sampled", "sampled", ".3f"), ("hold floor", "hold_floor", ".3f"),
+                 ("ref TF", "ref_tf", ".3f"), ("ref sampled", "ref_sampled", ".3f"), ("params", "parameters", ",d"),
+                 ("steps", "steps", "d")],
+                rows, note="accuracy per 16th-note step from z = mu(x): TF teacher-forced, sampled on the decoder's "
+                "own argmax output; hold floor: all steps 'hold'; ref: MusicVAE on Lakh MIDI melodies")
     print_table("Interpolation between random test pairs (11 points, spherical)",
                 [("model", "model", ""), ("change/step", "step_change", ".3f"), ("A vs B", "end_change", ".3f"),
                  ("decodable", "decodable", ".3f"), ("first = A", "endpoint_accuracy", ".3f")], interp_rows,
@@ -153,10 +200,30 @@ def main() -> None:
                 [("model", "model", ""), ("attribute", "attribute", ""), ("before", "before", ".3f"),
                  ("after", "after", ".3f"), ("raised", "raised", ".2f"), ("lowered", "lowered", ".2f")], shift_rows,
                 note="before: measured on reconstructions (z = mu); after: on decodings of mu + vector")
+    print_table("Samples from the prior against the test spans",
+                [("model", "model", ""), ("samples", "samples", ""), ("melodies", "melodies", "d"),
+                 ("scale consistency", "scale_consistency", ".3f"), ("pc entropy", "pitch_class_entropy", ".3f"),
+                 ("notes/beat", "note_density", ".3f"), ("mean interval", "mean_interval", ".2f")], prior_rows,
+                note="prior: decoded from z ~ N(0, I) at temperature 0.5; melodies with at least two notes; pc entropy in bits; mean interval in semitones")
+    gains = []
+    for (bars, bar_steps, decoder), (spans, tf_h, greedy_h) in per_span.items():
+        flat = per_span.get((bars, bar_steps, "flat"))
+        if decoder != "hierarchical" or flat is None or not np.array_equal(flat[0], spans):
+            continue
+        for what, a, b in (("teacher-forced", flat[1], tf_h), ("sampled", flat[2], greedy_h)):
+            mean, low, high = paired_gain(a, b)
+            gains.append({"bars": bars, "accuracy": what, "gain": mean, "low": low, "high": high,
+                          "spans": len(spans)})
+    if gains:
+        print_table("Hierarchical minus flat decoder, paired over the same test spans",
+                    [("bars", "bars", "d"), ("accuracy", "accuracy", ""), ("spans", "spans", "d"),
+                     ("gain", "gain", "+.4f"), ("95 % low", "low", "+.4f"), ("95 % high", "high", "+.4f")], gains,
+                    note="bootstrap over spans (2,000 resamples); a gain whose interval excludes 0 is not chance")
     summary = {r["model"]: {"teacher_forced": round(r["teacher_forced"], 4), "sampled": round(r["sampled"], 4)}
                for r in rows}
     path = write_results("vae", {k: str(v) for k, v in vars(args).items()}, rows, summary,
-                         interpolation=interp_rows, attributes=shift_rows)
+                         interpolation=interp_rows, attributes=shift_rows, hierarchical_gain=gains,
+                         prior=prior_rows)
     print(f"figures written to {path}")
 
 

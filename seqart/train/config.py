@@ -133,7 +133,8 @@ _POLY_DESCRIPTIONS = {
 #: for a CPU): name -> (description, model config, training settings)
 _VAE_SETTINGS = {
     "melody-vae-2bar": (
-        "MusicVAE-style 2-bar melody VAE, flat LSTM decoder (ships as 'folk-vae-2bar')",
+        "MusicVAE-style 2-bar melody VAE, flat LSTM decoder (stage 1 of the shipped 'folk-vae-2bar'; "
+        "README: Latent melodies)",
         {"bars": 2, "embed_dim": 64, "encoder_size": 256, "latent_size": 128, "decoder": "flat",
          "decoder_size": 256, "decoder_layers": 2, "dropout": 0.1, "beta_max": 0.1, "kl_warmup_steps": 1000,
          "free_bits": 64.0},
@@ -144,17 +145,17 @@ _VAE_SETTINGS = {
         "MusicVAE-style 16-bar melody VAE, hierarchical decoder (a conductor LSTM per bar, a bar LSTM per step)",
         {"bars": 16, "embed_dim": 64, "encoder_size": 192, "latent_size": 256, "decoder": "hierarchical",
          "conductor_size": 256, "decoder_size": 256, "decoder_layers": 1, "dropout": 0.1, "beta_max": 0.2,
-         "kl_warmup_steps": 300, "free_bits": 128.0},
-        {"steps": 800, "batch_size": 32, "lr": 2e-3, "warmup_steps": 50, "augment_transpose": 6,
-         "val_every": 100, "val_batches": 8, "checkpoint_every": 50},
+         "kl_warmup_steps": 2000, "free_bits": 256.0},
+        {"steps": 7000, "batch_size": 32, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
+         "val_every": 500, "val_batches": 16, "checkpoint_every": 250},
     ),
     "melody-vae-16bar-flat": (
         "the 16-bar melody VAE with a flat decoder (the baseline the hierarchical one is compared with)",
         {"bars": 16, "embed_dim": 64, "encoder_size": 192, "latent_size": 256, "decoder": "flat",
-         "decoder_size": 256, "decoder_layers": 1, "dropout": 0.1, "beta_max": 0.2, "kl_warmup_steps": 300,
-         "free_bits": 128.0},
-        {"steps": 800, "batch_size": 32, "lr": 2e-3, "warmup_steps": 50, "augment_transpose": 6,
-         "val_every": 100, "val_batches": 8, "checkpoint_every": 50},
+         "decoder_size": 256, "decoder_layers": 1, "dropout": 0.1, "beta_max": 0.2, "kl_warmup_steps": 2000,
+         "free_bits": 256.0},
+        {"steps": 7000, "batch_size": 32, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
+         "val_every": 500, "val_batches": 16, "checkpoint_every": 250},
     ),
     "melody-vae-tiny": (
         "a tiny 2-bar melody VAE for smoke tests",

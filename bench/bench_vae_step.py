@@ -30,25 +30,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import busy_warning, print_table, write_results  # noqa: E402
 
-N_CLASSES = 63  # hold, rest and the melody tokenizer's 61 pitches
-
-
 def time_preset(name: str, flush: bool, warmup: int, rounds: int) -> dict:
     """Median seconds of one training step and of the encoder alone, for one preset."""
     import torch
 
     from seqart.models.configs import MusicVAEConfig
     from seqart.models.music_vae import MusicVAE
-    from seqart.train.config import get_preset
+    from seqart.tokenizers.melody import MelodyTokenizer
+    from seqart.train.config import apply_overrides, get_preset
 
-    preset = get_preset(name)
+    model_config, train = apply_overrides(get_preset(name), [])
+    data_config = MusicVAE.data_config(MelodyTokenizer())  # n_classes etc. of the default melody tokenizer
+    n_classes = data_config["n_classes"]
     torch.set_flush_denormal(flush)
     torch.manual_seed(0)
-    model = MusicVAE(MusicVAEConfig(n_classes=N_CLASSES, **preset.model_config))
+    model = MusicVAE(MusicVAEConfig(**data_config, **model_config))
     model.trainer_step = 10**6  # past every warm-up: the full objective
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    batch = preset.train.get("batch_size", 64)
-    x = torch.randint(0, N_CLASSES, (batch, model.config.span_steps), generator=torch.Generator().manual_seed(0))
+    batch = train.batch_size
+    x = torch.randint(0, n_classes, (batch, model.config.span_steps), generator=torch.Generator().manual_seed(0))
 
     def step(_name, loss):
         opt.zero_grad(set_to_none=True)

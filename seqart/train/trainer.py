@@ -91,7 +91,7 @@ def flushing_subnormals() -> bool:
 
 
 @contextmanager
-def subnormals_flushed(enabled: bool = True) -> Iterator[None]:
+def subnormals_flushed() -> Iterator[None]:
     """Flush subnormal floats to zero on the CPU while the block runs, then restore.
 
     Gradients that enter an LSTM only at its last step (a VAE encoder's final
@@ -102,9 +102,6 @@ def subnormals_flushed(enabled: bool = True) -> Iterator[None]:
     calling thread (threads started from it later inherit it), so it is undone on
     exit: code that calls the trainer keeps IEEE arithmetic.
     """
-    if not enabled:
-        yield
-        return
     was = flushing_subnormals()
     torch.set_flush_denormal(True)
     try:
@@ -323,7 +320,7 @@ class Trainer:
                 pass
         bar = _Progress(train.steps, enabled=self.progress and main)
         try:
-            with subnormals_flushed(self.device.type == "cpu"):
+            with subnormals_flushed() if self.device.type == "cpu" else nullcontext():
                 return self._loop(metrics_file, tb, bar)
         finally:
             bar.close()

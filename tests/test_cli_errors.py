@@ -90,7 +90,12 @@ CASES = [
     ("train-set-zero-batch", ["train", "melody-lstm", "--data", "{corpus}", "-o", "{new}", "--set", "batch_size=0"]),
     ("train-set-negative-lr", ["train", "melody-lstm", "--data", "{corpus}", "-o", "{new}", "--set", "lr=-1"]),
     ("train-unknown-device", ["train", "melody-lstm", "--data", "{corpus}", "-o", "{new}", "--device", "tpu:3"]),
-    ("train-resume-without-run", ["train", "melody-lstm", "--data", "{corpus}", "-o", "{new}", "--resume"]),
+    ("train-resume-into-a-folder-that-is-no-run", ["train", "melody-lstm", "--data", "{corpus}", "-o", "{music}",
+                                                   "--resume"]),
+    ("train-set-negative-checkpoint-minutes", ["train", "melody-lstm", "--data", "{corpus}", "-o", "{new}", "--set",
+                                               "checkpoint_minutes=-1"]),
+    ("train-fp16-on-the-cpu", ["train", "melody-lstm", "--data", "{corpus}", "-o", "{new}", "--device", "cpu",
+                               "--set", "precision=fp16"]),
     ("train-wrong-representation", ["train", "poly-lstm-jsb", "--data", "{corpus}", "-o", "{new}"]),
     # sample
     ("sample-unknown-model", ["sample", "no-such-model", "-o", "{new}.mid"]),

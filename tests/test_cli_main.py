@@ -68,7 +68,7 @@ def test_sample_musicxml_and_no_silent_overwrite(tiny_run, tmp_path):
     ["train", "melody-lstm", "--data", "{missing}", "-o", "{out}"],
     ["train", "melody-lstm", "--data", "{corpus}", "-o", "{out}", "--set", "warp=9"],
     ["train", "melody-lstm", "--data", "{corpus}", "-o", "{out}", "--device", "cuda:7"],
-    ["train", "melody-lstm", "--data", "{corpus}", "-o", "{out}", "--resume"],
+    ["train", "melody-lstm", "--data", "{corpus}", "-o", "{corpus}", "--resume"],  # a folder that holds no run
 ])
 def test_bad_input_is_one_line_and_exit_2(args, tiny_run, tiny_corpus, tmp_path):
     garbage = tmp_path / "garbage.mid"

@@ -32,22 +32,42 @@ def _weights(folder: Path) -> dict:
     return load_file(str(folder / "model.safetensors"))
 
 
-def test_two_gloo_processes_match_one_process(tiny_corpus, tmp_path):
+#: (preset, data, settings) per model family: dropout off (its masks differ between one
+#: process and two by design), full windows only; the GAN with a weight average and BatchNorm
+#: on both networks, whose statistics must cover the whole global batch
+FAMILIES = {
+    "lstm": ("melody-lstm", None, SETTINGS),
+    "vae": ("melody-vae-tiny", None, ["batch_size=8", "augment_transpose=0", "val_every=4", "checkpoint_every=4",
+                                      "log_every=2", "threads=1"]),
+    "gan": ("dcgan-tiny", "digits", ["ema_decay=0.9", "val_every=4", "checkpoint_every=4", "log_every=2",
+                                     "threads=1"]),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_two_gloo_processes_match_one_process(family, tiny_corpus, tmp_path):
+    """DistributedDataParallel on 2 CPU processes (gloo) ends with the weights of one
+    process on the same global batches: gradients averaged, noise drawn for the global
+    batch, BatchNorm over the global batch."""
     from seqart.train.api import train
 
+    preset, data, settings = FAMILIES[family]
+    data = data or str(tiny_corpus)
     single = tmp_path / "single"
-    train("melody-lstm", tiny_corpus, single, steps=8, overrides=SETTINGS, progress=False)
+    train(preset, data, single, steps=8, overrides=settings, progress=False)
     double = tmp_path / "double"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "seqart",
-           "train", "melody-lstm", "--data", str(tiny_corpus), "-o", str(double), "--steps", "8"]
-    cmd += [a for kv in SETTINGS for a in ("--set", kv)]
+           "train", preset, "--data", data, "-o", str(double), "--steps", "8"]
+    cmd += [a for kv in settings for a in ("--set", kv)]
     proc = subprocess.run(cmd, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     a, b = _weights(single / "checkpoint"), _weights(double / "checkpoint")
+    start = _weights_at_start(preset, data, settings, tmp_path / "start")
     assert a.keys() == b.keys()
     for k in a:
         assert np.allclose(a[k], b[k], atol=2e-5, rtol=1e-4), k
     # the weights moved: the comparison is not between two initialisations
+    assert any(not np.allclose(a[k], start[k]) for k in a if a[k].dtype.kind == "f")
     import json
 
     run = json.loads((double / "run.json").read_text())
@@ -55,6 +75,25 @@ def test_two_gloo_processes_match_one_process(tiny_corpus, tmp_path):
     assert (double / "eval.json").is_file() and (double / "model" / "config.json").is_file()
     lines = (double / "metrics.jsonl").read_text().splitlines()
     assert len([x for x in lines if '"split": "train"' in x]) == 4  # rank 0 alone logs
+
+
+def _weights_at_start(preset, data, settings, folder) -> dict:
+    """The weights a run of ``preset`` starts from (a one-step dry run's first checkpoint would
+    have moved; build the model the way training does instead)."""
+    import torch
+
+    from seqart.models import model_class
+    from seqart.train.api import open_training_data
+    from seqart.train.config import apply_overrides, get_preset
+    from seqart.train.trainer import seed_everything
+
+    recipe = get_preset(preset)
+    model_cfg, train_cfg = apply_overrides(recipe, list(settings))
+    corpus = open_training_data(data, recipe, model_cfg)
+    cls = model_class(recipe.model)
+    seed_everything(train_cfg.seed)
+    model = cls(cls.config_from_dict({**model_cfg, **cls.data_config(corpus.tokenizer)}))
+    return {k: v.detach().numpy() for k, v in model.state_dict().items() if isinstance(v, torch.Tensor)}
 
 
 def test_batch_must_split_evenly(tiny_corpus, tmp_path):
@@ -96,10 +135,13 @@ def _train_cmd(corpus, out, steps: int, resume: bool) -> list[str]:
 
 
 def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(tiny_corpus, tmp_path):
-    """Kill a run (SIGKILL) at ten or more random moments, many of them during the
-    checkpoint written after every step; each resume continues from an intact
-    checkpoint, and the final weights equal those of a run never interrupted
-    (dropout on: the random state is restored too)."""
+    """Run one command, ``seqart train ... --resume``, again and again, as a cluster does
+    after each preemption, and SIGKILL it at random moments: half of the kills at any
+    time from the process's first second (importing, before the first checkpoint,
+    during the first steps), half once training is under way (many during the
+    checkpoint written after every step). The run ends with the weights of a run never
+    interrupted (dropout on: the random state is restored too), and its metrics log
+    holds each step once."""
     steps = 300
     clean = tmp_path / "clean"
     done = subprocess.run(_train_cmd(tiny_corpus, clean, steps, False), env=_env(), capture_output=True,
@@ -107,43 +149,123 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(tiny_corpus,
     assert done.returncode == 0, done.stderr[-3000:]
 
     run = tmp_path / "killed"
+    command = _train_cmd(tiny_corpus, run, steps, True)  # the same command every time, the first included
     rng = np.random.default_rng(7)
-    kills, attempts, mid_write = 0, 0, 0
-    while attempts < 40:
+    kills, early, before_first, mid_write, attempts = 0, 0, 0, 0, 0
+    while attempts < 40 and kills < 16:
         attempts += 1
         metrics = run / "metrics.jsonl"
         lines_before = len(metrics.read_text().splitlines()) if metrics.exists() else 0
-        proc = subprocess.Popen(_train_cmd(tiny_corpus, run, steps, _has_checkpoint(run)), env=_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # wait for training to be under way (torch imports first), then kill at a random moment
-        deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline:
-            if metrics.exists() and len(metrics.read_text().splitlines()) > lines_before:
-                break
-            time.sleep(0.02)
-        time.sleep(float(rng.uniform(0.0, 0.25)))
+        proc = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if attempts % 2:  # any moment of the first 3 seconds: start-up, set-up, the first steps
+            time.sleep(float(rng.uniform(0.0, 3.0)))
+        else:  # once this attempt has trained a step
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and time.monotonic() < deadline:
+                if metrics.exists() and len(metrics.read_text().splitlines()) > lines_before:
+                    break
+                time.sleep(0.02)
+            time.sleep(float(rng.uniform(0.0, 0.25)))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
+            early += attempts % 2
+            before_first += not _has_checkpoint(run)
             mid_write += bool(list(run.glob(".checkpoint.*"))) or (run / "checkpoint.old").exists()
             _check_checkpoint(run)
-            if kills >= 10:
-                break
         else:
             assert proc.returncode == 0, proc.stderr.read().decode()[-3000:]
             break
-    assert kills >= 10, f"only {kills} kills landed before the run finished"
-    # a checkpoint is written after every step, so some kills cut one short
+    assert kills >= 12 and early >= 6, f"only {kills} kills ({early} early) landed before the run finished"
+    assert before_first >= 1, "no kill fell before the first checkpoint"
     assert mid_write >= 1, "no kill fell during a checkpoint write"
     if not (run / "eval.json").exists():  # finish the run
-        fin = subprocess.run(_train_cmd(tiny_corpus, run, steps, _has_checkpoint(run)), env=_env(), capture_output=True,
-                             text=True, timeout=300)
+        fin = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300)
         assert fin.returncode == 0, fin.stderr[-3000:]
     a, b = _weights(clean / "checkpoint"), _weights(run / "checkpoint")
     for k in a:
         assert np.array_equal(a[k], b[k]), k
     assert not list(run.glob(".checkpoint.*")), "staging folders of killed writes were left behind"
+    assert _train_steps(run) == _train_steps(clean) == list(range(1, steps + 1))
+
+
+def _train_steps(run: Path) -> list[int]:
+    import json
+
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [r["step"] for r in records if r["split"] == "train"]
+
+
+def test_resume_before_the_first_checkpoint_starts_the_run(tiny_corpus, tmp_path):
+    """A run that died before its first checkpoint (here: an error at step 5 of 12, the
+    first checkpoint due at 100) is started again by ``resume=True``, which says so;
+    it ends as an uninterrupted run does, and the lines the dead attempt logged are gone."""
+    from seqart.train.api import train
+
+    settings = [kv for kv in SETTINGS if not kv.startswith(("checkpoint_every", "log_every"))]
+    settings += ["checkpoint_every=100", "log_every=1"]
+    clean = tmp_path / "clean"
+    train("melody-lstm", tiny_corpus, clean, steps=12, overrides=settings, progress=False)
+
+    class Preempted(Exception):
+        pass
+
+    def die_at_step_5(record):
+        if record["step"] == 5:
+            raise Preempted
+
+    run = tmp_path / "run"
+    said: list[str] = []
+    with pytest.raises(Preempted):
+        train("melody-lstm", tiny_corpus, run, steps=12, overrides=settings, resume=True, progress=False,
+              on_log=die_at_step_5, notify=said.append)
+    assert said == [f"no checkpoint in {run} yet: starting the run from step 0"]
+    assert not _has_checkpoint(run) and (run / "run.json").is_file() and 5 in _train_steps(run)
+    said.clear()
+    train("melody-lstm", tiny_corpus, run, steps=12, overrides=settings, resume=True, progress=False,
+          notify=said.append)
+    assert said == [f"no checkpoint in {run} yet: starting the run from step 0"]
+    a, b = _weights(clean / "checkpoint"), _weights(run / "checkpoint")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert _train_steps(run) == list(range(1, 13))
+    said.clear()
+    train("melody-lstm", tiny_corpus, run, steps=12, overrides=settings, resume=True, progress=False,
+          notify=said.append)  # a finished run: nothing left to train
+    assert said == [f"resuming {run} at step 12 of 12"]
+
+
+def test_checkpoints_by_elapsed_time(tiny_corpus, tmp_path, monkeypatch):
+    """``checkpoint_minutes``: a checkpoint whenever that much time has passed since the
+    last, however far off ``checkpoint_every`` is; 0 turns it off."""
+    import torch
+
+    from seqart.train import trainer as trainer_module
+    from seqart.train.api import train
+
+    clock = [0.0]
+    monkeypatch.setattr(trainer_module.time, "monotonic", lambda: clock[0])
+    written: dict[str, list[int]] = {}
+    for minutes in ("2.5", "0"):
+        run = tmp_path / minutes
+        seen = written.setdefault(minutes, [])
+
+        def watch(record, run=run, seen=seen):
+            clock[0] += 60.0  # each step "takes" a minute
+            state = run / "checkpoint" / "train_state.pt"
+            if record["split"] == "train" and state.is_file():
+                step = int(torch.load(state, weights_only=True)["step"])
+                if not seen or seen[-1] != step:
+                    seen.append(step)
+
+        settings = [kv for kv in SETTINGS if not kv.startswith(("checkpoint_every", "log_every", "val_every"))]
+        train("melody-lstm", tiny_corpus, run, steps=10, progress=False, on_log=watch,
+              overrides=settings + ["checkpoint_every=1000", "val_every=1000", "log_every=1",
+                                    f"checkpoint_minutes={minutes}"])
+    # the clock moves a minute at each step's log line, after that step's check: step 4 is the first
+    # checked 3 minutes after the start, step 8 the first 3 minutes after the checkpoint of step 4
+    assert written["2.5"] == [4, 8]
+    assert written["0"] == []  # by steps only: the one at the end comes after the last log line
 
 
 def _has_checkpoint(run: Path) -> bool:

@@ -19,7 +19,7 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to create (or resume).")],
     steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (overrides the preset).")] = None,
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint (or start it if it has none yet).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run one batch of everything; write nothing.")] = False,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:1, mps (default: best available).")] = None,
     nproc: Annotated[int, typer.Option("--nproc", help="Processes on this machine (data-parallel via torchrun; GPUs: one each).")] = 1,
@@ -47,7 +47,7 @@ def train_command(
     overrides = list(set_ or []) + ([f"device={device}"] if device else [])
     try:
         result = train(preset, data, out, steps=steps, overrides=overrides, resume=resume, dry_run=dry_run,
-                       init_from=from_)
+                       init_from=from_, notify=lambda line: typer.echo(line, err=True))
     except KeyboardInterrupt:
         again = f" --from {from_}" if from_ is not None else ""
         typer.echo(f"interrupted: checkpoint saved; resume with: seqart train {preset} --data {data} -o {out}{again} --resume", err=True)

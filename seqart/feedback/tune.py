@@ -151,13 +151,13 @@ class FeedbackLSTM(MelodyLSTM):
         real = y != PAD
         b = liked.size(0)
         count = real[:b].sum()
-        liked_nll = -(token_logp[:b] * real[:b]).sum() / count.clamp(min=1)
+        liked_nll = -(token_logp[:b] * real[:b]).sum() / self.mean_items(count)
         loss = liked_nll
         out = {"liked_nll": liked_nll.detach()}
         start = b
         if "replay" in batch:
             part = slice(start, start + batch["replay"].size(0))
-            replay_nll = -(token_logp[part] * real[part]).sum() / real[part].sum().clamp(min=1)
+            replay_nll = -(token_logp[part] * real[part]).sum() / self.mean_items(real[part].sum())
             loss = loss + self.replay * replay_nll
             out["replay_nll"] = replay_nll.detach()
             start = part.stop
@@ -165,7 +165,7 @@ class FeedbackLSTM(MelodyLSTM):
             part = slice(start, None)
             mask = real[part] & self.event_mask[y[part]]
             p = token_logp[part].exp().clamp(max=1.0 - 1e-6)
-            unlikely = -(torch.log1p(-p) * mask).sum() / mask.sum().clamp(min=1)
+            unlikely = -(torch.log1p(-p) * mask).sum() / self.mean_items(mask.sum())
             loss = loss + self.unlikelihood * unlikely
             out["unlikelihood"] = unlikely.detach()
         if self.anchor and self._anchors:

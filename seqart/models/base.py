@@ -52,6 +52,15 @@ class SeqartModel(nn.Module):
     #: keep the weights with the lowest validation loss (True), or the last weights
     #: (False: a GAN, whose losses do not rank its weights)
     select_on_valid: ClassVar[bool] = True
+    #: every optimizer step gives every trainable parameter a gradient (False: a GAN,
+    #: whose discriminator step leaves the generator out): in a data-parallel run
+    #: DDP then need not search each loss's graph for parameters it does not reach
+    uses_all_parameters: ClassVar[bool] = True
+    #: set by the trainer around each ``training_step``: this process's rows of the
+    #: global batch ``(first, total)`` and a generator seeded for this step alone,
+    #: the same in every process (see :meth:`batch_noise`); None outside the trainer
+    batch_rows: tuple[int, int] | None = None
+    noise_generator: torch.Generator | None = None
 
     def __init__(self, config):
         super().__init__()
@@ -73,6 +82,42 @@ class SeqartModel(nn.Module):
     def after_training(self, folder, corpus, tokenizer) -> None:
         """Called once on the best weights after training, to save anything else the
         model folder ``folder`` should hold (e.g. a VAE's attribute vectors)."""
+
+    def batch_noise(self, rows: int, *dims: int, device: torch.device) -> torch.Tensor:
+        """Standard normal noise ``(rows, *dims)`` for the rows of this training batch
+        (a VAE's posterior sample, a GAN's latent codes).
+
+        Inside the trainer every process draws the noise of the whole global batch
+        from the step's generator and keeps its own rows, so N data-parallel
+        processes use exactly the noise one process would, and a resumed run the
+        noise of an uninterrupted one. Outside it, torch's global generator draws.
+        """
+        gen = self.noise_generator
+        if gen is None or self.batch_rows is None:
+            return torch.randn(rows, *dims, device=device)
+        first, total = self.batch_rows
+        full = torch.randn(total, *dims, device=gen.device, generator=gen)  # (total, *dims)
+        return full[first: first + rows].to(device)
+
+    def mean_items(self, count: torch.Tensor) -> torch.Tensor:
+        """What to divide this process's summed training loss by, given the ``count`` of
+        items (unpadded tokens, unmasked frames) it sums over.
+
+        In a data-parallel training step this is the mean of ``count`` over the
+        processes (one small all-reduce), so that DDP's average of the processes'
+        gradients is the gradient of the mean loss over the whole global batch even
+        when padding leaves the slices with different counts. Elsewhere it is
+        ``count`` itself.
+        """
+        count = count.detach().float().clamp(min=1)
+        if self.batch_rows is None or not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return count
+        world = torch.distributed.get_world_size()
+        if world == 1:
+            return count
+        total = count.clone()
+        torch.distributed.all_reduce(total)
+        return total / world
 
     def config_dict(self) -> dict:
         return asdict(self.config)

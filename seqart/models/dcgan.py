@@ -114,6 +114,8 @@ class DCGAN(ImageModel):
     config_class = DCGANConfig
     #: a GAN's losses do not rank its weights: the trainer keeps the last ones
     select_on_valid = False
+    #: the D step reaches no generator weight, the G step no discriminator weight
+    uses_all_parameters = False
 
     def __init__(self, config: DCGANConfig):
         config.validate()
@@ -180,7 +182,7 @@ class DCGAN(ImageModel):
             probability of "real" on real and fake images), ``items``.
         """
         B = batch.size(0)
-        z = torch.randn(B, self.config.latent_size, device=batch.device)
+        z = self.batch_noise(B, self.config.latent_size, device=batch.device)
         fake = self.generator(z)  # (B, C, H, W)
         ones = torch.ones(B, device=batch.device)
         zeros = torch.zeros(B, device=batch.device)

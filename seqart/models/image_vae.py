@@ -127,7 +127,8 @@ class ImageVAE(ImageModel):
     def terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """One-sample estimates of the reconstruction NLL and the KL, nats per image, each ``(B,)``."""
         mu, logvar = self.encode(x)
-        eps = torch.randn(mu.shape, device=mu.device, generator=generator)
+        eps = (torch.randn(mu.shape, device=mu.device, generator=generator) if generator is not None
+               else self.batch_noise(*mu.shape, device=mu.device))
         z = mu + torch.exp(0.5 * logvar) * eps
         return self.nll(x, self.decode_raw(z)), self.kl(mu, logvar)
 

@@ -63,7 +63,7 @@ class MelodyLSTM(SeqartModel):
 
     def training_step(self, batch: torch.Tensor, step: StepFn) -> dict:
         nll, count = self._nll(batch)
-        loss = nll / count.clamp(min=1)
+        loss = nll / self.mean_items(count)  # nats per token (of the global batch in a data-parallel run)
         step("main", loss)
         return {"loss": loss.detach(), "items": count}
 

@@ -206,7 +206,7 @@ class MusicVAE(SeqartModel):
     def _terms(self, x: torch.Tensor, sample_z: bool, sample_prob: float = 0.0):
         """Per-span reconstruction NLL (nats), KL (nats), correct steps, each ``(B,)``."""
         mu, sigma = self.encode(x)
-        z = mu + sigma * torch.randn_like(sigma) if sample_z else mu
+        z = mu + sigma * self.batch_noise(*sigma.shape, device=sigma.device).to(sigma.dtype) if sample_z else mu
         logits = self.reconstruct_logits(x, z, sample_prob).float()  # (B, T, C)
         nll = F.cross_entropy(logits.transpose(1, 2), x, reduction="none").sum(1)
         kl = 0.5 * (mu.float() ** 2 + sigma.float() ** 2 - 1 - 2 * torch.log(sigma.float())).sum(1)

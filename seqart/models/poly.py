@@ -100,14 +100,16 @@ class PolyRNN(SeqartModel):
         prev = frames[:, :-1].reshape(b * t, f)
         cur = frames[:, 1:].reshape(b * t, f)
         keep = mask.reshape(-1) > 0
-        nll = torch.zeros(b * t, dtype=h.dtype, device=h.device)
+        # float32 whatever autocast made of h: the per-frame NLLs come out of frame_nll in
+        # float32, and sums of thousands of them must not round at bf16/fp16 precision
+        nll = torch.zeros(b * t, dtype=torch.float32, device=h.device)
         rows = torch.nonzero(keep).squeeze(1)
         if torch.is_grad_enabled():
-            nll[rows] = self.frame_nll(flat_h[rows], prev[rows], cur[rows])
+            nll[rows] = self.frame_nll(flat_h[rows], prev[rows], cur[rows]).float()
         else:
             for a in range(0, len(rows), EVAL_CHUNK):
                 part = rows[a: a + EVAL_CHUNK]
-                nll[part] = self.frame_nll(flat_h[part], prev[part], cur[part])
+                nll[part] = self.frame_nll(flat_h[part], prev[part], cur[part]).float()
         return nll.reshape(b, t)
 
     # -------------------------------------------------------------- training
@@ -115,15 +117,15 @@ class PolyRNN(SeqartModel):
         return {"main": torch.optim.AdamW(self.parameters(), lr=train.lr, weight_decay=train.weight_decay)}
 
     def training_step(self, batch: dict, step: StepFn) -> dict:
-        nll = self.sequence_nll(batch).float()
+        nll = self.sequence_nll(batch)
         frames = batch["mask"].sum()
-        loss = nll.sum() / frames.clamp(min=1)
+        loss = nll.sum() / self.mean_items(frames)  # nats per frame (of the global batch in a data-parallel run)
         step("main", loss)
         return {"loss": loss.detach(), "items": frames}
 
     @torch.no_grad()
     def validation_step(self, batch: dict) -> dict:
-        nll = self.sequence_nll(batch).float()
+        nll = self.sequence_nll(batch)
         return {"loss": nll.sum(), "weight": batch["mask"].sum()}
 
     @classmethod
@@ -228,13 +230,13 @@ class PolyNADE(PolyRNN):
         return self.to_visible_bias(h) + (torch.sigmoid(pre) * self.nade_out).sum(-1)
 
     def _nade_sample(self, h, temperature, generator):
-        pre = self.to_hidden_bias(h)  # (N, Hn)
-        bias = self.to_visible_bias(h)  # (N, F)
+        pre = self.to_hidden_bias(h).float()  # (N, Hn); float32 so the running sum does not round
+        bias = self.to_visible_bias(h).float()  # (N, F)
         frame = torch.zeros_like(bias)
         for k in range(self.config.n_features):
-            logit = bias[:, k] + torch.sigmoid(pre) @ self.nade_out[k]
+            logit = bias[:, k] + torch.sigmoid(pre) @ self.nade_out[k].float()
             frame[:, k] = torch.bernoulli(torch.sigmoid(logit / temperature), generator=generator)
-            pre = pre + frame[:, k: k + 1] * self.nade_in[k]
+            pre = pre + frame[:, k: k + 1] * self.nade_in[k].float()
         return frame
 
     # ------------------------------------------------------------ note LSTM
@@ -261,7 +263,7 @@ class PolyNADE(PolyRNN):
         w, f = c.window, c.n_features
         ctx = self.context(h)
         padded_prev = F.pad(prev, (w, w))
-        frame = torch.zeros(n, f + w, dtype=h.dtype, device=h.device)  # w leading zeros, then keys
+        frame = torch.zeros(n, f + w, device=h.device)  # w leading zeros, then keys (float32 0/1)
         state = None
         for k in range(f):
             parts = [ctx, self.pitch.weight[k].expand(n, -1)]

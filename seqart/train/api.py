@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 from seqart.errors import SeqartError
 from seqart.train.config import apply_overrides, get_preset
@@ -13,7 +14,8 @@ from seqart.train.config import apply_overrides, get_preset
 
 def train(preset: str, data: str | Path, out: str | Path, steps: int | None = None,
           overrides: list[str] | None = None, resume: bool = False, dry_run: bool = False,
-          progress: bool = True, on_log=None, init_from: str | Path | None = None) -> dict:
+          progress: bool = True, on_log=None, init_from: str | Path | None = None,
+          notify: Callable[[str], None] | None = None) -> dict:
     """Train a preset on a built corpus.
 
     Args:
@@ -22,10 +24,14 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
         out: the run folder.
         steps: override the preset's step count.
         overrides: ``key=value`` settings (training or model config).
-        resume: continue the run in ``out`` from its last checkpoint.
+        resume: continue the run in ``out`` from its last checkpoint; where there is none
+            yet (a first attempt, or one killed before its first checkpoint) the run
+            starts from step 0, so the same command serves every attempt of a job that
+            may be preempted.
         dry_run: one batch of training, validation, checkpointing and evaluation
             in a temporary folder; ``out`` is not touched.
         progress: show the progress bar.
+        notify: called with one-line messages for the user (where a resumed run starts).
         init_from: a model to start from (shipped name or model/run folder) of the
             preset's model type: its architecture, tokenizer and weights, with the
             preset's training settings (see :mod:`seqart.train.finetune`). ``data``
@@ -48,7 +54,7 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
             with fine_tune_data(init_from, preset, data, out, dry_run=dry_run, resume=resume,
                                 progress=progress) as prepared:
                 result = train(preset, prepared.corpus, out, steps, overrides, resume, dry_run, progress, on_log,
-                               init_from=init_from)
+                               init_from=init_from, notify=notify)
             return {**result, "data_report": prepared.report}
         start = start_model(init_from, get_preset(preset))
     recipe = get_preset(preset)
@@ -87,10 +93,8 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
     if not has_run and out.exists() and any(p.name != "corpus" or start is None for p in out.iterdir()) \
             and not (out / "run.json").exists():  # a --from run may hold the corpus built for it
         raise SeqartError(f"{out} exists and is not a seqart run folder; choose another -o")
-    if resume and not has_run:
-        raise SeqartError(f"{out} has no checkpoint to resume")
     return _run(recipe, model_cfg, train_cfg, corpus, out, data, resume, progress, on_log,
-                init=start.folder if start else None)
+                init=start.folder if start else None, notify=notify)
 
 
 def open_training_data(data: str | Path, recipe, model_cfg: dict):
@@ -107,7 +111,7 @@ def open_training_data(data: str | Path, recipe, model_cfg: dict):
 
 
 def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, progress: bool, on_log,
-         init: Path | None = None) -> dict:
+         init: Path | None = None, notify: Callable[[str], None] | None = None) -> dict:
     from seqart import __version__
     from seqart.models import model_class
     from seqart.train.trainer import Trainer, seed_everything
@@ -133,8 +137,11 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
         info["init_from"] = str(init)
     trainer = Trainer(model, tokenizer, train_data, valid_data, train_cfg, out, run_info=info,
                       progress=progress, on_log=on_log)
-    if resume and not trainer.resume():
-        raise SeqartError(f"{out}: no usable checkpoint to resume")
+    if resume:
+        resumed = trainer.resume()
+        if notify is not None and trainer.dist.is_main:
+            notify(f"resuming {out} at step {trainer.step} of {train_cfg.steps}" if resumed
+                   else f"no checkpoint in {out} yet: starting the run from step 0")
     summary = trainer.fit()
     if trainer.dist.enabled:  # the final figures are rank 0's job; the others are done
         from seqart.train.distributed import DistContext, shutdown

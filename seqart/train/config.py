@@ -31,6 +31,8 @@ class TrainConfig:
         val_batches: cap on validation batches (None = the whole valid split).
         early_stop_patience: stop after this many validations without improvement (0 = never).
         checkpoint_every: write a resumable checkpoint every this many steps.
+        checkpoint_minutes: also write one whenever this many minutes have passed since the
+            last (0 = by steps only), so a preempted run on slow steps loses at most this much.
         log_every: write a metrics line every this many steps.
         precision: ``"auto"`` (bf16 on CUDA if supported, else fp16 on CUDA, fp32 elsewhere),
             ``"fp32"``, ``"bf16"`` or ``"fp16"``.
@@ -54,6 +56,7 @@ class TrainConfig:
     val_batches: int | None = None
     early_stop_patience: int = 0
     checkpoint_every: int = 250
+    checkpoint_minutes: float = 10.0
     log_every: int = 10
     precision: str = "auto"
     device: str = "auto"
@@ -72,6 +75,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "seq_len", "val_every", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise SeqartError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.checkpoint_minutes < 0:
+            raise SeqartError(f"checkpoint_minutes must be 0 (off) or more, got {self.checkpoint_minutes}")
         if not self.lr > 0:
             raise SeqartError(f"lr must be positive, got {self.lr}")
         if self.schedule not in ("cosine", "constant"):

@@ -8,14 +8,22 @@ which launches torchrun) starts N copies of the trainer. Each copy:
   gloo on CPU;
 - draws the same global batch ``batch(i)`` (batches are a function of the seed and
   the index only) and trains on its own contiguous slice of it, so N processes
-  see exactly the batches one process would, with the work split N ways — what a
+  see exactly the batches one process would, with the work split N ways: what a
   ``DistributedSampler`` gives, without a sampler to keep in step on resume;
-- averages gradients across processes inside each ``step(name, loss)`` before
-  clipping and the optimizer step (the arithmetic of DistributedDataParallel,
-  done in the trainer so a model with several optimizers, like a GAN, needs no
-  change), and takes buffers (BatchNorm statistics) from rank 0 after each step,
-  as DistributedDataParallel does;
+- hands each loss to PyTorch's :class:`~torch.nn.parallel.DistributedDataParallel`
+  before its backward pass (see :func:`data_parallel`): DDP's reducer averages the
+  gradients in buckets *while* the backward pass runs, so communication overlaps
+  computation, and a model with several optimizers (a GAN's ``step("d", ...)``
+  then ``step("g", ...)``) needs no change;
+- normalises BatchNorm layers with the statistics of the whole global batch
+  (:class:`SyncedBatchNorm`), so the running statistics agree across processes;
+- draws per-item noise (a VAE's posterior sample, a GAN's latent codes) for the
+  whole global batch and keeps its own rows (``SeqartModel.batch_noise``), while
+  dropout masks come from a random stream of its own;
 - evaluates its share of the validation batches; the sums are added across processes.
+
+With dropout off, N processes therefore end with the weights one process reaches
+on the same global batches (tests check it for an LSTM, a VAE and a GAN).
 
 Only rank 0 writes: metrics, progress, checkpoints and model folders; the others
 wait at a barrier while it writes.
@@ -51,48 +59,17 @@ class DistContext:
         if self.enabled:
             torch.distributed.barrier()
 
-    def all_reduce_grads(self, params: list[torch.Tensor]) -> None:
-        """Average the gradients of ``params`` across processes (one flat buffer per dtype)."""
+    def any_flags(self, flags: list[bool], device: torch.device) -> list[bool]:
+        """Each flag True on every process if it is True on any (one collective for all)."""
         if not self.enabled:
-            return
-        grads = [p.grad for p in params if p.grad is not None]
-        by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
-        for g in grads:
-            by_dtype.setdefault(g.dtype, []).append(g)
-        for group in by_dtype.values():
-            flat = torch.cat([g.reshape(-1) for g in group])
-            torch.distributed.all_reduce(flat)
-            flat /= self.world_size
-            offset = 0
-            for g in group:
-                n = g.numel()
-                g.copy_(flat[offset: offset + n].view_as(g))
-                offset += n
-
-    def broadcast_module(self, module: torch.nn.Module, buffers_only: bool = False) -> None:
-        """Copy rank 0's parameters (unless ``buffers_only``) and buffers to every process."""
-        if not self.enabled:
-            return
-        tensors = list(module.buffers()) + ([] if buffers_only else [p.data for p in module.parameters()])
-        for t in tensors:
-            torch.distributed.broadcast(t, src=0)
-
-    def sum_floats(self, values: dict[str, float], device: torch.device) -> dict[str, float]:
-        """Add a dict of numbers across processes (every process must pass the same keys)."""
-        if not self.enabled or not values:
-            return values
-        keys = sorted(values)
-        t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=device)
+            return list(flags)
+        t = torch.tensor([1.0 if f else 0.0 for f in flags], device=device)
         torch.distributed.all_reduce(t)
-        return dict(zip(keys, t.tolist()))
+        return [bool(v > 0) for v in t.tolist()]
 
-    def any_flag(self, flag: bool, device: torch.device) -> bool:
-        """True on every process if it is True on any."""
-        if not self.enabled:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=device)
-        torch.distributed.all_reduce(t)
-        return bool(t.item() > 0)
+    def first_row(self, global_rows: int) -> int:
+        """Where this process's slice of a global batch of ``global_rows`` starts (see :meth:`shard`)."""
+        return self.rank * (global_rows // self.world_size)
 
     def shard(self, batch):
         """This process's contiguous slice of a global batch (tensors split on dim 0)."""
@@ -107,6 +84,47 @@ class DistContext:
         if isinstance(batch, dict):
             return {k: self.shard(v) for k, v in batch.items()}
         return batch
+
+
+class LossRelay(torch.nn.Module):
+    """What :func:`data_parallel` wraps: it holds the model, so DDP registers the
+    model's parameters, and its ``forward`` hands back the loss it is given."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, loss: torch.Tensor) -> torch.Tensor:
+        return loss
+
+
+def data_parallel(model: torch.nn.Module, find_unused: bool) -> torch.nn.parallel.DistributedDataParallel:
+    """Wrap ``model`` (already on its device) in DistributedDataParallel, for the trainer.
+
+    DDP starts the gradient all-reduce of a parameter bucket from autograd hooks as
+    soon as the backward pass has filled it, and it arms those hooks for one
+    backward pass each time its ``forward`` runs. A seqart model computes its losses
+    in ``training_step`` and may take several optimizer steps in one (a GAN), so the
+    trainer passes each loss through the wrapper (``ddp(loss)``, an identity on the
+    model's side) right before ``loss.backward()``, which arms the hooks for that
+    backward pass. With ``find_unused`` (a model whose steps leave some parameters
+    out: the generator during a GAN's discriminator step) DDP traces each loss's
+    graph to the parameters it reaches and treats the others as unused this time,
+    leaving their gradients untouched; without it, it skips that trace. All of it is
+    DDP's public interface; DDP also broadcasts rank 0's weights and buffers when
+    it is built, and rank 0's buffers before each pass.
+    """
+    return torch.nn.parallel.DistributedDataParallel(LossRelay(model), device_ids=None,
+                                                     find_unused_parameters=find_unused)
+
+
+def step_seed(seed: int, step: int, stream: int) -> int:
+    """A 63-bit seed that depends only on ``(seed, step, stream)``: random draws made
+    from it are the same in an interrupted and an uninterrupted run, and the same in
+    every process that uses the same ``stream``."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, step, stream]).generate_state(1, np.uint64)[0] >> 1)
 
 
 def context_from_env() -> DistContext:

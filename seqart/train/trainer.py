@@ -3,7 +3,9 @@
 The model supplies its optimizers and a ``training_step(batch, step)`` that calls
 ``step(name, loss)`` once per optimizer; the trainer does everything else:
 device, mixed precision, zero-grad/backward/clip/step, learning-rate schedule,
-validation, early stopping, metrics, progress, checkpoints and resume.
+validation, early stopping, metrics, progress, checkpoints (every N steps and
+every M minutes), resume, and data-parallel training through PyTorch's
+DistributedDataParallel (see :mod:`seqart.train.distributed`).
 
 Run folder::
 
@@ -35,8 +37,9 @@ import torch
 from seqart.errors import SeqartError
 from seqart.models.folder import recover_dir, replace_dir, save_model_folder
 from seqart.train.config import TrainConfig
-from seqart.train.distributed import DistContext, context_from_env, init_process_group
-from seqart.utils.atomic import staging_dir, usual_file_modes, write_json_atomic
+from seqart.train.distributed import DistContext, context_from_env, data_parallel, init_process_group, step_seed
+from seqart.train.sync_batchnorm import convert_batch_norms, synchronized
+from seqart.utils.atomic import staging_dir, usual_file_modes, write_json_atomic, write_text_atomic
 
 STATE = "train_state.pt"
 
@@ -62,10 +65,20 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 
 def pick_precision(requested: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype (None = full fp32)."""
+    """The autocast dtype (None = full fp32).
+
+    ``"auto"`` is bf16 on a CUDA GPU that has it, else fp16 there (with loss
+    scaling), and fp32 elsewhere. ``"bf16"`` also runs on the CPU, under CPU
+    autocast: worth it on processors with bf16 matrix units, and the way CI checks
+    that every model trains under autocast without a GPU.
+    """
     if device.type != "cuda":
-        if requested in ("bf16", "fp16"):
-            raise SeqartError(f"{requested} mixed precision needs a CUDA device")
+        if requested == "bf16" and device.type == "cpu":
+            return torch.bfloat16
+        if requested == "fp16":
+            raise SeqartError("fp16 mixed precision needs a CUDA device (bf16 runs on the CPU too)")
+        if requested == "bf16":
+            raise SeqartError(f"bf16 mixed precision needs a CUDA device or the CPU, not {device.type}")
         return None
     if requested == "fp32":
         return None
@@ -153,7 +166,8 @@ class Trainer:
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.dist.local_world_size))
         init_process_group(self.dist, self.device)
         self.model = model.to(self.device)
-        self.dist.broadcast_module(self.model)
+        if self.dist.enabled:
+            convert_batch_norms(self.model)
         self.tokenizer = tokenizer
         self.train_data = train_data
         self.valid_data = valid_data
@@ -161,6 +175,10 @@ class Trainer:
         self.progress = progress
         self.on_log = on_log
         self.optimizers = model.configure_optimizers(train)
+        #: the DistributedDataParallel wrapper every loss passes through (None in a one-process run);
+        #: building it gives every process rank 0's weights
+        self.ddp = (data_parallel(self.model, find_unused=len(self.optimizers) > 1 or not model.uses_all_parameters)
+                    if self.dist.enabled else None)
         self.schedulers = {
             name: torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, train))
             for name, opt in self.optimizers.items()
@@ -273,22 +291,20 @@ class Trainer:
             raise
 
     # ------------------------------------------------------------ training
-    def _make_step_fn(self, losses: dict):
+    def _make_step_fn(self):
         def step(name: str, loss: torch.Tensor) -> None:
             try:
                 opt = self.optimizers[name]
             except KeyError:
                 raise SeqartError(f"training_step used optimizer {name!r}, the model declares {list(self.optimizers)}") from None
             opt.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            if self.dist.enabled:
-                self.dist.all_reduce_grads([p for g in opt.param_groups for p in g["params"]])
+            # through DDP: its reducer averages the gradients across processes during backward()
+            self.scaler.scale(self.ddp(loss) if self.ddp is not None else loss).backward()
             if self.train.grad_clip:
                 self.scaler.unscale_(opt)
                 params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
                 torch.nn.utils.clip_grad_norm_(params, self.train.grad_clip)
             self.scaler.step(opt)
-            losses[name] = loss.detach()
 
         return step
 
@@ -304,8 +320,10 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_json_atomic(self.run_dir / "run.json", {**self.run_info, "train": asdict(train),
                                                           "processes": self.dist.world_size})
+        if main:  # lines logged after the checkpoint this run starts from belong to a lost future
+            _drop_records_after(self.run_dir / "metrics.jsonl", self.step)
         metrics_file = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") if main else None
-        tb = _tensorboard(self.run_dir / "tensorboard") if main else None
+        tb = _tensorboard(self.run_dir / "tensorboard", purge_after=self.step) if main else None
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
         def request_stop(signum, frame):
@@ -334,6 +352,24 @@ class Trainer:
                 except ValueError:
                     pass
 
+    def _training_step(self, global_batch) -> dict:
+        """The model's ``training_step`` on this process's slice of batch ``self.step``."""
+        batch = _to_device(self.dist.shard(global_batch), self.device)
+        model = self.model
+        model.trainer_step = self.step
+        rows = _rows(global_batch)
+        model.batch_rows = (self.dist.first_row(rows), rows)
+        model.noise_generator = torch.Generator(device=self.device).manual_seed(step_seed(self.train.seed, self.step, 0))
+        if self.dist.enabled:  # dropout masks: a stream per process, a function of the step (resume needs no state)
+            torch.manual_seed(step_seed(self.train.seed, self.step, 1 + self.dist.rank))
+        autocast = (torch.autocast(self.device.type, dtype=self.amp_dtype)
+                    if self.amp_dtype is not None else nullcontext())
+        try:
+            with autocast, synchronized(model) if self.dist.enabled else nullcontext():
+                return model.training_step(batch, self._make_step_fn())
+        finally:
+            model.batch_rows = model.noise_generator = None
+
     def _loop(self, metrics_file, tb, bar) -> dict:
         train = self.train
         main = self.dist.is_main
@@ -341,20 +377,15 @@ class Trainer:
         window_items, window_start, window_losses = 0, time.perf_counter(), {}
         bar.update(self.step, {})
         stopped_early = False
+        last_checkpoint = time.monotonic()
         while self.step < train.steps:
-            batch = _to_device(self.dist.shard(self.train_data.batch(self.step)), self.device)
-            losses: dict = {}
-            autocast = (torch.autocast(self.device.type, dtype=self.amp_dtype)
-                        if self.amp_dtype is not None else nullcontext())
-            self.model.trainer_step = self.step
-            with autocast:
-                out = self.model.training_step(batch, self._make_step_fn(losses))
+            out = self._training_step(self.train_data.batch(self.step))
             self.scaler.update()
             for sch in self.schedulers.values():
                 sch.step()
-            if self.dist.enabled:
-                self.dist.broadcast_module(self.model, buffers_only=True)
-                self._stop_requested = self.dist.any_flag(self._stop_requested, self.device)
+            overdue = bool(train.checkpoint_minutes) and time.monotonic() - last_checkpoint >= 60 * train.checkpoint_minutes
+            if self.dist.enabled:  # every process must agree, or the checkpoint's barrier waits forever
+                self._stop_requested, overdue = self.dist.any_flags([self._stop_requested, overdue], self.device)
             self.step += 1
             for k, v in out.items():
                 if k != "items":
@@ -387,8 +418,9 @@ class Trainer:
                 if train.early_stop_patience and self.bad_validations >= train.early_stop_patience:
                     stopped_early = True
             if self.step % train.checkpoint_every == 0 or self.step == train.steps or stopped_early \
-                    or self._stop_requested:
+                    or self._stop_requested or overdue:
                 self.save_checkpoint()
+                last_checkpoint = time.monotonic()
             if self._stop_requested:
                 raise KeyboardInterrupt
             if stopped_early:
@@ -443,6 +475,17 @@ class Trainer:
             self.on_log(record)
 
 
+def _rows(batch) -> int:
+    """Items in a batch: the first dimension of its (first) tensor."""
+    if isinstance(batch, torch.Tensor):
+        return batch.size(0)
+    if isinstance(batch, (list, tuple)):
+        return _rows(batch[0])
+    if isinstance(batch, dict):
+        return _rows(next(iter(batch.values())))
+    raise TypeError(f"a batch of {type(batch).__name__} has no rows")
+
+
 def _to_device(batch, device):
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
@@ -465,13 +508,33 @@ def _np_state(state):
     return (state[0], state[1].numpy().astype(np.uint32), *state[2:])
 
 
-def _tensorboard(folder: Path):
-    """A SummaryWriter when tensorboard is installed, else None."""
+def _tensorboard(folder: Path, purge_after: int):
+    """A SummaryWriter when tensorboard is installed, else None; events of steps after
+    ``purge_after`` that an earlier, interrupted process logged are purged."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except Exception:  # tensorboard is optional
         return None
-    return SummaryWriter(str(folder))
+    return SummaryWriter(str(folder), purge_step=purge_after + 1)
+
+
+def _drop_records_after(path: Path, step: int) -> None:
+    """Remove the lines of ``metrics.jsonl`` logged after ``step`` (and any line a kill
+    cut short), atomically; nothing happens when there are none."""
+    if not path.is_file():
+        return
+    kept, dropped = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+            keep = int(record.get("step", 0)) <= step
+        except (ValueError, TypeError, AttributeError):
+            keep = False
+        if keep:
+            kept.append(line)
+        dropped |= not keep
+    if dropped:
+        write_text_atomic(path, "".join(line + "\n" for line in kept))
 
 
 class _Progress:

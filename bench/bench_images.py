@@ -54,8 +54,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from seqart.generate.images import ImageGenerator
+    from seqart.models.images.sampler import ImageGenerator
     from seqart.images.evaluate import MAX_CLASS_SHARE, evaluate_images, load_classifier
+    from seqart.models.registry import model_type
 
     clf = load_classifier(progress=print)
     rows, details, summary = [], [], {}
@@ -72,7 +73,7 @@ def main() -> None:
         baselines = ev
         s = ev.samples
         ratio = s["fid_cnn"] / max(ev.real_floor["fid_cnn"], 1e-12)
-        targets = ev.targets(gen.model_type)
+        targets = ev.targets(model_type(gen.model_type).image_targets)
         rows.append({"name": name, "fid": s["fid_cnn"], "ratio": ratio, "kid": s["kid"],
                      "precision": s["precision"], "recall": s["recall"], "score": s["classifier_score"],
                      "present": s["classes"]["present"], "max_share": 100 * s["classes"]["max_share"],
@@ -80,7 +81,7 @@ def main() -> None:
                      "targets": "yes" if all(targets.values()) else "NO",
                      "run": str(run)})
         details.append({"run": str(run), "name": name, "weight_average": average, **facts,
-                        **ev.to_dict(gen.model_type)})
+                        **ev.to_dict(model_type(gen.model_type).image_targets)})
         summary[f"{name} FID-CNN"] = round(s["fid_cnn"], 3)
         summary[f"{name} FID / floor"] = round(ratio, 2)
         summary[f"{name} targets met"] = all(targets.values())

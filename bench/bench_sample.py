@@ -69,7 +69,7 @@ def breakdown(model: str, out: str, seed: int, bars: int) -> dict:
 
     times[PHASES[0]] = time.perf_counter() - start
     mark = time.perf_counter()
-    from seqart.generate import load_generator
+    from seqart.models.registry import load_generator
 
     times[PHASES[1]] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -165,13 +165,13 @@ def torch_sample(model: str, out: str, seed: int, bars: int) -> None:
     path a NumPy-free build would take."""
     import torch
 
-    from seqart.generate.generator import Generator
+    from seqart.models.melody_lm.sampler import MelodyGenerator
     from seqart.generate.melody import MelodySampler
     from seqart.models.folder import load_model
 
     torch.set_num_threads(1)
     net, tokenizer, _ = load_model(model)
-    generator = Generator(resolve(model))  # the facade, with the torch model put behind it
+    generator = MelodyGenerator(resolve(model))  # the facade, with the torch model put behind it
     generator.lm = TorchLM(net.float())
     generator._sampler = MelodySampler(generator.lm, tokenizer)
     generator.sample(num=1, bars=bars, seed=seed)[0].write(out)

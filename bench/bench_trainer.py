@@ -1,8 +1,8 @@
 """Training speed (steps/s): seqart's ``Trainer`` against a bare PyTorch loop.
 
-Every row trains a fresh :class:`seqart.models.melody_lstm.MelodyLSTM` built from
+Every row trains a fresh :class:`seqart.models.melody_lm.model.MelodyLSTM` built from
 the preset's model config with the same seed, on the same
-:class:`seqart.models.token_data.TokenWindows` batches (batch ``i`` depends only
+:class:`seqart.models.melody_lm.data.TokenWindows` batches (batch ``i`` depends only
 on the seed and ``i``), with the same AdamW settings, gradient clipping and
 learning-rate schedule (:func:`seqart.train.trainer.lr_factor`), on the CPU with
 the same number of torch threads:
@@ -109,12 +109,13 @@ def setup(args: argparse.Namespace, data: Path):
     """Model class, model config, training settings, train/valid sequences and tokenizer."""
     from seqart.corpora import CorpusDataset
     from seqart.models import model_class
-    from seqart.train.config import apply_overrides, get_preset
+    from seqart.train.config import apply_settings, parse_settings
+    from seqart.models.registry import get_preset
 
     recipe = get_preset(args.preset)
     if recipe.model != "melody-lstm":
         raise SystemExit(f"error: preset {args.preset} trains {recipe.model}; the bare loop here is MelodyLSTM's")
-    model_cfg, train_cfg = apply_overrides(recipe, args.overrides)
+    model_cfg, train_cfg = apply_settings(recipe, parse_settings(args.overrides))
     train_cfg = replace(train_cfg, steps=args.warmup + args.steps + 1, device="cpu", threads=args.threads,
                         seed=args.seed)
     corpus = CorpusDataset.open(data)
@@ -137,7 +138,7 @@ def run_bare(model, data: TimedBatches, train) -> None:
     import torch
     import torch.nn.functional as F
 
-    from seqart.models.melody_lstm import PAD
+    from seqart.models.melody_lm.model import PAD
     from seqart.train.trainer import lr_factor
 
     opt = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, 0.99), weight_decay=train.weight_decay)

@@ -11,7 +11,7 @@ shipped ``folk`` model and ``/work/build/folk_melody`` by default):
    tunes are the held-out part tuning validates on, and ``--disliked`` train
    tunes of a contrasting corner (default: Chinese Han folk songs in 2/4 major)
    stand in for the disliked samples;
-3. :func:`seqart.feedback.tune.tune` fine-tunes the model with the one trainer
+3. :func:`seqart.workflows.tune.tune` fine-tunes the model with the one trainer
    (``--steps`` steps, one CPU thread by default);
 4. mean NLL in nats per token, before and after, of the liked style's *test*
    tunes (never seen by the model nor the tuning), of the disliked corner's test
@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     from seqart.corpora.dataset import CorpusDataset
-    from seqart.feedback.tune import sequence_nll, tune
+    from seqart.models.melody_lm.tuning import sequence_nll
+    from seqart.workflows.tune import tune
     from seqart.models.folder import load_model, read_config, resolve_model
 
     folder = resolve_model(args.model)

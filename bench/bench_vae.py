@@ -81,7 +81,7 @@ def paired_gain(a: np.ndarray, b: np.ndarray, resamples: int = 2000, seed: int =
 
 def interpolation(vae, spans: np.ndarray, pairs: int, points: int = 11, seed: int = 0) -> dict:
     """Smoothness and decodability of interpolations between random test pairs."""
-    from seqart.generate.latent import slerp
+    from seqart.models.music_vae.sampler import slerp
 
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(spans), size=(pairs, 2), replace=len(spans) < 2 * pairs)
@@ -102,7 +102,7 @@ def interpolation(vae, spans: np.ndarray, pairs: int, points: int = 11, seed: in
 
 def attribute_shifts(vae, spans: np.ndarray, amount: float = 1.0) -> list[dict]:
     """Each attribute on reconstructions vs on decodings of ``mu + amount * vector``."""
-    from seqart.models.attributes import measure
+    from seqart.models.music_vae.attributes import measure
 
     mu = vae._encode_spans(spans)
     before = vae._decode_codes(mu, 0.0, 0)
@@ -155,8 +155,8 @@ def main() -> None:
     import torch
 
     from seqart.corpora.dataset import CorpusDataset
-    from seqart.generate.latent import MelodyVAE
-    from seqart.models.bar_spans import HOLD, extract_spans
+    from seqart.models.music_vae.sampler import MelodyVAE
+    from seqart.models.music_vae.data import HOLD, extract_spans
     from seqart.models.folder import read_evaluation
 
     torch.set_num_threads(args.threads)

@@ -34,12 +34,13 @@ def time_preset(name: str, flush: bool, warmup: int, rounds: int) -> dict:
     """Median seconds of one training step and of the encoder alone, for one preset."""
     import torch
 
-    from seqart.models.configs import MusicVAEConfig
-    from seqart.models.music_vae import MusicVAE
+    from seqart.models.music_vae.config import MusicVAEConfig
+    from seqart.models.music_vae.model import MusicVAE
     from seqart.tokenizers.melody import MelodyTokenizer
-    from seqart.train.config import apply_overrides, get_preset
+    from seqart.train.config import apply_settings, parse_settings
+    from seqart.models.registry import get_preset
 
-    model_config, train = apply_overrides(get_preset(name), [])
+    model_config, train = apply_settings(get_preset(name))
     data_config = MusicVAE.data_config(MelodyTokenizer())  # n_classes etc. of the default melody tokenizer
     n_classes = data_config["n_classes"]
     torch.set_flush_denormal(flush)

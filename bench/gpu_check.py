@@ -117,7 +117,8 @@ def data_for(kind: str, data: Path) -> str:
 
 def train_row(preset: str, precision: str, args: argparse.Namespace, runs: Path) -> dict:
     """Train one preset at one precision; returns the table row (raises on failure)."""
-    from seqart.train.api import train
+    from seqart.train.config import parse_settings
+    from seqart.workflows.train import train
 
     kind, factor = FAMILIES[preset]
     steps = max(2, int(args.steps * factor))
@@ -131,7 +132,7 @@ def train_row(preset: str, precision: str, args: argparse.Namespace, runs: Path)
     resume = None
     if (preset, precision) == RESUMED:
         resume = resumed_run(preset, kind, steps, overrides, args, runs)
-    result = train(preset, data_for(kind, args.data), run, steps=steps, overrides=overrides, progress=False,
+    result = train(preset, data_for(kind, args.data), run, steps=steps, settings=parse_settings(overrides), progress=False,
                    on_log=records.append)
     seconds = time.perf_counter() - started
     train_records = [r for r in records if r["split"] == "train"]
@@ -156,7 +157,8 @@ def resumed_run(preset: str, kind: str, steps: int, overrides: list[str], args: 
                 runs: Path) -> dict:
     """Train ``preset`` with a checkpoint halfway, stop it just after that checkpoint, and
     run it again with ``resume=True`` to the end."""
-    from seqart.train.api import train
+    from seqart.train.config import parse_settings
+    from seqart.workflows.train import train
 
     half = steps // 2
     run = runs / f"{preset}-resumed"
@@ -167,12 +169,12 @@ def resumed_run(preset: str, kind: str, steps: int, overrides: list[str], args: 
             raise Preempted
 
     try:
-        train(preset, data_for(kind, args.data), run, steps=steps, overrides=settings, progress=False,
+        train(preset, data_for(kind, args.data), run, steps=steps, settings=parse_settings(settings), progress=False,
               on_log=stop_after_half)
     except Preempted:
         pass
     said: list[str] = []
-    train(preset, data_for(kind, args.data), run, steps=steps, overrides=settings, progress=False, resume=True,
+    train(preset, data_for(kind, args.data), run, steps=steps, settings=parse_settings(settings), progress=False, resume=True,
           notify=said.append)
     return {"folder": run, "said": said, "half": half}
 
@@ -205,16 +207,16 @@ def sample_check(folder: Path, device: str) -> str:
         scores = seqart.load(str(folder), device=device).sample(num=2, bars=4, seed=0)
         return f"ok: {sum(len(s.notes) for s in scores)} notes"
     if model_type in ("poly-lstm", "poly-nade"):
-        from seqart.generate.frames import FrameGenerator
+        from seqart.models.poly.sampler import FrameGenerator
 
         scores = FrameGenerator(folder, device=device).sample(num=2, bars=2, seed=0)
         return f"ok: {sum(len(s.notes) for s in scores)} notes"
     if model_type == "music-vae":
-        from seqart.generate.latent import MelodyVAE
+        from seqart.models.music_vae.sampler import MelodyVAE
 
-        scores = MelodyVAE(folder, device=device).sample(n=2, seed=0)
+        scores = MelodyVAE(folder, device=device).sample(2, seed=0)
         return f"ok: {sum(len(s.notes) for s in scores)} notes"
-    from seqart.generate.images import ImageGenerator
+    from seqart.models.images.sampler import ImageGenerator
 
     images = ImageGenerator(folder, device=device).sample(num=4, seed=0)
     if images.dtype != np.uint8 or images.shape[0] != 4:
@@ -254,18 +256,19 @@ def timing_rows(args: argparse.Namespace, runs: Path) -> list[dict]:
 
     from seqart.corpora import CorpusDataset
     from seqart.models import model_class
-    from seqart.models.melody_lstm import PAD
-    from seqart.train.config import apply_overrides, get_preset
+    from seqart.models.melody_lm.model import PAD
+    from seqart.train.config import apply_settings, parse_settings
+    from seqart.models.registry import get_preset
     from seqart.train.trainer import Trainer, lr_factor, pick_device, seed_everything
 
     recipe = get_preset("melody-lstm")
     timed = args.timing_steps
     warmup = min(10, timed)
     total = warmup + timed + 1
-    model_cfg, train = apply_overrides(recipe, [f"device={args.device}", "precision=bf16", f"steps={total}",
-                                                f"log_every={total + 1}", f"val_every={total + 1}",
-                                                f"checkpoint_every={total + 1}", "checkpoint_minutes=0",
-                                                *args.overrides])
+    model_cfg, train = apply_settings(recipe, {"device": args.device, "precision": "bf16", "steps": total,
+                                               "log_every": total + 1, "val_every": total + 1,
+                                               "checkpoint_every": total + 1, "checkpoint_minutes": 0,
+                                               **parse_settings(args.overrides)})
     corpus = CorpusDataset.open(args.data / "melody")
     cls = model_class(recipe.model)
     config = cls.config_from_dict({**model_cfg, **cls.data_config(corpus.tokenizer)})

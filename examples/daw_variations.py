@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> Path:
     clip = Score.from_file(args.clip) if args.clip else demo_clip()
     generator = seqart.load(args.model)
     bars = 1 if args.quick else args.bars
-    variations = generator.continue_(clip, bars=bars, num=4, seed=2024, temperature=0.9)
+    variations = generator.continue_score(clip, bars=bars, num=4, seed=2024, temperature=0.9)
 
     # Lay the variations end to end, one bar of silence apart, each on its own track.
     bar = clip.time_signature.bar_beats

@@ -7,8 +7,9 @@ The main objects:
 
 - :class:`seqart.Score` (with :class:`Note`, :class:`Track`, ...) — the one score
   representation, in beats.
-- :func:`seqart.load` — a trained model (a shipped name such as ``"folk"`` or a
-  model folder) ready to ``sample`` or ``continue_``.
+- :func:`seqart.load` — a trained model of any type (a shipped name such as
+  ``"folk"`` or a model folder) ready to ``sample``, ``continue_score``, and for a
+  VAE ``encode``/``decode``/``interpolate``.
 """
 
 from seqart.errors import SeqartError
@@ -31,11 +32,14 @@ __all__ = [
 
 
 def load(model: str = "folk", device: str | None = None):
-    """Load a trained generator by shipped name (``"folk"``) or model-folder path.
+    """A trained model ready to generate: a shipped name (``"folk"``, ``"folk-vae-2bar"``)
+    or a model/run folder.
 
-    Returns:
-        a :class:`seqart.generate.Generator` with ``sample(...)`` and ``continue_(...)``.
+    Every generator speaks one protocol (:mod:`seqart.generate.protocol`):
+    ``sample(num=..., seed=..., ...)``; ``continue_score(score, bars=...)`` for melody
+    and frame models; ``encode``/``decode``/``interpolate``/``vary``/``shift`` for a VAE.
+    Music comes back as :class:`Score` objects (notes in beats), images as ``uint8`` arrays.
     """
-    from seqart.generate import load_generator
+    from seqart.models.registry import load_generator
 
     return load_generator(model, device=device)

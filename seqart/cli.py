@@ -41,6 +41,7 @@ from seqart.commands.export import export_command  # noqa: E402
 from seqart.commands.feedback import RATE_CONTEXT, rate_command, tune_command  # noqa: E402
 from seqart.commands.images import evaluate_images_command, walk_command  # noqa: E402
 from seqart.commands.latent import interpolate_command, shift_command, vary_command  # noqa: E402
+from seqart.commands.presets import presets_command  # noqa: E402
 from seqart.commands.sample import sample_command  # noqa: E402
 from seqart.commands.train import train_command  # noqa: E402
 
@@ -51,7 +52,7 @@ for _name, _command in [
     ("evaluate", evaluate_command), ("interpolate", interpolate_command), ("vary", vary_command),
     ("shift", shift_command), ("render", render_command), ("transcribe", transcribe_command),
     ("plot", plot_command), ("walk", walk_command), ("evaluate-images", evaluate_images_command),
-    ("tune", tune_command),
+    ("tune", tune_command), ("presets", presets_command),
 ]:
     app.command(_name)(_command)
 app.command("rate", context_settings=RATE_CONTEXT)(rate_command)

@@ -9,6 +9,40 @@ class SeqartError(Exception):
     """Base class: a problem with the user's input, with a one-line message."""
 
 
+class OutputExistsError(SeqartError):
+    """A file or folder to be written exists and the caller did not ask to replace it.
+
+    The command line says which option replaces it (``--force``); the library says
+    which argument does (``overwrite=True``).
+    """
+
+    def __init__(self, path, what: str = "it"):
+        self.path = str(path)
+        super().__init__(f"{self.path} exists; pass overwrite=True to replace {what}")
+
+
+class RunExistsError(SeqartError):
+    """A run folder already holds a run and the caller did not ask to resume it.
+
+    The command line says which option resumes it (``--resume``); the library says
+    which argument does (``resume=True``).
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        super().__init__(f"{self.path} already holds a run; resume=True continues it, or choose another folder")
+
+
+def one_line(error: BaseException | str, limit: int = 160) -> str:
+    """An error (or any text) as one line for a message: line breaks and runs of
+    spaces folded into single spaces, cut to ``limit`` characters (ending in ``...``);
+    an exception without text gives its type's name."""
+    text = " ".join(str(error).split())
+    if not text and isinstance(error, BaseException):
+        text = type(error).__name__
+    return text if len(text) <= limit else text[: max(limit - 3, 1)].rstrip() + "..."
+
+
 class ScoreError(SeqartError, ValueError):
     """A score (or a value describing one: key, range, meter) is unusable."""
 

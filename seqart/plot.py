@@ -11,6 +11,7 @@ from pathlib import Path
 
 from seqart.errors import ScoreError, SeqartError
 from seqart.score import PITCH_CLASS_NAMES, Score
+from seqart.utils.paths import refuse_existing
 
 #: Picture formats by extension (lower case).
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -50,8 +51,7 @@ def plot_pianoroll(score: Score | str | Path, out_png: str | Path, title: str | 
     fmt = PLOT_FORMATS.get(out_png.suffix.lower())
     if fmt is None:
         raise SeqartError(f"cannot draw to {out_png}: use a .png, .svg or .pdf file name")
-    if out_png.exists() and not overwrite:
-        raise SeqartError(f"{out_png} exists; pass --force to overwrite it, or choose another -o")
+    refuse_existing([out_png], overwrite)
     if not isinstance(score, Score):
         score = Score.from_file(score)
     if score.num_notes == 0:

@@ -1,20 +1,26 @@
-"""One tiny, trainable case per registered model type (and per decoder/inner variant):
-a model config small enough to train in milliseconds, its tokenizer, and batch
-sources of synthetic data made here (no corpus, no download).
+"""Every registered model type at toy size: its tiny preset (declared by its family in
+the registry), the tokenizer of its representation, and batch sources made by the
+model class's own ``data()`` from synthetic music made here (no corpus, no download).
 
-Tests parametrized over :data:`CASES` run the same checks on every model the
-registry knows; :func:`test_every_registered_model_has_a_case` (in
-``test_model_registry_checks.py``) fails when a model is registered without one.
-Dropout is 0 everywhere so one process and several see the same computation; some
-sequences are shorter than a window, so batches hold padding and masked steps.
+:data:`CASES` holds one case per registered type, built from the type's
+``tiny_preset``, plus the variants a type's config switches between (the NADE inner
+model, the hierarchical decoder, the GAN's weight average). A model type cannot be
+registered without a tiny preset (the registry refuses it), so every new type is
+covered by the tests parametrized over :data:`CASES` without a line added here.
+Dropout is off in every tiny preset, so one process and several see the same
+computation; some sequences are shorter than a window, so batches hold padding
+and masked steps.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from functools import lru_cache
 
 import numpy as np
+
+#: keys per frame of the synthetic piano rolls
+KEYS = 12
 
 
 @dataclass
@@ -24,110 +30,103 @@ class ModelCase:
     Attributes:
         id: test id (the registry name, plus the variant).
         model: registry name.
-        config: model config entries besides those the tokenizer fixes.
-        make_tokenizer: builds the tokenizer saved beside the weights.
-        make_data: ``(batch_size, seed, training) -> BatchSource`` of synthetic data.
-        train: TrainConfig entries the case needs (sequence length, ...).
+        config: the model config entries of the tiny preset (with the variant's on top).
+        train: TrainConfig entries the case's batches need (``seq_len``).
     """
 
     id: str
     model: str
     config: dict
-    make_tokenizer: Callable
-    make_data: Callable
     train: dict = field(default_factory=dict)
+
+    @property
+    def model_type(self):
+        from seqart.models.registry import model_type
+
+        return model_type(self.model)
+
+    def make_tokenizer(self):
+        """The tokenizer of the type's representation, for the synthetic data."""
+        return _tokenizer(self.model_type.representation)
 
     def build(self, seed: int = 0):
         """``(model, tokenizer)`` with weights drawn under ``seed``."""
         import torch
 
-        from seqart.models import model_class
-
-        cls = model_class(self.model)
+        cls = self.model_type.model_class()
         tokenizer = self.make_tokenizer()
         torch.manual_seed(seed)
         return cls(cls.config_from_dict({**self.config, **cls.data_config(tokenizer)})), tokenizer
 
+    def make_data(self, batch_size: int, seed: int, training: bool):
+        """A batch source of synthetic data through the model class's own ``data()``."""
+        from seqart.train.config import TrainConfig
 
-# ----------------------------------------------------------------- melody tokens
-def _melody_tokenizer():
-    from seqart.tokenizers.melody import MelodyTokenizer
-
-    return MelodyTokenizer()
-
-
-def _token_windows(batch_size: int, seed: int, training: bool):
-    from seqart.models.token_data import TokenWindows
-
-    vocab = _melody_tokenizer().vocab_size
-    rng = np.random.default_rng(11)
-    sequences = [rng.integers(1, vocab, size=int(n)).astype(np.int32) for n in rng.integers(6, 90, size=12)]
-    return TokenWindows(sequences, batch_size=batch_size, seq_len=24, seed=seed)
+        cls = self.model_type.model_class()
+        tokenizer = self.make_tokenizer()
+        config = cls.config_from_dict({**self.config, **cls.data_config(tokenizer)})
+        settings = TrainConfig(batch_size=batch_size, **self.train)
+        sequences = _sequences(self.model_type.representation)
+        return cls.data(sequences, tokenizer, settings, seed=seed, training=training, config=config)
 
 
-# ------------------------------------------------------------- piano-roll frames
-KEYS = 12
+# --------------------------------------------------------------- synthetic data
+@lru_cache(maxsize=None)
+def _tokenizer(representation: str):
+    if representation == "melody":
+        from seqart.tokenizers.melody import MelodyTokenizer
+
+        return MelodyTokenizer()
+    if representation == "pianoroll":
+        from seqart.tokenizers.pianoroll import PianoRollTokenizer
+
+        return PianoRollTokenizer(low=60, high=60 + KEYS - 1)
+    if representation == "images":
+        from seqart.tokenizers.images import ImageTokenizer
+
+        return ImageTokenizer(size=28, channels=1)
+    raise ValueError(f"no synthetic data for the {representation!r} representation: add it to tests/model_cases.py")
 
 
-def _pianoroll_tokenizer():
-    from seqart.tokenizers.pianoroll import PianoRollTokenizer
+@lru_cache(maxsize=None)
+def _sequences(representation: str):
+    """Synthetic training items of a representation, as a corpus split holds them."""
+    if representation == "melody":  # real token sequences: bar lines, meters, keys (2 to 8 bars, 4/4 and 2/4)
+        from tests.melody_factory import random_melody
 
-    return PianoRollTokenizer(low=60, high=60 + KEYS - 1)
-
-
-def _frame_windows(batch_size: int, seed: int, training: bool):
-    from seqart.models.frame_data import FrameWindows
-
-    rng = np.random.default_rng(12)
-    sequences = [(rng.random((int(n), KEYS)) < 0.2).astype(np.uint8) for n in rng.integers(4, 50, size=10)]
-    return FrameWindows(sequences, batch_size=batch_size, seq_len=16, seed=seed, eval_frames=64)
-
-
-# ---------------------------------------------------------------- melody spans
-def _bar_spans(batch_size: int, seed: int, training: bool):
-    from seqart.models.bar_spans import NOTE_BASE, BarSpans
-
-    tokenizer = _melody_tokenizer()
-    rng = np.random.default_rng(13)
-    spans = rng.integers(0, NOTE_BASE + tokenizer.num_pitches, size=(40, 32)).astype(np.uint8)
-    return BarSpans(spans, batch_size=batch_size, n_pitches=tokenizer.num_pitches, seed=seed)
+        tokenizer = _tokenizer("melody")
+        return [np.asarray(tokenizer.encode(random_melody(i, bars=2 + i % 7, meter=[(4, 4), (2, 4)][i % 2],
+                                                          tonic=i % 12)), dtype=np.int32) for i in range(14)]
+    if representation == "pianoroll":
+        rng = np.random.default_rng(12)
+        return [(rng.random((int(n), KEYS)) < 0.2).astype(np.uint8) for n in rng.integers(4, 50, size=10)]
+    if representation == "images":
+        rng = np.random.default_rng(14)
+        return rng.integers(0, 256, size=(48, 1, 28, 28)).astype(np.uint8)
+    raise ValueError(f"no synthetic data for the {representation!r} representation: add it to tests/model_cases.py")
 
 
-# ----------------------------------------------------------------------- images
-def _image_tokenizer():
-    from seqart.tokenizers.images import ImageTokenizer
-
-    return ImageTokenizer(size=28, channels=1)
-
-
-def _image_batches(batch_size: int, seed: int, training: bool):
-    from seqart.images.data import ImageBatches
-
-    rng = np.random.default_rng(14)
-    images = rng.integers(0, 256, size=(48, 1, 28, 28)).astype(np.uint8)
-    return ImageBatches(images, batch_size=batch_size, seed=seed)
-
-
-_VAE = dict(bars=2, bar_steps=16, embed_dim=8, encoder_size=12, latent_size=6, decoder_size=16, decoder_layers=2,
-            conductor_size=10, dropout=0.0, kl_warmup_steps=4)
-
-CASES: list[ModelCase] = [
-    ModelCase("melody-lstm", "melody-lstm", dict(embed_dim=16, hidden_size=16, num_layers=2, dropout=0.0),
-              _melody_tokenizer, _token_windows, {"seq_len": 24}),
-    ModelCase("poly-lstm", "poly-lstm", dict(hidden_size=16, num_layers=1, dropout=0.0),
-              _pianoroll_tokenizer, _frame_windows, {"seq_len": 16}),
-    ModelCase("poly-nade-nade", "poly-nade", dict(hidden_size=16, dropout=0.0, inner="nade", inner_size=8),
-              _pianoroll_tokenizer, _frame_windows, {"seq_len": 16}),
-    ModelCase("poly-nade-note-lstm", "poly-nade",
-              dict(hidden_size=16, dropout=0.0, inner="note-lstm", inner_size=8, context_size=4, window=2,
-                   pitch_embed=3),
-              _pianoroll_tokenizer, _frame_windows, {"seq_len": 16}),
-    ModelCase("music-vae-flat", "music-vae", dict(_VAE, decoder="flat"), _melody_tokenizer, _bar_spans),
-    ModelCase("music-vae-hierarchical", "music-vae", dict(_VAE, decoder="hierarchical"), _melody_tokenizer,
-              _bar_spans),
-    ModelCase("dcgan", "dcgan", dict(size=28, channels=1, latent_size=8, g_width=4, d_width=4, ema_decay=0.9),
-              _image_tokenizer, _image_batches),
-    ModelCase("image-vae", "image-vae", dict(size=28, channels=1, latent_size=4, width=4, hidden_size=16,
-                                             kl_warmup_steps=4),
-              _image_tokenizer, _image_batches),
+# -------------------------------------------------------------------- the cases
+#: variants beyond the tiny presets: (registry name, variant name, config entries on top)
+VARIANTS = [
+    ("poly-nade", "nade", {"inner": "nade", "inner_size": 8}),
+    ("music-vae", "hierarchical", {"decoder": "hierarchical", "conductor_size": 10}),
+    ("dcgan", "ema", {"ema_decay": 0.9}),
 ]
+
+
+def _cases() -> list[ModelCase]:
+    from seqart.models.registry import REGISTRY, get_preset
+
+    cases = []
+    for name, kind in REGISTRY.items():
+        preset = get_preset(kind.tiny_preset)
+        train = {"seq_len": preset.train["seq_len"]} if "seq_len" in preset.train else {}
+        cases.append(ModelCase(name, name, dict(preset.model_config), train))
+        for model, variant, extra in VARIANTS:
+            if model == name:
+                cases.append(ModelCase(f"{name}-{variant}", name, {**preset.model_config, **extra}, train))
+    return cases
+
+
+CASES: list[ModelCase] = _cases()

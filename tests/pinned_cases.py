@@ -13,12 +13,10 @@ import json
 from pathlib import Path
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "pinned" / "samples.json"
-#: a model folder of each registered type (tiny, untrained weights drawn under seed 0), as the
-#: code before the restructuring wrote them: they must keep loading and sampling the same
+#: a model folder of each registered type (tiny, untrained weights drawn under seed 0),
+#: written by the code before the restructuring (commit "Pin what the shipped models ...");
+#: they must keep loading and sampling the same
 FOLDERS = FIXTURE.parent / "models"
-#: registry name -> the case of ``tests/model_cases.py`` its pinned folder was built from
-FOLDER_CASES = {"melody-lstm": "melody-lstm", "poly-lstm": "poly-lstm", "poly-nade": "poly-nade-note-lstm",
-                "music-vae": "music-vae-hierarchical", "dcgan": "dcgan", "image-vae": "image-vae"}
 TWINKLE = Path(__file__).resolve().parent / "fixtures" / "twinkle.mid"
 
 
@@ -34,23 +32,11 @@ def describe(score) -> dict:
             "tempos": [[t.beat, round(t.bpm, 6)] for t in score.tempos]}
 
 
-def write_folders() -> None:
-    """The pinned model folders (run once, by the code before the restructuring)."""
-    from seqart.models.folder import save_model_folder
-    from tests.model_cases import CASES
-
-    by_id = {case.id: case for case in CASES}
-    for model_type, case_id in FOLDER_CASES.items():
-        model, tokenizer = by_id[case_id].build(seed=0)
-        save_model_folder(FOLDERS / model_type, model, tokenizer, extra={"pinned_case": case_id})
-
-
 def from_folders() -> dict:
     """What each pinned folder generates for a fixed seed."""
     import hashlib
 
     import seqart
-    from seqart.generate.latent import MelodyVAE
 
     out = {}
     gen = seqart.load(str(FOLDERS / "melody-lstm"))
@@ -58,7 +44,7 @@ def from_folders() -> dict:
     for kind in ("poly-lstm", "poly-nade"):
         gen = seqart.load(str(FOLDERS / kind))
         out[f"folder {kind}"] = [describe(s) for s in gen.sample(num=2, bars=1, seed=1)]
-    vae = MelodyVAE(FOLDERS / "music-vae")
+    vae = seqart.load(str(FOLDERS / "music-vae"))
     out["folder music-vae"] = [describe(s) for s in vae.sample(2, temperature=1.0, seed=1)]
     for kind in ("dcgan", "image-vae"):
         images = seqart.load(str(FOLDERS / kind)).sample(num=3, seed=1)
@@ -70,7 +56,6 @@ def from_folders() -> dict:
 def generate() -> dict:
     """Every pinned case, freshly generated."""
     import seqart
-    from seqart.generate.latent import MelodyVAE
 
     folk = seqart.load("folk")
     out = {
@@ -78,9 +63,9 @@ def generate() -> dict:
         "folk D dorian 6/8 seed 3": [describe(s) for s in folk.sample(
             num=2, bars=4, seed=3, key="D minor", scale="dorian", time_signature="6/8", temperature=0.9,
             top_k=8, top_p=0.95, pitch_range="G3-D6", tempo=110)],
-        "folk continues twinkle seed 5": [describe(s) for s in folk.continue_(str(TWINKLE), bars=2, num=2, seed=5)],
+        "folk continues twinkle seed 5": [describe(s) for s in folk.continue_score(str(TWINKLE), bars=2, num=2, seed=5)],
     }
-    vae = MelodyVAE("folk-vae-2bar")
+    vae = seqart.load("folk-vae-2bar")
     out["folk-vae-2bar sample seed 4"] = [describe(s) for s in vae.sample(2, temperature=0.5, seed=4)]
     a, b = vae.sample(2, temperature=0.0, seed=11)
     out["folk-vae-2bar interpolate"] = [describe(s) for s in vae.interpolate(a, b, steps=3)]
@@ -91,7 +76,5 @@ def generate() -> dict:
 
 if __name__ == "__main__":
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    if not FOLDERS.is_dir():
-        write_folders()
     FIXTURE.write_text(json.dumps(generate(), indent=1) + "\n", encoding="utf-8")
     print(f"wrote {FIXTURE}")

@@ -18,7 +18,7 @@ from seqart.audio.render import fluidsynth_available, normalize, render
 from seqart.audio.synth import SAMPLE_RATE, TIMBRES, synthesize, timbre_for
 from seqart.audio.transcribe import DetectedNote, estimate_tempo, quantize_notes, transcribe
 from seqart.cli import app
-from seqart.errors import ScoreError, ScoreReadError, SeqartError
+from seqart.errors import OutputExistsError, ScoreError, ScoreReadError, SeqartError
 from seqart.plot import pitch_name, plot_pianoroll
 from seqart.score import Note, Score, TempoChange, TimeSignature, Track
 
@@ -231,7 +231,7 @@ def test_render_writes_normalised_audio(tmp_path, tune_mid, suffix, fmt):
 def test_render_refuses_to_overwrite_and_bad_extensions(tmp_path, tune_mid):
     out = render(tune_mid, tmp_path / "out.wav", engine="builtin")
     before = out.read_bytes()
-    with pytest.raises(SeqartError, match="exists; pass --force"):
+    with pytest.raises(OutputExistsError, match="exists; pass overwrite=True"):
         render(tune_mid, out, engine="builtin")
     assert out.read_bytes() == before
     louder = Score.from_file(tune_mid)

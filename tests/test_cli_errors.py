@@ -51,6 +51,8 @@ CASES = [
     ("unknown-top-option", ["--bogus"]),
     ("version-extra-argument", ["version", "extra"]),
     ("version-unknown-option", ["version", "--bogus"]),
+    ("presets-extra-argument", ["presets", "melody-lstm"]),
+    ("presets-unknown-option", ["presets", "--bogus"]),
     # corpus
     ("corpus-unknown-subcommand", ["corpus", "info", "folk"]),
     ("corpus-list-extra-argument", ["corpus", "list", "extra"]),

@@ -266,6 +266,13 @@ def test_cli_list_shows_every_builtin_with_counts():
     for name, tunes, _ in list_builtins():
         assert name in result.output and f"{tunes:,}" in result.output
     assert ".mat" in result.output
+    # each row starts: name | tunes | representation | valid / test (the recipe's defaults)
+    rows = {cells[0]: cells[1:4] for line in result.output.splitlines()
+            if len(cells := [c.strip() for c in line.strip("│┃ ").split("│")]) >= 4}
+    for name, tunes, _ in list_builtins():
+        recipe = BUILTINS[name].recipe
+        assert rows[name] == [f"{tunes:,}", recipe.representation, recipe.split_text], result.output
+    assert BUILTINS["han"].recipe.split_text == "5% / 5%"
 
 
 def test_cli_build_prints_a_summary(music_folder, tmp_path):

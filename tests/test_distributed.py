@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
+from seqart.train.config import parse_settings
 from tests.train_fixtures import tiny_corpus  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,12 +50,12 @@ def test_two_gloo_processes_match_one_process(family, tiny_corpus, tmp_path):
     """DistributedDataParallel on 2 CPU processes (gloo) ends with the weights of one
     process on the same global batches: gradients averaged, noise drawn for the global
     batch, BatchNorm over the global batch."""
-    from seqart.train.api import train
+    from seqart.workflows.train import train
 
     preset, data, settings = FAMILIES[family]
     data = data or str(tiny_corpus)
     single = tmp_path / "single"
-    train(preset, data, single, steps=8, overrides=settings, progress=False)
+    train(preset, data, single, steps=8, settings=parse_settings(settings), progress=False)
     double = tmp_path / "double"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "seqart",
            "train", preset, "--data", data, "-o", str(double), "--steps", "8"]
@@ -83,12 +84,13 @@ def _weights_at_start(preset, data, settings, folder) -> dict:
     import torch
 
     from seqart.models import model_class
-    from seqart.train.api import open_training_data
-    from seqart.train.config import apply_overrides, get_preset
+    from seqart.workflows.train import open_training_data
+    from seqart.train.config import apply_settings, parse_settings
+    from seqart.models.registry import get_preset
     from seqart.train.trainer import seed_everything
 
     recipe = get_preset(preset)
-    model_cfg, train_cfg = apply_overrides(recipe, list(settings))
+    model_cfg, train_cfg = apply_settings(recipe, parse_settings(list(settings)))
     corpus = open_training_data(data, recipe, model_cfg)
     cls = model_class(recipe.model)
     seed_everything(train_cfg.seed)
@@ -201,12 +203,12 @@ def test_resume_before_the_first_checkpoint_starts_the_run(tiny_corpus, tmp_path
     """A run that died before its first checkpoint (here: an error at step 5 of 12, the
     first checkpoint due at 100) is started again by ``resume=True``, which says so;
     it ends as an uninterrupted run does, and the lines the dead attempt logged are gone."""
-    from seqart.train.api import train
+    from seqart.workflows.train import train
 
     settings = [kv for kv in SETTINGS if not kv.startswith(("checkpoint_every", "log_every"))]
     settings += ["checkpoint_every=100", "log_every=1"]
     clean = tmp_path / "clean"
-    train("melody-lstm", tiny_corpus, clean, steps=12, overrides=settings, progress=False)
+    train("melody-lstm", tiny_corpus, clean, steps=12, settings=parse_settings(settings), progress=False)
 
     class Preempted(Exception):
         pass
@@ -218,19 +220,19 @@ def test_resume_before_the_first_checkpoint_starts_the_run(tiny_corpus, tmp_path
     run = tmp_path / "run"
     said: list[str] = []
     with pytest.raises(Preempted):
-        train("melody-lstm", tiny_corpus, run, steps=12, overrides=settings, resume=True, progress=False,
+        train("melody-lstm", tiny_corpus, run, steps=12, settings=parse_settings(settings), resume=True, progress=False,
               on_log=die_at_step_5, notify=said.append)
     assert said == [f"no checkpoint in {run} yet: starting the run from step 0"]
     assert not _has_checkpoint(run) and (run / "run.json").is_file() and 5 in _train_steps(run)
     said.clear()
-    train("melody-lstm", tiny_corpus, run, steps=12, overrides=settings, resume=True, progress=False,
+    train("melody-lstm", tiny_corpus, run, steps=12, settings=parse_settings(settings), resume=True, progress=False,
           notify=said.append)
     assert said == [f"no checkpoint in {run} yet: starting the run from step 0"]
     a, b = _weights(clean / "checkpoint"), _weights(run / "checkpoint")
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert _train_steps(run) == list(range(1, 13))
     said.clear()
-    train("melody-lstm", tiny_corpus, run, steps=12, overrides=settings, resume=True, progress=False,
+    train("melody-lstm", tiny_corpus, run, steps=12, settings=parse_settings(settings), resume=True, progress=False,
           notify=said.append)  # a finished run: nothing left to train
     assert said == [f"resuming {run} at step 12 of 12"]
 
@@ -241,7 +243,7 @@ def test_checkpoints_by_elapsed_time(tiny_corpus, tmp_path, monkeypatch):
     import torch
 
     from seqart.train import trainer as trainer_module
-    from seqart.train.api import train
+    from seqart.workflows.train import train
 
     clock = [0.0]
     monkeypatch.setattr(trainer_module.time, "monotonic", lambda: clock[0])
@@ -260,8 +262,8 @@ def test_checkpoints_by_elapsed_time(tiny_corpus, tmp_path, monkeypatch):
 
         settings = [kv for kv in SETTINGS if not kv.startswith(("checkpoint_every", "log_every", "val_every"))]
         train("melody-lstm", tiny_corpus, run, steps=10, progress=False, on_log=watch,
-              overrides=settings + ["checkpoint_every=1000", "val_every=1000", "log_every=1",
-                                    f"checkpoint_minutes={minutes}"])
+              settings=parse_settings(settings + ["checkpoint_every=1000", "val_every=1000", "log_every=1",
+                                    f"checkpoint_minutes={minutes}"]))
     # the clock moves a minute at each step's log line, after that step's check: step 4 is the first
     # checked 3 minutes after the start, step 8 the first 3 minutes after the checkpoint of step 4
     assert written["2.5"] == [4, 8]

@@ -215,7 +215,7 @@ def rate_generated(model, tmp_path, liked=4, disliked=2):
 
 
 def test_tune_end_to_end(model, tmp_path):
-    from seqart.feedback.tune import TUNE_REPORT, tune_from_feedback
+    from seqart.workflows.tune import TUNE_REPORT, tune_from_feedback
     from seqart.models.folder import load_model
 
     rate_generated(model, tmp_path)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from seqart.errors import ModelError, ScoreError
-from seqart.generate import load_generator
+from seqart.models.registry import load_generator
 from seqart.generate.constraints import allowed_pitch_classes, parse_range
 from seqart.models.folder import load_model
 from seqart.score import KeySignature, Note, Score, TimeSignature, Track
@@ -61,7 +61,7 @@ def test_primer_notes_come_first_unchanged(tiny_run, tmp_path):
     path = tmp_path / "primer.mid"
     primer.write(path)
     gen = load_generator(tiny_run)
-    for out in gen.continue_(path, bars=2, num=4, seed=3):
+    for out in gen.continue_score(path, bars=2, num=4, seed=3):
         got = [(n.pitch, n.start, n.duration) for n in out.notes]
         want = [(n.pitch, n.start, n.duration) for n in primer.notes]
         assert got[: len(want)] == want

@@ -17,14 +17,16 @@ from typer.testing import CliRunner
 from seqart.cli import app
 from seqart.errors import CorpusError, ModelError, TokenizerError
 from seqart.images.data import ImageBatches, ImageDataset, find_mnist
-from seqart.models.configs import DCGANConfig, ImageVAEConfig, config_from_dict
-from seqart.models.dcgan import DCGAN
+from seqart.models.images.config import DCGANConfig, ImageVAEConfig
+from seqart.models.registry import config_from_dict
+from seqart.models.images.dcgan import DCGAN
 from seqart.models.folder import load_model, save_model_folder
-from seqart.models.image_vae import ImageVAE
+from seqart.models.images.vae import ImageVAE
 from seqart.score import Note, Score, TempoChange, Track
 from seqart.tokenizers import tokenizer_from_dict
 from seqart.tokenizers.images import ImageTokenizer
-from seqart.train.config import apply_overrides, get_preset
+from seqart.train.config import apply_settings, parse_settings
+from seqart.models.registry import get_preset
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parent.parent
@@ -190,7 +192,7 @@ def test_dcgan_architecture_rules_and_shapes(size, channels):
 
 def test_dcgan_optimizers_follow_the_paper():
     recipe = get_preset("dcgan-28")
-    model_cfg, train = apply_overrides(recipe, [])
+    model_cfg, train = apply_settings(recipe)
     model = DCGAN(config_from_dict("dcgan", {**model_cfg, "channels": 1}))
     opts = model.configure_optimizers(train)
     assert set(opts) == {"d", "g"}
@@ -206,7 +208,7 @@ def test_dcgan_optimizers_follow_the_paper():
 def test_training_step_updates_d_then_g_without_leaks():
     model = tiny_gan()
     model.train()
-    opts = model.configure_optimizers(apply_overrides(get_preset("dcgan-tiny"), [])[1])
+    opts = model.configure_optimizers(apply_settings(get_preset("dcgan-tiny"))[1])
     calls = []
 
     def snapshot(module):
@@ -246,7 +248,7 @@ def test_ema_generator_averages_and_samples(tmp_path):
     torch.manual_seed(0)
     model = DCGAN(DCGANConfig(latent_size=8, g_width=4, d_width=4, ema_decay=0.9))
     assert model.sampler is model.generator_ema and not any(p.requires_grad for p in model.generator_ema.parameters())
-    opts = model.configure_optimizers(apply_overrides(get_preset("dcgan-tiny"), [])[1])
+    opts = model.configure_optimizers(apply_settings(get_preset("dcgan-tiny"))[1])
     assert not {id(p) for p in model.generator_ema.parameters()} & {id(p) for o in opts.values()
                                                                      for p in o.param_groups[0]["params"]}
     start = [p.clone() for p in model.generator_ema.parameters()]
@@ -273,8 +275,8 @@ def test_trainer_keeps_the_last_gan_weights(tmp_path):
     from seqart.train.trainer import Trainer
 
     images = np.random.default_rng(0).integers(0, 256, (40, 1, 28, 28), dtype=np.uint8)
-    _, train = apply_overrides(get_preset("dcgan-tiny"), ["steps=4", "val_every=1", "checkpoint_every=10",
-                                                          "device=cpu"])
+    _, train = apply_settings(get_preset("dcgan-tiny"), {"steps": 4, "val_every": 1, "checkpoint_every": 10,
+                                                         "device": "cpu"})
 
     class Worsening(DCGAN):  # valid loss rises every time: selection would keep step 1
         def validation_step(self, batch):
@@ -366,7 +368,7 @@ def _ok(args):
 def test_train_sample_walk_end_to_end(tmp_path):
     from PIL import Image
 
-    from seqart.generate.images import ImageGenerator
+    from seqart.models.images.sampler import ImageGenerator
 
     run = tmp_path / "run"
     _ok(["train", "dcgan-tiny", "--data", "digits", "-o", str(run), "--set", "threads=1"])
@@ -446,7 +448,7 @@ def test_bad_invocations_exit_2_with_one_line(tmp_path):
 
 
 def test_heavy_modules_load_lazily():
-    code = ("import sys, seqart, seqart.cli, seqart.images, seqart.images.data, seqart.generate.images, "
+    code = ("import sys, seqart, seqart.cli, seqart.images, seqart.images.data, seqart.models.images.sampler, "
             "seqart.tokenizers.images\n"
             "heavy = {'torch', 'PIL', 'sklearn', 'scipy'} & set(sys.modules)\nassert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

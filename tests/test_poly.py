@@ -15,9 +15,9 @@ from typer.testing import CliRunner  # noqa: E402
 
 from seqart.benchmarks.polyphonic import bernoulli_baseline, find_benchmark_file, summarize  # noqa: E402
 from seqart.cli import app  # noqa: E402
-from seqart.models.configs import PolyLSTMConfig, PolyNADEConfig  # noqa: E402
-from seqart.models.frame_data import FrameWindows, feasible_shifts, shift_frames  # noqa: E402
-from seqart.models.poly import PolyLSTM, PolyNADE  # noqa: E402
+from seqart.models.poly.config import PolyLSTMConfig, PolyNADEConfig  # noqa: E402
+from seqart.models.poly.data import FrameWindows, feasible_shifts, shift_frames  # noqa: E402
+from seqart.models.poly.model import PolyLSTM, PolyNADE  # noqa: E402
 from tests.train_fixtures import tiny_corpus, tiny_run  # noqa: E402,F401
 
 runner = CliRunner()
@@ -247,8 +247,8 @@ def test_sample_frames_reproducible_with_primer(poly_run, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--key", "D minor"], "only apply to melody models"),
-    (["--steps", "0"], "--steps must be at least 1"),
+    (["--key", "D minor"], "key does not apply to a poly-nade model"),
+    (["--steps", "0"], "steps must be at least 1"),
     (["--temperature", "0"], "temperature must be > 0"),
 ])
 def test_frame_sampling_bad_options(poly_run, tmp_path, args, message):
@@ -259,7 +259,7 @@ def test_frame_sampling_bad_options(poly_run, tmp_path, args, message):
 
 def test_steps_with_a_melody_model_is_refused(tiny_run, tmp_path):
     result = runner.invoke(app, ["sample", str(tiny_run), "-o", str(tmp_path / "x.mid"), "--steps", "8"])
-    assert result.exit_code == 2 and "--steps is for frame models" in result.output
+    assert result.exit_code == 2 and "steps does not apply to a melody-lstm model" in result.output
 
 
 def test_bench_unknown_dataset_is_one_line():

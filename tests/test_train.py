@@ -9,10 +9,11 @@ from safetensors.numpy import load_file
 
 from seqart.errors import SeqartError
 from seqart.models.folder import load_model
-from seqart.train.api import train
-from seqart.train.config import TrainConfig, apply_overrides, get_preset
+from seqart.workflows.train import train
+from seqart.models.registry import get_preset
+from seqart.train.config import TrainConfig, apply_settings, parse_settings
 from seqart.train.trainer import lr_factor
-from tests.train_fixtures import TINY, tiny_corpus, tiny_run  # noqa: F401
+from tests.train_fixtures import TINY_SETTINGS, tiny_corpus, tiny_run  # noqa: F401
 
 
 def weights(folder):
@@ -39,8 +40,8 @@ def test_model_folder_loads_strictly(tiny_run):
 
 
 def test_same_seed_same_weights(tiny_corpus, tmp_path):
-    train("melody-lstm", tiny_corpus, tmp_path / "a", steps=12, overrides=TINY, progress=False)
-    train("melody-lstm", tiny_corpus, tmp_path / "b", steps=12, overrides=TINY, progress=False)
+    train("melody-lstm", tiny_corpus, tmp_path / "a", steps=12, settings=TINY_SETTINGS, progress=False)
+    train("melody-lstm", tiny_corpus, tmp_path / "b", steps=12, settings=TINY_SETTINGS, progress=False)
     a, b = weights(tmp_path / "a/checkpoint"), weights(tmp_path / "b/checkpoint")
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
@@ -49,18 +50,18 @@ def test_ctrl_c_checkpoints_and_resume_matches_uninterrupted_run(tiny_corpus, tm
     import os
     import signal
 
-    train("melody-lstm", tiny_corpus, tmp_path / "full", steps=20, overrides=TINY, progress=False)
+    train("melody-lstm", tiny_corpus, tmp_path / "full", steps=20, settings=TINY_SETTINGS, progress=False)
 
     def press_ctrl_c(record):
         if record["step"] == 15 and record["split"] == "train":
             os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
-        train("melody-lstm", tiny_corpus, tmp_path / "cut", steps=20, overrides=TINY, progress=False,
+        train("melody-lstm", tiny_corpus, tmp_path / "cut", steps=20, settings=TINY_SETTINGS, progress=False,
               on_log=press_ctrl_c)
     state = torch.load(tmp_path / "cut/checkpoint/train_state.pt", weights_only=True)
     assert state["step"] == 15  # saved at the step Ctrl-C arrived, not at the last periodic checkpoint
-    train("melody-lstm", tiny_corpus, tmp_path / "cut", steps=20, overrides=TINY, resume=True, progress=False)
+    train("melody-lstm", tiny_corpus, tmp_path / "cut", steps=20, settings=TINY_SETTINGS, resume=True, progress=False)
     full, cut = weights(tmp_path / "full/checkpoint"), weights(tmp_path / "cut/checkpoint")
     for k in full:
         np.testing.assert_allclose(full[k], cut[k], rtol=0, atol=1e-6)
@@ -68,13 +69,13 @@ def test_ctrl_c_checkpoints_and_resume_matches_uninterrupted_run(tiny_corpus, tm
 
 def test_existing_run_is_never_overwritten(tiny_run, tiny_corpus):
     before = (tiny_run / "model/model.safetensors").read_bytes()
-    with pytest.raises(SeqartError, match="--resume"):
-        train("melody-lstm", tiny_corpus, tiny_run, steps=5, overrides=TINY, progress=False)
+    with pytest.raises(SeqartError, match="resume=True"):
+        train("melody-lstm", tiny_corpus, tiny_run, steps=5, settings=TINY_SETTINGS, progress=False)
     assert (tiny_run / "model/model.safetensors").read_bytes() == before
 
 
 def test_dry_run_touches_nothing(tiny_corpus, tmp_path):
-    result = train("melody-lstm", tiny_corpus, tmp_path / "dry", overrides=TINY, dry_run=True, progress=False)
+    result = train("melody-lstm", tiny_corpus, tmp_path / "dry", settings=TINY_SETTINGS, dry_run=True, progress=False)
     assert result["dry_run"] and result["step"] == 1 and not (tmp_path / "dry").exists()
 
 
@@ -85,22 +86,26 @@ def test_interrupted_checkpoint_swap_recovers(tiny_run, tiny_corpus, tmp_path):
     shutil.copytree(tiny_run, run)
     # A crash between the two renames leaves only checkpoint.old behind.
     (run / "checkpoint").rename(run / "checkpoint.old")
-    result = train("melody-lstm", tiny_corpus, run, steps=35, overrides=TINY, resume=True, progress=False)
+    result = train("melody-lstm", tiny_corpus, run, steps=35, settings=TINY_SETTINGS, resume=True, progress=False)
     assert result["step"] == 35 and (run / "checkpoint/train_state.pt").is_file()
 
 
-def test_overrides_and_bad_settings():
-    model_cfg, cfg = apply_overrides(get_preset("melody-lstm"), ["hidden_size=64", "lr=0.01", "cell=gru"])
+def test_settings_and_bad_settings():
+    model_cfg, cfg = apply_settings(get_preset("melody-lstm"), {"hidden_size": 64, "lr": 0.01, "cell": "gru"})
     assert model_cfg["hidden_size"] == 64 and model_cfg["cell"] == "gru" and cfg.lr == 0.01
-    for bad in (["nonsense=1"], ["lr"], ["lr=-1"], ["schedule=wavy"]):
+    assert parse_settings(["hidden_size=64", "lr=0.01", "cell=gru", "val_batches=none", "model.dropout=0"]) == {
+        "hidden_size": 64, "lr": 0.01, "cell": "gru", "val_batches": None, "model.dropout": 0}
+    for bad in ({"nonsense": 1}, {"lr": -1}, {"schedule": "wavy"}, {"batch_size": "big"}):
         with pytest.raises(SeqartError):
-            apply_overrides(get_preset("melody-lstm"), bad)
+            apply_settings(get_preset("melody-lstm"), bad)
+    with pytest.raises(SeqartError, match="KEY=VALUE"):
+        parse_settings(["lr"])
     with pytest.raises(SeqartError, match="unknown preset"):
         get_preset("no-such-preset")
 
 
 def test_wrong_representation_is_refused(tiny_corpus, tmp_path, monkeypatch):
-    import seqart.train.api as api
+    import seqart.workflows.train as api
 
     preset = get_preset("melody-lstm")
     preset.representation = "pianoroll"

@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from seqart.cli import app
-from seqart.models.attributes import (
+from seqart.models.music_vae.attributes import (
     compute_attribute_vectors,
     load_attribute_vectors,
     measure,
@@ -21,9 +21,9 @@ from seqart.models.attributes import (
     stepwise_motion,
     syncopation,
 )
-from seqart.models.bar_spans import HOLD, NOTE_BASE, REST, BarSpans, extract_spans, melody_steps, transpose_spans
-from seqart.models.configs import MusicVAEConfig
-from seqart.models.music_vae import MusicVAE
+from seqart.models.music_vae.data import HOLD, NOTE_BASE, REST, BarSpans, extract_spans, melody_steps, transpose_spans
+from seqart.models.music_vae.config import MusicVAEConfig
+from seqart.models.music_vae.model import MusicVAE
 from seqart.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from seqart.tokenizers.melody import MelodyTokenizer
 from tests.melody_factory import random_melody
@@ -173,7 +173,7 @@ def test_cpu_trainer_flushes_subnormals_while_it_trains(tmp_path):
 
 def test_config_validation():
     from seqart.errors import ModelError
-    from seqart.models.configs import config_from_dict
+    from seqart.models.registry import config_from_dict
 
     with pytest.raises(ModelError):
         config_from_dict("music-vae", {"n_classes": 63, "decoder": "tree"})
@@ -209,11 +209,11 @@ def test_attribute_vectors_roundtrip(tmp_path):
 # ---------------------------------------------------------------- trained tiny model, API and CLI
 @pytest.fixture(scope="module")
 def vae_run(tiny_corpus, tmp_path_factory):
-    from seqart.train.api import train
+    from seqart.workflows.train import train
 
     run = tmp_path_factory.mktemp("vae") / "run"
     result = train("melody-vae-tiny", tiny_corpus, run, steps=40,
-                   overrides=["threads=1", "batch_size=16", "val_every=20", "checkpoint_every=20"], progress=False)
+                   settings={"threads": 1, "batch_size": 16, "val_every": 20, "checkpoint_every": 20}, progress=False)
     assert result["unit"] == "step" and 0 < result["test"]["accuracy"] <= 1
     return run
 
@@ -229,9 +229,9 @@ def test_trained_folder_has_attributes_and_loads_equal(vae_run):
 
 
 def test_latent_api(vae_run):
-    from seqart.generate.latent import MelodyVAE, slerp
+    from seqart.models.music_vae.sampler import MelodyVAE, slerp
 
-    vae = MelodyVAE.load(vae_run)
+    vae = MelodyVAE(vae_run)
     a, b = random_melody(5, bars=2), random_melody(6, bars=5)
     steps, layout = vae.steps_of(a)
     back = vae.score_of(steps, layout)
@@ -282,10 +282,10 @@ def test_latent_commands(vae_run, tmp_path):
 
 
 def test_shipped_vae_is_the_default_and_has_attributes(tmp_path):
-    from seqart.generate.latent import MelodyVAE
-    from seqart.models.attributes import ATTRIBUTES
+    from seqart.models.music_vae.sampler import MelodyVAE
+    from seqart.models.music_vae.attributes import ATTRIBUTES
 
-    vae = MelodyVAE.load()
+    vae = MelodyVAE("folk-vae-2bar")
     assert vae.folder.name == "folk-vae-2bar" and vae.bars == 2
     assert set(vae.attributes) == set(ATTRIBUTES)
     a, b = tmp_path / "a.mid", tmp_path / "b.mid"

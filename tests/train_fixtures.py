@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from seqart.train.config import parse_settings
 from tests.melody_factory import write_melody_folder
 
 
@@ -31,13 +32,15 @@ def tiny_corpus(tmp_path_factory):
 
 TINY = ["embed_dim=32", "hidden_size=32", "num_layers=2", "dropout=0.1", "batch_size=8", "seq_len=48",
         "val_every=10", "checkpoint_every=10", "log_every=5", "warmup_steps=5", "threads=1"]
+#: :data:`TINY` as typed settings, for the Python API
+TINY_SETTINGS = parse_settings(TINY)
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_corpus, tmp_path_factory):
     """A run folder of melody-lstm trained 30 steps on the tiny corpus."""
-    from seqart.train.api import train
+    from seqart.workflows.train import train
 
     run = tmp_path_factory.mktemp("run") / "run"
-    train("melody-lstm", tiny_corpus, run, steps=30, overrides=TINY, progress=False)
+    train("melody-lstm", tiny_corpus, run, steps=30, settings=TINY_SETTINGS, progress=False)
     return run

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from seqart.score import Score
 
 #: Extensions read as audio (and transcribed) where a score file is expected.
-AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".aif", ".aiff")
+from seqart.io import AUDIO_EXTENSIONS  # noqa: E402 - re-exported: the extensions transcribe() reads
 
 
 def is_audio_path(path: str | Path) -> bool:

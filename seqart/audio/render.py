@@ -23,6 +23,7 @@ from seqart.audio.synth import SAMPLE_RATE, synthesize
 from seqart.errors import ScoreError, ScoreReadError, SeqartError
 from seqart.score import Score
 from seqart.utils.atomic import atomic_path
+from seqart.utils.paths import refuse_existing
 
 #: Output extensions (lower case) -> soundfile format.
 AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
@@ -86,14 +87,6 @@ def audio_format(path: str | Path) -> str:
     if fmt is None:
         raise SeqartError(f"cannot write audio to {path}: use a .wav or .flac file name")
     return fmt
-
-
-def refuse_existing(paths: list[Path], overwrite: bool = False) -> None:
-    """Raise SeqartError naming the first of ``paths`` that exists, unless ``overwrite``."""
-    if not overwrite:
-        for path in paths:
-            if Path(path).exists():
-                raise SeqartError(f"{path} exists; pass --force to overwrite it, or choose another -o")
 
 
 def normalize(samples: np.ndarray, peak_dbfs: float = -1.0) -> np.ndarray:

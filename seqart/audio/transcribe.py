@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqart.errors import ScoreError, ScoreReadError
+from seqart.errors import ScoreError, ScoreReadError, one_line
 from seqart.score import Note, Score, TempoChange, Track
 
 #: Analysis sample rate in Hz: enough for fundamentals up to C7 (2093 Hz), and pyin
@@ -124,7 +124,7 @@ def load_audio(path: str | Path, sample_rate: int = ANALYSIS_RATE) -> np.ndarray
             samples, _ = librosa.load(str(path), sr=sample_rate, mono=True)
     except Exception as exc:  # soundfile, audioread and resampling errors all mean "unreadable"
         # audioread's NoBackendError carries no message: it means no decoder knew the bytes.
-        reason = " ".join(str(exc).split())[:120] or "unknown or corrupt format"
+        reason = one_line(exc, 120) if str(exc).strip() else "unknown or corrupt format"
         raise ScoreReadError(path, f"not readable as audio ({reason})") from None
     if samples.size < FRAME:
         raise ScoreReadError(path, "audio is empty or shorter than 0.1 s")

@@ -129,7 +129,7 @@ def model_frame_nll(model, sequences: list[np.ndarray], device: str = "cpu", max
     """
     import torch
 
-    from seqart.models.frame_data import FrameWindows
+    from seqart.models.poly.data import FrameWindows
 
     if any(len(s) == 0 for s in sequences):
         raise CorpusError("a piece has no frames; the benchmark needs every piece to have one or more")

@@ -1,10 +1,9 @@
 """What every command shares: turning a :class:`SeqartError` into a one-line
-message and exit status 2, and the console used for output."""
+message and exit status 2."""
 
 from __future__ import annotations
 
 import functools
-import sys
 from typing import Callable, TypeVar
 
 import typer
@@ -26,15 +25,20 @@ def guarded(func: F) -> F:
     """Decorate a command so user errors end as one line on stderr and exit 2.
 
     SeqartError (bad input), FileNotFoundError/PermissionError/IsADirectoryError
-    and KeyboardInterrupt never show a traceback.
+    and KeyboardInterrupt never show a traceback. An output that exists
+    (OutputExistsError) is told in the command line's terms: ``--force`` replaces it.
     """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from seqart.errors import SeqartError
+        from seqart.errors import OutputExistsError, RunExistsError, SeqartError
 
         try:
             return func(*args, **kwargs)
+        except OutputExistsError as exc:
+            raise fail(f"{exc.path} exists; pass --force to overwrite it, or choose another -o") from None
+        except RunExistsError as exc:
+            raise fail(f"{exc.path} already holds a run; add --resume to continue it, or choose another -o") from None
         except SeqartError as exc:
             raise fail(str(exc)) from None
         except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
@@ -45,10 +49,3 @@ def guarded(func: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def console():
-    """A rich console on stderr (progress and tables), created on first use."""
-    from rich.console import Console
-
-    return Console(stderr=True, file=sys.stderr)

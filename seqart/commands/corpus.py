@@ -1,5 +1,8 @@
 """``seqart corpus``: list the built-in corpora, build a training corpus from a source.
 
+``seqart corpus build NAME`` builds a built-in corpus as its recipe says, into
+``corpora/built/NAME`` unless ``-o`` says otherwise.
+
 Only Typer is imported at module level; numpy, rich and music21 load inside the
 commands.
 """
@@ -22,22 +25,27 @@ corpus_app = typer.Typer(
 @corpus_app.command("list")
 @guarded
 def list_corpora() -> None:
-    """List the built-in corpora with their tune counts."""
+    """List the built-in corpora with their tune counts, default representation and split."""
     from rich.console import Console
     from rich.table import Table
 
-    from seqart.corpora import list_builtins
+    from seqart.corpora import BUILTINS, list_builtins
 
-    table = Table("name", "tunes", "description")
+    table = Table("name", "tunes", "representation", "valid / test", "description")
     for name, tunes, description in list_builtins():
-        table.add_row(name, f"{tunes:,}", description)
+        recipe = BUILTINS[name].recipe
+        table.add_row(name, f"{tunes:,}", recipe.representation, recipe.split_text, description)
     out = Console()
     out.print(table)
     out.print("SOURCE may also be a folder of MIDI/MusicXML/ABC files, one music file, "
               "or a polyphonic benchmark .mat file (e.g. JSB_Chorales.mat, with --representation pianoroll).")
 
 
-Representation = Annotated[str, typer.Option("--representation", "-r", help="melody, events or pianoroll.")]
+Representation = Annotated[
+    Optional[str],
+    typer.Option("--representation", "-r",
+                 help="melody, events or pianoroll (default: the built-in corpus's recipe, else melody)."),
+]
 Workers = Annotated[Optional[int], typer.Option(help="Parser processes (default: all cores).")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Parse everything again; neither read nor write the cache.")]
 Limit = Annotated[Optional[int], typer.Option(help="Use only the first N tunes/files (for a quick try).")]
@@ -65,8 +73,12 @@ Settings = Annotated[
 @guarded
 def build(
     source: Annotated[str, typer.Argument(help="Built-in corpus name, folder, music file or benchmark .mat file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Corpus folder to write (new, empty or an earlier corpus).")],
-    representation: Representation = "melody",
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Corpus folder to write (new, empty or an earlier corpus); "
+                                         "default for a built-in corpus: corpora/built/NAME."),
+    ] = None,
+    representation: Representation = None,
     workers: Workers = None,
     no_cache: NoCache = False,
     limit: Limit = None,
@@ -80,9 +92,18 @@ def build(
     The build streams into data shards in a staging folder next to OUT and renames it
     into place at the end; if it is interrupted (Ctrl-C, a kill), the same command
     carries on where it stopped.
+
+    A built-in corpus NAME is built as its recipe seqart/corpora/recipes/NAME.json says.
     """
     from seqart.corpora import build_corpus
+    from seqart.corpora.recipes import builtin_recipes, default_out_dir, recipe_for
+    from seqart.errors import CorpusError
 
+    if out is None:
+        if recipe_for(source) is None:
+            raise CorpusError(f"missing -o/--out for {source}: only a built-in corpus "
+                              f"({', '.join(builtin_recipes())}) has a default folder (corpora/built/NAME)")
+        out = default_out_dir(source)
     try:
         r = build_corpus(source, out, representation=representation,
                          tokenizer_config=parse_settings(settings or []), workers=workers, use_cache=not no_cache,

@@ -66,26 +66,6 @@ def parse_marked(tokens: list[str]) -> tuple[list[tuple[str, str | int]], list[s
     return rated, unrated
 
 
-def _files(paths: list[str]) -> list[Path]:
-    """Music files named by ``paths`` (folders scanned recursively), in order."""
-    from seqart.corpora.registry import music_extensions, scan_folder
-    from seqart.errors import SeqartError
-
-    out: list[Path] = []
-    for given in paths:
-        path = Path(given).expanduser()
-        if path.is_dir():
-            found = scan_folder(path)
-            if not found:
-                raise SeqartError(f"no music files in {path} (looked for {', '.join(music_extensions())})")
-            out.extend(found)
-        elif path.is_file():
-            out.append(path)
-        else:
-            raise SeqartError(f"{path}: no such file or folder")
-    return out
-
-
 def _settings_text(sample) -> str:
     if sample is None or sample.settings is None:
         return "settings unknown (not recorded by seqart sample)"
@@ -106,20 +86,17 @@ def rate_command(
     """Rate generated samples (like, dislike or 1-5 stars) for 'seqart tune M --from-feedback'."""
     from seqart.errors import SeqartError
     from seqart.feedback.store import FeedbackStore
+    from seqart.workflows.rate import music_files, rate_files
 
     rated, unrated = parse_marked(list(samples or []))
     if not rated and not unrated:
         raise SeqartError("give sample files or folders (e.g. seqart rate samples/ or seqart rate --like a.mid)")
-    marked = [(path, rating) for given, rating in rated for path in _files([given])]  # all found before any write
-    files = _files(unrated)
+    files = music_files(unrated)
     with FeedbackStore.for_model(model) as store:
-        done = 0
-        for path, rating in marked:
-            sample = store.rate(path, rating, note=note)
+        recorded = rate_files(store, rated, note=note)
+        for path, sample in recorded:
             typer.echo(f"{path}: {sample.rating_text}")
-            done += 1
-        if files:
-            done = _ask_each(store, files, note, plot)
+        done = _ask_each(store, files, note, plot) if files else len(recorded)
         counts = store.counts()
         typer.echo(f"rated {done} sample(s); {store.path}: {counts['liked']} liked, {counts['disliked']} disliked, "
                    f"{counts['neutral']} neutral, {counts['unrated']} unrated")
@@ -190,7 +167,7 @@ def tune_command(
 
     if not from_feedback:
         raise SeqartError("say what to tune on: --from-feedback (the ratings given with seqart rate)")
-    from seqart.feedback.tune import GENERAL_TOLERANCE, tune_from_feedback
+    from seqart.workflows.tune import GENERAL_TOLERANCE, tune_from_feedback
 
     r = tune_from_feedback(model, out, steps=steps, unlikelihood=unlikelihood, anchor=anchor, replay=replay, lr=lr,
                            threads=threads, device=device, seed=seed, overwrite=force, progress=True)

@@ -9,9 +9,8 @@ import typer
 from typing_extensions import Annotated
 
 from seqart.commands.common import guarded
-from seqart.utils.paths import numbered_paths
 
-DEFAULT_VAE = "folk-vae-2bar"
+DEFAULT_VAE = "folk-vae-2bar"  # seqart.workflows.latent.DEFAULT_VAE, without importing it for --help
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Shipped music-vae name or model/run folder.")]
 TempOpt = Annotated[float, typer.Option("--temperature", "-t", help="0 = likeliest steps; > 0 samples.")]
@@ -19,11 +18,9 @@ SeedOpt = Annotated[Optional[int], typer.Option(help="Seed for noise and samplin
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 
 
-def _write_all(scores, paths) -> None:
-    """Write each score (the folder is made only now, once everything has worked)."""
-    for score, path in zip(scores, paths):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        typer.echo(f"wrote {score.write(path)} ({score.num_notes} notes)")
+def _report(written) -> None:
+    for path, score in written:
+        typer.echo(f"wrote {path} ({score.num_notes} notes)")
 
 
 @guarded
@@ -38,13 +35,9 @@ def interpolate_command(
     force: ForceOpt = False,
 ) -> None:
     """Blend two melodies: STEPS melodies moving from A to B through the model's latent space."""
-    from seqart.audio import read_score_or_audio as read
-    from seqart.generate.latent import MelodyVAE
+    from seqart.workflows.latent import interpolate_to_files
 
-    paths = numbered_paths(out, steps, ".mid", overwrite=force) if steps >= 2 else None
-    vae = MelodyVAE.load(model)
-    scores = vae.interpolate(read(a), read(b), steps=steps, temperature=temperature, seed=seed)
-    _write_all(scores, paths)
+    _report(interpolate_to_files(a, b, out, model, steps=steps, temperature=temperature, seed=seed, force=force))
 
 
 @guarded
@@ -59,12 +52,10 @@ def vary_command(
     force: ForceOpt = False,
 ) -> None:
     """Variations on a melody: its latent code moved at random by AMOUNT."""
-    from seqart.audio import read_score_or_audio as read
-    from seqart.generate.latent import MelodyVAE
+    from seqart.workflows.latent import vary_to_files
 
-    paths = numbered_paths(out, num, ".mid", overwrite=force) if num >= 1 else None
-    vae = MelodyVAE.load(model)
-    _write_all(vae.vary(read(melody), amount=amount, num=num, temperature=temperature, seed=seed), paths)
+    _report(vary_to_files(melody, out, model, amount=amount, num=num, temperature=temperature, seed=seed,
+                          force=force))
 
 
 @guarded
@@ -79,12 +70,7 @@ def shift_command(
     force: ForceOpt = False,
 ) -> None:
     """Push a melody along a musical attribute (e.g. more notes: --attribute density --amount 1)."""
-    from seqart.audio import read_score_or_audio as read
-    from seqart.generate.latent import MelodyVAE
-    from seqart.models.attributes import attribute_name
-    from seqart.utils.paths import output_paths
+    from seqart.workflows.latent import shift_to_file
 
-    attribute_name(attribute)
-    path = output_paths(out, 1, overwrite=force)[0]
-    vae = MelodyVAE.load(model)
-    _write_all([vae.shift(read(melody), attribute, amount=amount, temperature=temperature, seed=seed)], [path])
+    _report(shift_to_file(melody, out, attribute, model, amount=amount, temperature=temperature, seed=seed,
+                          force=force))

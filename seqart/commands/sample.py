@@ -16,9 +16,9 @@ def sample_command(
     model: Annotated[str, typer.Argument(help="Shipped model name or model/run folder.")] = "folk",
     out: Annotated[str, typer.Option("--out", "-o", help="Output file (with --num N: out-1.mid ...), or a folder ending in '/'.")] = "melody.mid",
     num: Annotated[int, typer.Option("--num", "-n", help="How many melodies.")] = 1,
-    bars: Annotated[int, typer.Option(help="Bars to generate (after the primer).")] = 16,
+    bars: Annotated[Optional[int], typer.Option(help="Bars to generate, after the primer (default 16).")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Frames to generate (frame models; overrides --bars).")] = None,
-    temperature: Annotated[float, typer.Option("--temperature", "-t", help="> 0; lower is safer.")] = 1.0,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default: the model's, 1.0 for melodies).")] = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest tokens.")] = None,
     top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
@@ -34,27 +34,33 @@ def sample_command(
     reference: Annotated[Optional[str], typer.Option(help="Built corpus folder or music folder that --keep matches.")] = None,
     audio: Annotated[bool, typer.Option("--audio", help="Also write a .wav preview of each file.")] = False,
 ) -> None:
-    """Generate melodies (or piano rolls, with a frame model) with a trained model (default: 'folk').
-    An image model writes a grid (-o grid.png) or single PNGs (-o FOLDER)."""
-    from seqart.generate.images import is_image_model
-    from seqart.generate.to_files import sample_to_files
+    """Generate melodies (or piano rolls, with a frame model; melodies, with a VAE) with a trained
+    model (default: 'folk'). An image model writes a grid (-o grid.png) or single PNGs (-o FOLDER)."""
+    from seqart.workflows.sample import sample_to_files
 
-    if is_image_model(model):
-        from seqart.commands.images import sample_images
-
-        return sample_images(model, Path(out), num, seed, force, bars=bars, steps=steps, temperature=temperature,
-                             top_k=top_k, top_p=top_p, primer=primer, key=key, scale=scale, pitch_range=pitch_range,
-                             time_signature=time_signature, tempo=tempo, fmt=fmt, keep=keep, reference=reference,
-                             audio=audio)
     result = sample_to_files(model, out, num=num, fmt=fmt, force=force, keep=keep, reference=reference, audio=audio,
                              bars=bars, steps=steps, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
                              key=key, scale=scale, pitch_range=pitch_range, time_signature=time_signature,
                              tempo=tempo, primer=primer)
-    for w in result.written:
-        distance = "" if w.distance is None else f", distance {w.distance:.2f} sd from the reference"
-        typer.echo(f"wrote {w.path} ({w.score.num_notes} notes, {len(w.score.bar_starts())} bars{distance})")
-        if w.audio is not None:
-            typer.echo(f"wrote {w.audio}")
+    for line in _report(result, out):
+        typer.echo(line)
     if result.warning:
         typer.echo(result.warning, err=True)
     typer.echo(f"seed {result.seed}", err=True)
+
+
+def _report(result, out: str) -> list[str]:
+    """One line per file written (one for a folder of images)."""
+    w = result.written
+    if result.image_size is not None:
+        size = f"{result.image_size}x{result.image_size}"
+        if Path(out).suffix.lower() == ".png":
+            return [f"wrote {w[0].path} ({w[0].images} images of {size} in a grid)"]
+        return [f"wrote {len(w)} images to {Path(out)}/ ({w[0].path.name} ... {w[-1].path.name})"]
+    lines = []
+    for f in w:
+        distance = "" if f.distance is None else f", distance {f.distance:.2f} sd from the reference"
+        lines.append(f"wrote {f.path} ({f.score.num_notes} notes, {len(f.score.bar_starts())} bars{distance})")
+        if f.audio is not None:
+            lines.append(f"wrote {f.audio}")
+    return lines

@@ -26,40 +26,43 @@ def train_command(
     from_: Annotated[Optional[str], typer.Option("--from", help="Fine-tune this model (shipped name or model folder); --data may then be a folder of music files.")] = None,
 ) -> None:
     """Train a model preset on a corpus folder; the best weights land in OUT/model."""
-    from seqart.train.api import train
+    from seqart.train.config import parse_settings
+    from seqart.workflows.train import train, train_in_processes
 
-    if from_ is not None:  # check M; a music folder is built into OUT/corpus with M's tokenizer, report first
-        from seqart.train.finetune import data_report_lines, fine_tune_data
-
-        prepared = ctx.with_resource(fine_tune_data(from_, preset, data, out, dry_run=dry_run, resume=resume))
-        for line in data_report_lines(prepared):
-            typer.echo(line)
-        data = prepared.corpus
     if nproc != 1:
-        from seqart.train.launch import launch_torchrun
-
-        args = [preset, "--data", str(data), "--out", str(out)] + (["--steps", str(steps)] if steps is not None else [])
-        args += [a for kv in (set_ or []) for a in ("--set", kv)] + (["--resume"] if resume else [])
-        args += (["--dry-run"] if dry_run else []) + (["--device", device] if device else [])
-        args += ["--from", from_] if from_ is not None else []
-        raise typer.Exit(launch_torchrun(nproc, ["train", *args]))
-
-    overrides = list(set_ or []) + ([f"device={device}"] if device else [])
+        raise typer.Exit(train_in_processes(nproc, _args_again(ctx), preset, data, out, init_from=from_, resume=resume,
+                                            dry_run=dry_run, notify=typer.echo))
+    settings = {**parse_settings(set_ or []), **({"device": device} if device else {})}
     try:
-        result = train(preset, data, out, steps=steps, overrides=overrides, resume=resume, dry_run=dry_run,
+        result = train(preset, data, out, steps=steps, settings=settings, resume=resume, dry_run=dry_run,
                        init_from=from_, notify=lambda line: typer.echo(line, err=True))
     except KeyboardInterrupt:
-        again = f" --from {from_}" if from_ is not None else ""
-        typer.echo(f"interrupted: checkpoint saved; resume with: seqart train {preset} --data {data} -o {out}{again} --resume", err=True)
+        again = " ".join(_args_again(ctx, resume=True))
+        typer.echo(f"interrupted: checkpoint saved; resume with: seqart train {again}", err=True)
         raise typer.Exit(130) from None
-    if dry_run:
-        typer.echo(f"dry run ok: one batch trained, validated, checkpointed and evaluated ({preset})")
-        return
+    for line in _summary(result, preset):
+        typer.echo(line)
+
+
+def _args_again(ctx: typer.Context, resume: bool = False) -> list[str]:
+    """This command's arguments, to run it again (under torchrun, or to resume), without --nproc."""
+    p = ctx.params
+    args = [p["preset"], "--data", str(p["data"]), "--out", str(p["out"])]
+    args += ["--steps", str(p["steps"])] if p["steps"] is not None else []
+    args += [a for kv in (p["set_"] or []) for a in ("--set", kv)]
+    args += ["--resume"] if p["resume"] or resume else []
+    args += ["--dry-run"] if p["dry_run"] else []
+    args += ["--device", p["device"]] if p["device"] else []
+    return args + (["--from", p["from_"]] if p["from_"] is not None else [])
+
+
+def _summary(result: dict, preset: str) -> list[str]:
+    if result.get("dry_run"):
+        return [f"dry run ok: one batch trained, validated, checkpointed and evaluated ({preset})"]
     unit = result.get("unit", "token")
-    for split in ("valid", "test"):
-        if split in result:
-            typer.echo(f"{split}: {_figures(result[split], unit)}")
-    typer.echo(f"model: {result['model_dir']}  (steps {result['step']}{', stopped early' if result['stopped_early'] else ''})")
+    lines = [f"{split}: {_figures(result[split], unit)}" for split in ("valid", "test") if split in result]
+    stopped = ", stopped early" if result["stopped_early"] else ""
+    return lines + [f"model: {result['model_dir']}  (steps {result['step']}{stopped})"]
 
 
 def _figures(figures: dict, unit: str) -> str:

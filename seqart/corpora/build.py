@@ -48,10 +48,11 @@ import numpy as np
 from seqart.corpora import sources
 from seqart.corpora.cache import ScoreCache
 from seqart.corpora.layout import FORMAT_VERSION, MANIFEST_FORMAT, MANIFEST_NAME, SPLITS, default_shard_items
+from seqart.corpora.recipes import build_settings
 from seqart.corpora.registry import ResolvedSource, resolve_source
 from seqart.corpora.sources import Unit
 from seqart.corpora.writer import CorpusWriter, Known
-from seqart.errors import CorpusError, ScoreError, TokenizerError
+from seqart.errors import CorpusError, ScoreError, TokenizerError, one_line
 from seqart.score import READ_TIME_LIMIT
 
 #: Frame resolution of the standard benchmark files (SOURCES.md): steps per quarter note.
@@ -129,11 +130,11 @@ class BuildReport:
 def build_corpus(
     source: str | Path,
     out_dir: str | Path,
-    representation: str = "melody",
+    representation: str | None = None,
     tokenizer_config: dict | None = None,
     workers: int | None = None,
-    valid_fraction: float = 0.05,
-    test_fraction: float = 0.05,
+    valid_fraction: float | None = None,
+    test_fraction: float | None = None,
     use_cache: bool = True,
     progress: ProgressArg = True,
     limit: int | None = None,
@@ -142,6 +143,11 @@ def build_corpus(
     resume: bool = True,
 ) -> BuildReport:
     """Parse, encode, dedupe and split a source into a corpus folder.
+
+    ``representation``, ``tokenizer_config`` and the split fractions left at None
+    come from the recipe of a built-in corpus (:mod:`seqart.corpora.recipes`), else
+    are ``"melody"``, no tokenizer settings and 5 % / 5 %; the manifest records what
+    was used.
 
     Args:
         source: a built-in corpus name (see :data:`seqart.corpora.BUILTINS`), a folder
@@ -183,6 +189,9 @@ def build_corpus(
         TokenizerError: unknown representation or tokenizer option.
     """
     started = time.perf_counter()
+    settings = build_settings(source, representation, tokenizer_config, valid_fraction, test_fraction)
+    representation, tokenizer_config = settings["representation"], settings["tokenizer_config"]
+    valid_fraction, test_fraction = settings["valid_fraction"], settings["test_fraction"]
     if not (0 <= valid_fraction < 1 and 0 <= test_fraction < 1 and valid_fraction + test_fraction < 1):
         raise CorpusError(
             f"valid fraction {valid_fraction:g} and test fraction {test_fraction:g} must be >= 0 and sum to less than 1"
@@ -686,7 +695,7 @@ class _Parsers:
                         out.extend((i, unit, {"error": _CRASH_REASON}) for i, unit in items)
                     continue
                 except Exception as exc:  # e.g. a payload that does not pickle
-                    msg = " ".join(str(exc).split())[:160]
+                    msg = one_line(exc, 160)
                     results = [{"error": f"unexpected {type(exc).__name__} in a worker ({msg})"}] * len(items)
                 out.extend((i, unit, payload) for (i, unit), payload in zip(items, results))
             self._queue.extendleft(reversed(retries))

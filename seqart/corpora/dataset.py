@@ -23,7 +23,7 @@ from seqart.corpora.layout import (
     SPLITS,
     split_code,
 )
-from seqart.errors import CorpusError
+from seqart.errors import CorpusError, one_line
 
 
 class CorpusDataset:
@@ -80,7 +80,7 @@ class CorpusDataset:
                 f"{folder}: not a corpus folder (no {MANIFEST_NAME}; build one with 'seqart corpus build')"
             ) from None
         except (OSError, ValueError) as exc:
-            raise CorpusError(f"{path}: unreadable corpus manifest ({' '.join(str(exc).split())[:120]})") from None
+            raise CorpusError(f"{path}: unreadable corpus manifest ({one_line(exc, 120)})") from None
         if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
             raise CorpusError(f"{path}: not a seqart corpus manifest")
         version = int(manifest.get("format_version", 0))
@@ -104,7 +104,7 @@ class CorpusDataset:
             shards = [np.load(folder / name, mmap_mode="r") for name in names]
             index = np.load(folder / INDEX_NAME, mmap_mode="r")
         except (OSError, ValueError) as exc:
-            reason = " ".join(str(exc).split())[:120]
+            reason = one_line(exc, 120)
             raise CorpusError(f"{folder}: corpus arrays are missing or damaged ({reason})") from None
         if index.dtype not in (INDEX_DTYPE, INDEX_DTYPE_V1) or index.ndim != 1:
             raise CorpusError(f"{folder / INDEX_NAME}: unexpected index layout {index.dtype}")
@@ -222,7 +222,7 @@ def load_polyphonic_benchmark(path: str | Path) -> dict[str, list[np.ndarray]]:
     except FileNotFoundError:
         raise CorpusError(f"{path}: no such file") from None
     except Exception as exc:  # scipy raises ValueError, TypeError, MatReadError, ...
-        raise CorpusError(f"{path}: not a readable .mat file ({' '.join(str(exc).split())[:120]})") from None
+        raise CorpusError(f"{path}: not a readable .mat file ({one_line(exc, 120)})") from None
     out: dict[str, list[np.ndarray]] = {}
     for name in SPLITS:
         key = f"{name}data"

@@ -2,7 +2,8 @@
 
 A SOURCE names one of:
 
-- a built-in corpus (``essen``, ``han``, ``oneills``, ``ryans``, ``airds``, ``folk``, ``bach``);
+- a built-in corpus (``essen``, ``han``, ``oneills``, ``ryans``, ``airds``, ``folk``, ``bach``),
+  each described by a recipe file (see :mod:`seqart.corpora.recipes`);
 - a folder, scanned recursively for music files (hidden files and folders skipped);
 - a single music file (MIDI, MusicXML, MXL or ABC);
 - a polyphonic benchmark ``.mat`` file (Boulanger-Lewandowski splits, 88-key piano rolls).
@@ -18,8 +19,10 @@ import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
+from seqart.corpora.recipes import Recipe, builtin_recipes
 from seqart.errors import CorpusError
 
 _X_LINE = re.compile(rb"^X:", re.MULTILINE)
@@ -27,42 +30,53 @@ _X_LINE = re.compile(rb"^X:", re.MULTILINE)
 
 @dataclass(frozen=True)
 class BuiltinCorpus:
-    """A named selection of files from music21's corpus folder.
+    """A built-in corpus: the files its recipe selects from music21's corpus folder.
 
     Attributes:
-        name: the name a SOURCE argument uses (``"han"``).
-        description: one line for ``seqart corpus list``.
-        folders: folders relative to the music21 corpus root, scanned recursively.
-        files: single files relative to the corpus root (used instead of ``folders``).
-        suffixes: file extensions that belong to the corpus (lower case, with dot).
+        recipe: the recipe (see :mod:`seqart.corpora.recipes`).
+        parts: for a union recipe, the corpora it joins, in order.
     """
 
-    name: str
-    description: str
-    folders: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    suffixes: tuple[str, ...] = (".abc",)
+    recipe: Recipe
+    parts: tuple["BuiltinCorpus", ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The name a SOURCE argument uses (``"han"``)."""
+        return self.recipe.name
+
+    @property
+    def description(self) -> str:
+        """One line for ``seqart corpus list``."""
+        return self.recipe.description
 
     def paths(self) -> list[Path]:
-        """The corpus files, sorted, as absolute paths.
+        """The corpus files as absolute paths: listed files, then each folder's files
+        sorted (or each part's files in turn), less those the recipe's filters drop.
 
         Raises:
             CorpusError: if music21 (which ships the files) is not installed or the
                 files are missing from it.
         """
         root = music21_corpus_root()
-        out: list[Path] = []
-        for rel in self.files:
+        recipe = self.recipe
+        found: list[Path] = [p for part in self.parts for p in part.paths()]
+        for rel in recipe.files:
             p = root / rel
             if not p.is_file():
                 raise CorpusError(f"built-in corpus {self.name!r}: {p} is missing from the music21 install")
-            out.append(p)
-        for rel in self.folders:
+            found.append(p)
+        for rel in recipe.folders:
             folder = root / rel
             if not folder.is_dir():
                 raise CorpusError(f"built-in corpus {self.name!r}: {folder} is missing from the music21 install")
-            out.extend(scan_folder(folder, self.suffixes))
-        return out
+            found.extend(scan_folder(folder, recipe.suffixes))
+        if recipe.suffixes is not None:
+            found = [p for p in found if p.suffix.lower() in recipe.suffixes]
+        if recipe.exclude:
+            found = [p for p in found
+                     if not any(fnmatchcase(p.relative_to(root).as_posix(), pat) for pat in recipe.exclude)]
+        return found
 
     def count_tunes(self) -> int:
         """Number of tunes without parsing: ``X:`` lines of ABC files, one per other file."""
@@ -79,39 +93,25 @@ def count_tunes_in_file(path: Path) -> int:
         return 0
 
 
-_ESSEN = BuiltinCorpus("essen", "Essen folk song collection: German, Chinese and other European songs (ABC)",
-                       folders=("essenFolksong",))
-_HAN = BuiltinCorpus("han", "Chinese (Han) folk songs from the Essen collection (ABC)",
-                     files=("essenFolksong/han1.abc", "essenFolksong/han2.abc"))
-_ONEILLS = BuiltinCorpus("oneills", "O'Neill's Music of Ireland (1850): Irish dance tunes and airs (ABC)",
-                         folders=("oneills1850",))
-_RYANS = BuiltinCorpus("ryans", "Ryan's Mammoth Collection (1883): fiddle reels, jigs and hornpipes (ABC)",
-                       folders=("ryansMammoth",))
-_AIRDS = BuiltinCorpus("airds", "Aird's Airs: Scottish, Irish and other 18th-century melodies (ABC)",
-                       folders=("airdsAirs",))
-_BACH = BuiltinCorpus("bach", "J. S. Bach four-part chorales (MusicXML/MXL, polyphonic)",
-                      folders=("bach",), suffixes=(".mxl", ".xml"))
+def corpora_from_recipes(recipes: dict[str, Recipe]) -> dict[str, BuiltinCorpus]:
+    """A :class:`BuiltinCorpus` per recipe, in the same order, unions joined to their parts.
+
+    ``recipes`` must be checked as :func:`seqart.corpora.recipes.load_recipes` does
+    (every union member known, no loops).
+    """
+    made: dict[str, BuiltinCorpus] = {}
+
+    def make(name: str) -> BuiltinCorpus:
+        if name not in made:
+            recipe = recipes[name]
+            made[name] = BuiltinCorpus(recipe, tuple(make(part) for part in recipe.union))
+        return made[name]
+
+    return {name: make(name) for name in recipes}
 
 
-@dataclass(frozen=True)
-class _Union:
-    name: str
-    description: str
-    parts: tuple[BuiltinCorpus, ...]
-
-    def paths(self) -> list[Path]:
-        return [p for part in self.parts for p in part.paths()]
-
-    def count_tunes(self) -> int:
-        return sum(part.count_tunes() for part in self.parts)
-
-
-_FOLK = _Union("folk", "All folk melodies: essen + oneills + ryans + airds (ABC)", (_ESSEN, _ONEILLS, _RYANS, _AIRDS))
-
-#: name -> built-in corpus, in the order ``seqart corpus list`` shows them.
-BUILTINS: dict[str, BuiltinCorpus | _Union] = {
-    c.name: c for c in (_ESSEN, _HAN, _ONEILLS, _RYANS, _AIRDS, _FOLK, _BACH)
-}
+#: name -> built-in corpus, one per shipped recipe, in the order ``seqart corpus list`` shows them.
+BUILTINS: dict[str, BuiltinCorpus] = corpora_from_recipes(builtin_recipes())
 
 
 def music21_corpus_root() -> Path:

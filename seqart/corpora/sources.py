@@ -89,7 +89,7 @@ def parse_unit(unit: Unit, time_limit: float | None = None) -> tuple[dict, bool]
         False for unexpected failures (a bug or a resource problem rather than bad
         content) and for parses that ran out of time, which are retried on the next build.
     """
-    from seqart.errors import ScoreReadError, SeqartError
+    from seqart.errors import ScoreReadError, SeqartError, one_line
     from seqart.utils.timelimit import TimeLimitExceeded
     from seqart.utils.timelimit import time_limit as limit
 
@@ -114,7 +114,7 @@ def parse_unit(unit: Unit, time_limit: float | None = None) -> tuple[dict, bool]
     except RecursionError:
         return {"error": "too deeply nested to parse"}, True
     except Exception as exc:  # a parser bug must not abort a 10,000-file build
-        msg = " ".join(str(exc).split())[:160]
+        msg = one_line(exc, 160)
         return {"error": f"unexpected {type(exc).__name__} while parsing ({msg})"}, False
     if not scores:
         return {"error": "no score in the file"}, True

@@ -2,7 +2,7 @@
 
 - :mod:`seqart.feedback.store`: the SQLite feedback store (samples, settings, ratings);
 - :mod:`seqart.feedback.summary`: what ``seqart rate`` shows of a sample;
-- :mod:`seqart.feedback.tune`: fine-tuning a melody model toward liked samples and
+- :mod:`seqart.workflows.tune`: fine-tuning a melody model toward liked samples and
   away from disliked ones (imports torch when called).
 
 Importing this package is cheap: no torch, no music21.

@@ -1,10 +1,7 @@
-"""Generation: load a trained model and sample from it.
+"""What every sampler shares: the generation protocol (:mod:`.protocol`), the musical
+constraints (:mod:`.constraints`), the melody grammar walker (:mod:`.melody`) and the
+image writers (:mod:`.writers`).
 
->>> import seqart
->>> gen = seqart.load("folk")
->>> melodies = gen.sample(num=4, bars=8, key="D minor", seed=1)
+The samplers themselves live with their model families
+(``seqart/models/<family>/sampler.py``); :func:`seqart.load` returns the right one.
 """
-
-from seqart.generate.generator import Generator, load_generator
-
-__all__ = ["Generator", "load_generator"]

@@ -44,6 +44,17 @@ class SamplingOptions:
     time_signature: tuple[int, int] | None = None
     tempo: float | None = None
 
+    @classmethod
+    def parse(cls, key=None, pitch_range=None, time_signature=None, **options) -> "SamplingOptions":
+        """Options as a caller writes them: ``key="D minor"``, ``pitch_range="G3-C6"`` or
+        ``(55, 84)``, ``time_signature="6/8"`` or ``(6, 8)``, and the other fields as they are."""
+        from seqart.generate.constraints import parse_range, parse_time_signature
+
+        return cls(key=KeySignature.parse(key) if isinstance(key, str) else key,
+                   pitch_range=parse_range(pitch_range) if isinstance(pitch_range, str) else pitch_range,
+                   time_signature=(parse_time_signature(time_signature) if isinstance(time_signature, str)
+                                   else time_signature), **options)
+
     def check(self) -> None:
         if not isinstance(self.bars, int) or not 1 <= self.bars <= 4096:
             raise ScoreError(f"bars must be a whole number from 1 to 4096, got {self.bars}")
@@ -120,7 +131,7 @@ class MelodySampler:
             prefix = prefix[:2]  # BOS, meter: each melody draws its key from the model
         logits, state = self.lm.run(np.asarray([prefix]), None)
         logits = np.repeat(logits, num, axis=0)
-        state = [(np.repeat(h, num, axis=0), np.repeat(c, num, axis=0)) for h, c in state]
+        state = _repeat_rows(state, num)
         keys = [key] * num
         if choose_key:
             key_mask = np.zeros(tok.vocab_size, dtype=bool)
@@ -213,3 +224,17 @@ class MelodySampler:
         else:
             out.tracks.append(Track(notes=new_notes, name="seqart melody"))
         return out
+
+
+def _repeat_rows(state, num: int):
+    """A model's recurrent state (arrays with the batch first, nested in tuples and lists,
+    however the model keeps it: an LSTM's ``(h, c)`` per layer, a key/value cache)
+    with each row repeated ``num`` times."""
+    if isinstance(state, np.ndarray):
+        return np.repeat(state, num, axis=0)
+    if isinstance(state, (list, tuple)):
+        return type(state)(_repeat_rows(s, num) for s in state)
+    if isinstance(state, dict):
+        return {k: _repeat_rows(v, num) for k, v in state.items()}
+    return state
+

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqart.errors import CorpusError
+from seqart.errors import CorpusError, one_line
 from seqart.utils.paths import SHARED_ENV, find_shared
 
 #: environment variable naming the ``shared`` folder (the one holding ``data/images``)
@@ -289,10 +289,10 @@ def read_image(path: Path, size: int) -> np.ndarray:
     except CorpusError:
         raise
     except OSError as exc:
-        raise CorpusError(f"{path}: {' '.join(str(exc).split())[:160] or type(exc).__name__}") from None
+        raise CorpusError(f"{path}: {one_line(exc, 160)}") from None
     except Exception as exc:  # Pillow raises ValueError, SyntaxError, DecompressionBombError, ...
         raise CorpusError(f"{path}: unreadable image ({type(exc).__name__}: "
-                          f"{' '.join(str(exc).split())[:120]})") from None
+                          f"{one_line(exc, 120)})") from None
     w, h = rgb.size
     if w < 1 or h < 1:
         raise CorpusError(f"{path}: empty image")

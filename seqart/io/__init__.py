@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from seqart.errors import ScoreError, ScoreReadError
+from seqart.errors import ScoreError, ScoreReadError, one_line
 from seqart.score import READ_TIME_LIMIT, Score
 from seqart.utils import timelimit
 
@@ -28,6 +28,8 @@ __all__ = [
 
 #: File extensions a folder scan treats as music (lower case, with the dot).
 MUSIC_EXTENSIONS = (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".abc")
+#: recordings :mod:`seqart.audio` transcribes into scores (not read here)
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".aif", ".aiff")
 
 _FORMAT_BY_EXTENSION = {
     ".mid": "midi",
@@ -148,7 +150,7 @@ def read_scores(path: str | Path, time_limit: float | None = READ_TIME_LIMIT) ->
     except RecursionError:
         raise ScoreReadError(path, "too deeply nested to read") from None
     except Exception as exc:  # music21, lxml, zipfile, codecs: any failure means unreadable
-        raise ScoreReadError(path, f"cannot read {fmt} ({_short(exc)})") from None
+        raise ScoreReadError(path, f"cannot read {fmt} ({one_line(exc)})") from None
     if not scores:
         raise ScoreReadError(path, "no score in the file")
     for score in scores:
@@ -168,7 +170,7 @@ def _check_mxl(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ScoreReadError(path, f"corrupt MXL (not a readable zip archive: {_short(exc)})") from None
+        raise ScoreReadError(path, f"corrupt MXL (not a readable zip archive: {one_line(exc)})") from None
     scores = [
         i for i in infos
         if i.filename.lower().endswith((".xml", ".musicxml")) and not i.filename.startswith("META-INF/")
@@ -224,8 +226,3 @@ def write_score(score: Score, path: str | Path, format: str | None = None) -> Pa
     from seqart.io.musicxml_writer import write_musicxml
 
     return write_musicxml(score, path)
-
-
-def _short(exc: BaseException) -> str:
-    msg = " ".join(str(exc).split()) or type(exc).__name__
-    return msg[:160]

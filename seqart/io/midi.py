@@ -23,7 +23,7 @@ import math
 import struct
 from pathlib import Path
 
-from seqart.errors import ScoreError, ScoreReadError
+from seqart.errors import ScoreError, ScoreReadError, one_line
 from seqart.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
 from seqart.utils.atomic import atomic_path
 
@@ -206,9 +206,8 @@ def _dedupe(events: list) -> list:
 
 
 def _short(exc: BaseException) -> str:
-    msg = " ".join(str(exc).split()) or type(exc).__name__
-    msg = msg.removeprefix("MiniMidi: ").removesuffix(": iostream error")
-    return msg[:160]
+    """symusic's error on one line, without its prefix and suffix."""
+    return one_line(one_line(exc, 10_000).removeprefix("MiniMidi: ").removesuffix(": iostream error"))
 
 
 # ------------------------------------------------------------------- writing

@@ -11,7 +11,7 @@ import warnings
 from fractions import Fraction
 from pathlib import Path
 
-from seqart.errors import ScoreError, ScoreReadError
+from seqart.errors import ScoreError, ScoreReadError, one_line
 from seqart.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
 
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
@@ -72,7 +72,7 @@ def parse_abc_tune(text: str, source: str = "") -> Score:
     except ScoreReadError:
         raise
     except Exception as exc:  # music21 raises many kinds; any of them means unreadable
-        raise ScoreReadError(source or "<abc>", f"not valid ABC ({_short(exc)})") from None
+        raise ScoreReadError(source or "<abc>", f"not valid ABC ({one_line(exc)})") from None
 
 
 def parse_music21_file(path: Path, fmt: str | None = None) -> list[Score]:
@@ -103,7 +103,7 @@ def parse_music21_file(path: Path, fmt: str | None = None) -> list[Score]:
             warnings.simplefilter("ignore")
             conv.parseFile(path)
     except Exception as exc:
-        raise ScoreReadError(path, f"not valid MusicXML ({_short(exc)})") from None
+        raise ScoreReadError(path, f"not valid MusicXML ({one_line(exc)})") from None
     return [stream_to_score(conv.stream, source=str(path))]
 
 
@@ -145,11 +145,6 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError:
         # Older tune books are mostly Latin-1 (ABC 2.1 still allows it); it decodes any bytes.
         return data.decode("latin-1")
-
-
-def _short(exc: Exception) -> str:
-    msg = " ".join(str(exc).split()) or type(exc).__name__
-    return msg[:160]
 
 
 def stream_to_score(parsed, source: str = "", from_abc: bool = False) -> Score:

@@ -20,7 +20,7 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
-from seqart.errors import ScoreError
+from seqart.errors import ScoreError, one_line
 from seqart.io.midi import key_sharps
 from seqart.score import KeySignature, Note, Score, TimeSignature, Track
 from seqart.utils.atomic import write_bytes_atomic
@@ -69,7 +69,7 @@ def write_musicxml(score: Score, path: str | Path) -> Path:
     try:
         data = GeneralObjectExporter(m21).parse()
     except Exception as exc:  # music21 raises its own exception kinds for unexportable streams
-        msg = " ".join(str(exc).split())[:160] or type(exc).__name__
+        msg = one_line(exc, 160)
         raise ScoreError(f"music21 cannot export this score as MusicXML ({msg})") from None
     if not score.title:
         data = _PLACEHOLDERS.sub(b"", data)

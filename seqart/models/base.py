@@ -41,7 +41,6 @@ class SeqartModel(nn.Module):
     """Base class: config handling and validation shared by all models."""
 
     registry_name: ClassVar[str]
-    config_class: ClassVar[type]
     #: representation the model reads ("melody", "events", "pianoroll", "images")
     representation: ClassVar[str]
     #: what the loss is counted per ("token", "frame", "step", "image")
@@ -69,7 +68,7 @@ class SeqartModel(nn.Module):
     @classmethod
     def config_from_dict(cls, data: dict) -> Any:
         """Build and validate a config from JSON, before any memory is allocated."""
-        from seqart.models.configs import config_from_dict
+        from seqart.models.registry import config_from_dict
 
         return config_from_dict(cls.registry_name, data)
 

@@ -18,14 +18,14 @@ import shutil
 import struct
 from pathlib import Path
 
-from seqart.errors import ModelError
-from seqart.utils.atomic import staging_dir, usual_file_modes
+from seqart.errors import ModelError, OutputExistsError, one_line
+from seqart.utils.atomic import atomic_folder
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 TOKENIZER = "tokenizer.json"
 EVALUATION = "eval.json"
-#: a VAE's attribute vectors (see seqart.models.attributes)
+#: a VAE's attribute vectors (see seqart.models.music_vae.attributes)
 ATTRIBUTES = "attributes.json"
 FORMAT_VERSION = 1
 
@@ -60,11 +60,6 @@ def resolve_model(model: str | os.PathLike) -> Path:
     raise ModelError(f"unknown model {text!r}: not a shipped model ({names}) nor a model folder")
 
 
-def _short(exc) -> str:
-    """An exception's message on one line, at most 200 characters."""
-    return " ".join(str(exc).split())[:200]
-
-
 def read_json(path: Path, what: str):
     """A JSON file of a model folder, parsed.
 
@@ -76,7 +71,7 @@ def read_json(path: Path, what: str):
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise ModelError(f"{path}: unreadable {what} ({_short(reason)})") from None
+        raise ModelError(f"{path}: unreadable {what} ({one_line(reason, 200)})") from None
 
 
 def read_config(folder: Path) -> dict:
@@ -100,12 +95,12 @@ def model_config(folder: Path, meta: dict):
         ModelError: naming ``config.json``, for an unknown model type or a config
             with unknown, missing, mistyped or absurd entries.
     """
-    from seqart.models.configs import config_from_dict
+    from seqart.models.registry import config_from_dict
 
     try:
         return config_from_dict(meta["model"], meta["config"])
     except ModelError as exc:
-        raise ModelError(f"{folder / CONFIG}: {_short(exc)}") from None
+        raise ModelError(f"{folder / CONFIG}: {one_line(exc, 200)}") from None
 
 
 def read_evaluation(folder: Path) -> dict | None:
@@ -189,31 +184,23 @@ def read_weights_numpy(folder: Path) -> dict:
     try:
         tensors = load_file(str(folder / WEIGHTS))
     except Exception as exc:  # safetensors' own error for what the header check cannot see
-        raise ModelError(f"{folder / WEIGHTS}: unreadable weights ({_short(exc)})") from None
+        raise ModelError(f"{folder / WEIGHTS}: unreadable weights ({one_line(exc, 200)})") from None
     return {k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()}
 
 
 def save_model_folder(folder: str | os.PathLike, model, tokenizer, extra: dict | None = None) -> Path:
     """Write ``model`` (a SeqartModel) and its tokenizer as a model folder, atomically.
 
-    Weights shared between modules (tied embeddings) are stored once.
+    Weights shared between modules (tied embeddings) are stored once (:func:`stored_tensors`).
     """
     from safetensors.torch import save_file
 
     from seqart import __version__
 
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = staging_dir(folder.parent, f".{folder.name}.")
-    try:
-        tensors, seen = {}, set()
-        for name, value in model.state_dict().items():
-            key = (value.data_ptr(), value.shape)
-            if key in seen:
-                continue  # tied: restored from its first name on load
-            seen.add(key)
-            tensors[name] = value.detach().to("cpu").contiguous()
-        save_file(tensors, str(tmp / WEIGHTS))
+    with atomic_folder(folder) as tmp:
+        save_file({k: v.detach().to("cpu").contiguous() for k, v in stored_tensors(model).items()},
+                  str(tmp / WEIGHTS))
         meta = {
             "format_version": FORMAT_VERSION,
             "model": model.registry_name,
@@ -223,36 +210,38 @@ def save_model_folder(folder: str | os.PathLike, model, tokenizer, extra: dict |
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (tmp / TOKENIZER).write_text(json.dumps(tokenizer.to_dict(), indent=2) + "\n", encoding="utf-8")
-        usual_file_modes(tmp)
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        replace_dir(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
 
 
-def replace_dir(new: Path, target: Path) -> None:
-    """Put folder ``new`` at ``target``: the old one is renamed aside first and
-    removed last, so at every instant one complete folder exists (``target`` or
-    ``target.old``)."""
-    old = target.with_name(target.name + ".old")
-    recover_dir(target)  # never delete the only complete copy
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
+def twins(model) -> dict[str, list[str]]:
+    """For each name in ``model``'s state dict that shares its tensor with other names
+    (tied weights: an output layer sharing the embedding), those other names, in order."""
+    groups: dict[int, list[str]] = {}
+    for name, tensor in model.state_dict(keep_vars=True).items():  # the tensors themselves: shared ones are identical
+        groups.setdefault(id(tensor), []).append(name)
+    return {name: [other for other in group if other != name]
+            for group in groups.values() if len(group) > 1 for name in group}
 
 
-def recover_dir(target: Path) -> None:
-    """After a crash between the two renames of :func:`replace_dir`, restore ``target``."""
-    old = target.with_name(target.name + ".old")
-    if not target.exists() and old.exists():
-        os.replace(old, target)
+def stored_tensors(model) -> dict:
+    """``model``'s state dict without the later names of tied tensors: what a weights file holds."""
+    shared = twins(model)
+    kept: dict = {}
+    for name, tensor in model.state_dict().items():
+        if not any(other in kept for other in shared.get(name, ())):
+            kept[name] = tensor
+    return kept
+
+
+def fill_tied(model, weights: dict) -> dict:
+    """``weights`` (as a weights file holds them) with every missing name of a tied
+    tensor added, pointing at the stored twin, ready for ``load_state_dict(strict=True)``."""
+    for name, others in twins(model).items():
+        if name not in weights:
+            source = next((o for o in others if o in weights), None)
+            if source is not None:
+                weights[name] = weights[source]
+    return weights
 
 
 def load_tokenizer_of(folder: Path):
@@ -272,7 +261,7 @@ def load_tokenizer_of(folder: Path):
     try:
         return tokenizer_from_dict(data)
     except (SeqartError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ModelError(f"{path}: unusable tokenizer ({_short(exc)})") from None
+        raise ModelError(f"{path}: unusable tokenizer ({one_line(exc, 200)})") from None
 
 
 def load_model(folder: str | os.PathLike, device: str = "cpu"):
@@ -292,7 +281,7 @@ def load_model(folder: str | os.PathLike, device: str = "cpu"):
         cls = model_class(meta["model"])
         config = cls.config_from_dict(meta["config"])
     except ModelError as exc:
-        raise ModelError(f"{folder / CONFIG}: {_short(exc)}") from None
+        raise ModelError(f"{folder / CONFIG}: {one_line(exc, 200)}") from None
     header = check_safetensors(folder / WEIGHTS)
     tokenizer = load_tokenizer_of(folder)
     _check_tokenizer_fits(cls, config, tokenizer, folder)
@@ -306,24 +295,18 @@ def load_model(folder: str | os.PathLike, device: str = "cpu"):
     if shell is not None:
         _match_tensors(shell, header, folder / WEIGHTS, meta["model"])
     model = cls(config)
-    aliases = _match_tensors(model, header, folder / WEIGHTS, meta["model"])
+    _match_tensors(model, header, folder / WEIGHTS, meta["model"])
     try:
         state = load_file(str(folder / WEIGHTS))
     except Exception as exc:  # safetensors' own error for what the header check cannot see
-        raise ModelError(f"{folder / WEIGHTS}: unreadable weights ({_short(exc)})") from None
-    for name, source in aliases.items():
-        state[name] = state[source]
-    model.load_state_dict(state, strict=True)
+        raise ModelError(f"{folder / WEIGHTS}: unreadable weights ({one_line(exc, 200)})") from None
+    model.load_state_dict(fill_tied(model, state), strict=True)
     return model.to(device).eval(), tokenizer, meta
 
 
-def _match_tensors(model, header: dict, path: Path, model_type: str) -> dict[str, str]:
+def _match_tensors(model, header: dict, path: Path, model_type: str) -> None:
     """Check a weights file's tensors against those ``model`` holds: the same names
-    and shapes, none missing except the other names of a shared (tied) tensor.
-
-    Returns:
-        ``{missing name: name of the stored tensor it shares}``.
-    """
+    and shapes, none missing except the other names of a shared (tied) tensor."""
     expected = model.state_dict(keep_vars=True)  # the tensors themselves, so shared ones are identical
     for name, info in header.items():
         if name not in expected:
@@ -332,15 +315,10 @@ def _match_tensors(model, header: dict, path: Path, model_type: str) -> dict[str
             raise ModelError(
                 f"{path}: tensor {name!r} has shape {info['shape']}, the config needs {list(expected[name].shape)}"
             )
-    aliases = {}
-    for name, tensor in expected.items():
-        if name in header:
-            continue
-        source = next((k for k, t in expected.items() if t is tensor and k in header), None)
-        if source is None:
+    shared = twins(model)
+    for name in expected:
+        if name not in header and not any(other in header for other in shared.get(name, ())):
             raise ModelError(f"{path}: missing tensor {name!r}")
-        aliases[name] = source
-    return aliases
 
 
 def _check_tokenizer_fits(cls, config, tokenizer, folder: Path) -> None:
@@ -350,7 +328,7 @@ def _check_tokenizer_fits(cls, config, tokenizer, folder: Path) -> None:
         fixed = cls.data_config(tokenizer)
     except (AttributeError, TypeError, ValueError) as exc:
         raise ModelError(f"{folder / TOKENIZER}: a {tokenizer.name} tokenizer cannot feed "
-                         f"{cls.registry_name} ({_short(exc)})") from None
+                         f"{cls.registry_name} ({one_line(exc, 200)})") from None
     wrong = [f"{k}={getattr(config, k)!r} (the tokenizer gives {v!r})" for k, v in fixed.items()
              if getattr(config, k, v) != v]
     if wrong:
@@ -376,14 +354,8 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
     read_config(src)
     check_safetensors(src / WEIGHTS)
     target = Path(target)
-    if target.exists() and not overwrite:
-        raise ModelError(f"{target} exists; pass --force to replace it")
-    if target.exists() and not (target.is_dir() and ((target / CONFIG).is_file() or not any(target.iterdir()))):
-        # replace_dir renames the target aside and deletes it: only ever a model folder
-        raise ModelError(f"{target} exists and is not a model folder; --force replaces only a model folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = staging_dir(target.parent, f".{target.name}.")
-    try:
+    check_replaceable(target, overwrite)
+    with atomic_folder(target) as tmp:
         weights = load_file(str(src / WEIGHTS))
         if half:
             weights = {k: (v.astype(np.float16) if v.dtype == np.float32 else v) for k, v in weights.items()}
@@ -391,9 +363,21 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
         for name in (CONFIG, TOKENIZER, EVALUATION, ATTRIBUTES):
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
-        usual_file_modes(tmp)
-        replace_dir(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
+
+
+def check_replaceable(target: Path, overwrite: bool) -> None:
+    """Refuse to write a model folder at ``target`` over anything but an empty folder or,
+    with ``overwrite``, another model folder (replacing renames the old one aside and
+    deletes it, so it is only ever done to a model folder).
+
+    Raises:
+        OutputExistsError: ``target`` exists and ``overwrite`` is False.
+        ModelError: ``target`` is a file, or a folder of something else.
+    """
+    if not target.exists():
+        return
+    if not overwrite:
+        raise OutputExistsError(target)
+    if not (target.is_dir() and ((target / CONFIG).is_file() or not any(target.iterdir()))):
+        raise ModelError(f"{target} exists and is not a model folder; only a model folder is ever replaced")

@@ -95,7 +95,7 @@ class ImageTokenizer(Tokenizer):
             TokenizerError: always.
         """
         raise TokenizerError("the 'images' representation does not decode to music: write images with "
-                             "seqart.generate.images (seqart sample RUN -o grid.png)")
+                             "seqart.models.images.sampler (seqart sample RUN -o grid.png)")
 
     # ---------------------------------------------------------- conversions
     def check(self, images: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ def torchrun_command(nproc: int, seqart_args: list[str]) -> list[str]:
             --rdzv_backend=c10d --rdzv_endpoint=HOST:29400 --rdzv_id=job1 -m seqart train ...
     """
     if not 1 <= nproc <= 1024:
-        raise SeqartError(f"--nproc must be 1-1024, got {nproc}")
+        raise SeqartError(f"nproc must be 1-1024, got {nproc}")
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
             "-m", "seqart", *seqart_args]
 

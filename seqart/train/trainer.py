@@ -34,12 +34,12 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from seqart.errors import SeqartError
-from seqart.models.folder import recover_dir, replace_dir, save_model_folder
+from seqart.errors import SeqartError, one_line
+from seqart.models.folder import fill_tied, save_model_folder
 from seqart.train.config import TrainConfig
 from seqart.train.distributed import DistContext, context_from_env, data_parallel, init_process_group, step_seed
 from seqart.train.sync_batchnorm import convert_batch_norms, synchronized
-from seqart.utils.atomic import staging_dir, usual_file_modes, write_json_atomic, write_text_atomic
+from seqart.utils.atomic import atomic_folder, recover_dir, write_json_atomic, write_text_atomic
 
 STATE = "train_state.pt"
 
@@ -211,22 +211,15 @@ class Trainer:
             weights = load_file(str(ckpt / "model.safetensors"), device="cpu")
         except Exception as exc:  # noqa: BLE001 - any damage is one line
             raise SeqartError(f"{ckpt / 'model.safetensors'}: unreadable checkpoint weights "
-                              f"({' '.join(str(exc).split())[:120]})") from None
-        own = self.model.state_dict()
-        for k in own:  # tied weights are stored once
-            if k not in weights:
-                for j, v in own.items():
-                    if j in weights and v.data_ptr() == own[k].data_ptr():
-                        weights[k] = weights[j]
+                              f"({one_line(exc, 120)})") from None
         try:
-            self.model.load_state_dict(weights, strict=True)
+            self.model.load_state_dict(fill_tied(self.model, weights), strict=True)  # tied weights are stored once
         except RuntimeError as exc:
-            raise SeqartError(f"{ckpt / 'model.safetensors'}: does not fit this model "
-                              f"({' '.join(str(exc).split())[:120]})") from None
+            raise SeqartError(f"{ckpt / 'model.safetensors'}: does not fit this model ({one_line(exc, 120)})") from None
         try:
             state = torch.load(ckpt / STATE, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - includes refused pickles
-            raise SeqartError(f"{ckpt / STATE}: unreadable training state ({' '.join(str(exc).split())[:120]})") from None
+            raise SeqartError(f"{ckpt / STATE}: unreadable training state ({one_line(exc, 120)})") from None
         try:
             self._restore_state(state)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
@@ -260,9 +253,7 @@ class Trainer:
         self.dist.barrier()
 
     def _write_checkpoint(self) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = staging_dir(self.run_dir, ".checkpoint.")
-        try:
+        with atomic_folder(self.run_dir / "checkpoint") as tmp:
             save_model_folder(tmp / "c", self.model, self.tokenizer, extra=self.run_info)
             for f in (tmp / "c").iterdir():
                 os.replace(f, tmp / f.name)
@@ -282,13 +273,6 @@ class Trainer:
                 "train": asdict(self.train),
             }
             torch.save(state, tmp / STATE)
-            usual_file_modes(tmp)
-            with open(tmp / STATE, "rb") as fh:
-                os.fsync(fh.fileno())
-            replace_dir(tmp, self.run_dir / "checkpoint")
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     # ------------------------------------------------------------ training
     def _make_step_fn(self):
@@ -547,7 +531,7 @@ class _Progress:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        from seqart.commands.common import console
+        from seqart.utils.console import console
 
         self._progress = Progress(
             TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),

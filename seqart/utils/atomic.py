@@ -1,13 +1,14 @@
-"""Atomic file writes: write to a temporary file in the same folder, fsync, rename.
+"""Atomic writes of files and folders: write into a temporary sibling, fsync, rename.
 
-A reader (or a resumed run after a crash) sees either the old file or the new
-one, never a half-written file.
+A reader (or a resumed run after a crash) sees either the old file or folder or
+the new one, never a half-written one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,3 +93,51 @@ def usual_file_modes(folder: str | Path) -> None:
     for path in Path(folder).iterdir():
         if path.is_file():
             os.chmod(path, mode)
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target``: the old one is renamed aside first and
+    removed last, so at every instant one complete folder exists (``target`` or
+    ``target.old``)."""
+    old = target.with_name(target.name + ".old")
+    recover_dir(target)  # never delete the only complete copy
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+    fsync_dir(target.parent)
+
+
+def recover_dir(target: Path) -> None:
+    """After a crash between the two renames of :func:`replace_dir`, restore ``target``."""
+    old = target.with_name(target.name + ".old")
+    if not target.exists() and old.exists():
+        os.replace(old, target)
+
+
+@contextmanager
+def atomic_folder(target: str | Path) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``target`` to write a whole folder into;
+    when the block ends, its files get the usual modes and are flushed to disk, and
+    it replaces ``target`` (:func:`replace_dir`). If the block raises, the staging
+    folder is removed and ``target`` is untouched.
+
+    The staging folder is named ``.TARGETNAME.*``: one a kill left behind can be
+    found and removed by that prefix.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = staging_dir(target.parent, f".{target.name}.")
+    try:
+        yield tmp
+        usual_file_modes(tmp)
+        for path in tmp.iterdir():
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
+        replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqart.errors import SeqartError
+from seqart.errors import OutputExistsError, SeqartError
 
 _EXTENSIONS = {"mid": ".mid", "midi": ".mid", "musicxml": ".musicxml", "xml": ".musicxml"}
 
@@ -16,7 +16,7 @@ def output_paths(out: str | Path, count: int, fmt: str | None = None, overwrite:
     ``melody-1.mid ...`` inside it. A missing extension comes from ``fmt`` (default MIDI).
 
     Raises:
-        SeqartError: if a target exists and ``overwrite`` is False (nothing is
+        OutputExistsError: if a target exists and ``overwrite`` is False (nothing is
             replaced silently).
     """
     as_folder = str(out).endswith(("/", "\\"))
@@ -32,10 +32,7 @@ def output_paths(out: str | Path, count: int, fmt: str | None = None, overwrite:
         paths = [stem.with_name(f"{stem.name}-{i}{suffix}") for i in range(1, count + 1)]
     else:
         paths = [stem.with_name(stem.name + suffix)]
-    if not overwrite:
-        existing = [p for p in paths if p.exists()]
-        if existing:
-            raise SeqartError(f"{existing[0]} exists; pass --force to overwrite it, or choose another -o")
+    refuse_existing(paths, overwrite)
     return paths
 
 
@@ -43,17 +40,30 @@ def numbered_paths(folder: str | Path, count: int, suffix: str = ".mid", overwri
     """``folder/01.mid ... NN.mid`` (wider numbers past 99); nothing is created.
 
     Raises:
-        SeqartError: ``folder`` is a file, or a target exists and ``overwrite`` is False.
+        SeqartError: ``folder`` is a file.
+        OutputExistsError: a target exists and ``overwrite`` is False.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise SeqartError(f"{folder} is a file; -o takes a folder here")
     width = max(2, len(str(count)))
     paths = [folder / f"{i:0{width}d}{suffix}" for i in range(1, count + 1)]
-    existing = [p for p in paths if p.exists()]
-    if existing and not overwrite:
-        raise SeqartError(f"{existing[0]} exists; pass --force to overwrite it, or choose another -o")
+    refuse_existing(paths, overwrite)
     return paths
+
+
+def refuse_existing(paths, overwrite: bool = False) -> None:
+    """The one check before writing outputs: unless ``overwrite``, raise for the first of
+    ``paths`` that exists, so nothing a user made is replaced without being asked.
+
+    Raises:
+        OutputExistsError: naming that path (the command line adds how to replace it).
+    """
+    if overwrite:
+        return
+    for path in paths:
+        if Path(path).exists():
+            raise OutputExistsError(path)
 
 
 #: environment variable naming the shared data folder (holding ``data/polyphonic``, ``data/images``)

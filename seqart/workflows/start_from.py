@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
-from seqart.errors import CorpusError, ModelError, SeqartError
+from seqart.errors import CorpusError, ModelError, RunExistsError, SeqartError
 
 #: The corpus built from a music folder, inside the run folder.
 FROM_CORPUS = "corpus"
@@ -134,15 +134,15 @@ def load_start_weights(model, folder: Path) -> None:
 
 
 def check_run_folder(out: Path, resume: bool) -> None:
-    """The checks :func:`seqart.train.api.train` makes of ``out``, made before a corpus is built into it."""
+    """The checks :func:`seqart.workflows.train.train` makes of ``out``, made before a corpus is built into it."""
     has_run = (out / "checkpoint").exists() or (out / "checkpoint.old").exists() or (out / "model").exists()
     if has_run and not resume:
-        raise SeqartError(f"{out} already holds a run; add --resume to continue it, or choose another -o")
+        raise RunExistsError(out)
     if out.exists() and not out.is_dir():
-        raise SeqartError(f"{out} exists and is not a folder; choose another -o")
+        raise SeqartError(f"{out} exists and is not a folder; choose another")
     if not has_run and out.exists() and any(p.name != FROM_CORPUS for p in out.iterdir()) \
             and not (out / "run.json").exists():
-        raise SeqartError(f"{out} exists and is not a seqart run folder; choose another -o")
+        raise SeqartError(f"{out} exists and is not a seqart run folder; choose another folder")
 
 
 @contextmanager
@@ -171,7 +171,7 @@ def fine_tune_data(init_from: str | os.PathLike, preset: str, data: str | os.Pat
         CorpusError: when nothing usable was extracted (one line, with the first reason).
         SeqartError: for an ``out`` that holds something else.
     """
-    from seqart.train.config import get_preset
+    from seqart.models.registry import get_preset
 
     recipe = get_preset(preset)
     start = start_model(init_from, recipe)

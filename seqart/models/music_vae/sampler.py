@@ -1,8 +1,8 @@
 """What a composer does with a trained melody VAE: encode, decode, sample,
 interpolate, vary and push along an attribute.
 
->>> from seqart.generate.latent import MelodyVAE
->>> vae = MelodyVAE.load("folk-vae-2bar")
+>>> import seqart
+>>> vae = seqart.load("folk-vae-2bar")                # a MelodyVAE
 >>> a, b = Score.from_file("a.mid"), Score.from_file("b.mid")
 >>> blend = vae.interpolate(a, b, steps=8)          # 8 scores, first ~ a, last ~ b
 >>> busier = vae.shift(a, "density", amount=1.0)   # more notes per beat
@@ -24,7 +24,8 @@ from typing import Sequence
 import numpy as np
 
 from seqart.errors import ModelError, ScoreError
-from seqart.models.bar_spans import HOLD, NOTE_BASE, REST, canonical, melody_steps
+from seqart.generate.protocol import draw_seed, refuse_options
+from seqart.models.music_vae.data import HOLD, NOTE_BASE, REST, canonical, melody_steps
 from seqart.score import KeySignature, Score, TempoChange, TimeSignature
 
 _MAX_SPANS = 4096  # refuse melodies longer than this many spans (~16k bars at 2 bars/span)
@@ -57,6 +58,10 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return (math.sin((1 - t) * omega) * a + math.sin(t * omega) * b) / math.sin(omega)
 
 
+#: decoder temperature of :meth:`MelodyVAE.sample` when none is given
+DEFAULT_TEMPERATURE = 0.5
+
+
 class MelodyVAE:
     """A trained ``music-vae`` model folder, ready to use.
 
@@ -71,27 +76,28 @@ class MelodyVAE:
         vector ``(Z,)`` (from the training data; empty if none were saved).
     """
 
-    def __init__(self, folder: str | Path, device: str = "cpu"):
+    def __init__(self, folder: str | Path, device: str | None = None):
         import torch
 
-        from seqart.models.attributes import load_attribute_vectors
-        from seqart.models.folder import load_model, resolve_model
+        from seqart.models.folder import load_model, read_evaluation, resolve_model
+        from seqart.models.music_vae.attributes import load_attribute_vectors
 
         self.folder = resolve_model(folder)
+        device = device or "cpu"
         model, tokenizer, meta = load_model(self.folder, device=device)
         if meta["model"] != "music-vae":
             raise ModelError(f"{self.folder}: a {meta['model']} model has no latent space; use a music-vae model")
         self.model, self.tokenizer, self.config = model, tokenizer, model.config
         self.device = torch.device(device)
+        self.model_type = meta["model"]
         self.bars = self.config.bars
         self.span_steps = self.config.span_steps
         self.latent_size = self.config.latent_size
         self.attributes = load_attribute_vectors(self.folder, self.latent_size)
-
-    @classmethod
-    def load(cls, model: str | Path = "folk-vae-2bar", device: str = "cpu") -> "MelodyVAE":
-        """A shipped model by name, or a model/run folder."""
-        return cls(model, device=device)
+        self.evaluation = read_evaluation(self.folder)
+        self.last_seed: int | None = None
+        #: what an option left at None means for this model
+        self.sampling_defaults: dict = {"temperature": DEFAULT_TEMPERATURE}
 
     # ------------------------------------------------------------ scores <-> spans
     def steps_of(self, score: Score) -> tuple[np.ndarray, _Layout]:
@@ -190,13 +196,25 @@ class MelodyVAE:
             raise ScoreError(f"codes have {z.shape[1]} dimensions, the model's z has {self.latent_size}")
         return [self.score_of(s) for s in self._decode_codes(z, temperature, seed)]
 
-    def sample(self, n: int = 1, temperature: float = 0.5, seed: int | None = None) -> list[Score]:
-        """``n`` new span-long melodies from codes drawn from the prior N(0, I)."""
-        if n < 1:
-            raise ScoreError(f"n must be at least 1, got {n}")
-        rng = np.random.default_rng(seed)
-        z = rng.standard_normal((n, self.latent_size)).astype(np.float32)
-        return self.decode(z, temperature=temperature, seed=seed)
+    def sample(self, num: int = 1, *, seed: int | None = None, temperature: float | None = None,
+               **options) -> list[Score]:
+        """``num`` new span-long melodies from codes drawn from the prior N(0, I).
+
+        Args:
+            num: how many melodies.
+            seed: same seed -> same melodies (None draws one, kept in ``last_seed``).
+            temperature: decoder temperature (default 0.5; 0 takes the likeliest step).
+            options: the other sampling options of the protocol (``bars``, ``key``, ``primer``,
+                ...); a VAE refuses any that is set: it decodes spans of a fixed length.
+        """
+        refuse_options(self.model_type, options, f"it decodes spans of {self.bars} bars from its latent space")
+        if num < 1:
+            raise ScoreError(f"num must be at least 1, got {num}")
+        self.last_seed = draw_seed(seed)
+        rng = np.random.default_rng(self.last_seed)
+        z = rng.standard_normal((num, self.latent_size)).astype(np.float32)
+        return self.decode(z, temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+                           seed=self.last_seed)
 
     def reconstruct(self, score: Score, temperature: float = 0.0, seed: int | None = None) -> Score:
         """Encode and decode a melody (how faithfully the model reads it)."""
@@ -227,7 +245,7 @@ class MelodyVAE:
     def attribute_vector(self, name: str) -> np.ndarray:
         """The latent direction of an attribute (``density``, ``range``, ``register``,
         ``syncopation``, ``stepwise``): ``(Z,)``."""
-        from seqart.models.attributes import attribute_name
+        from seqart.models.music_vae.attributes import attribute_name
 
         key = attribute_name(name)
         if key not in self.attributes:

@@ -1,6 +1,6 @@
 """Musical attributes of melody spans and their directions in a VAE's latent space.
 
-Each attribute is measured on step classes (see :mod:`seqart.models.bar_spans`)
+Each attribute is measured on step classes (see :mod:`seqart.models.music_vae.data`)
 with NumPy. An *attribute vector* is the mean latent code of the training spans
 in the top quarter of the attribute minus that of the bottom quarter (MusicVAE's
 recipe, with quartiles in place of a yes/no attribute; where most spans share one
@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from seqart.models.bar_spans import HOLD, NOTE_BASE
+from seqart.models.music_vae.data import HOLD, NOTE_BASE
 from seqart.models.folder import ATTRIBUTES as ATTRIBUTES_FILE
 
 

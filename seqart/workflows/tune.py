@@ -1,26 +1,14 @@
-"""Fine-tuning a melody language model on feedback, with the one trainer.
+"""``seqart tune``: fine-tune a model on a composer's ratings, with the one trainer.
 
-The objective of one step, on a batch of token windows (:class:`FeedbackLSTM`)::
+The model's family supplies the tuning objective (its registered ``tuner``; for
+``melody-lstm`` likelihood up on liked melodies, unlikelihood on disliked ones,
+replay of the training corpus and an anchor to the old weights: see
+:mod:`seqart.models.melody_lm.tuning`). This module does the rest: reads the
+feedback store, holds out liked melodies for validation, measures the NLL before
+and after (on them and on the training corpus's test tunes), and writes the tuned
+model folder atomically with its report (``tune.json``). The model it starts
+from is never modified.
 
-    loss = NLL(liked)                                   likelihood up on liked melodies
-         + replay * NLL(windows of the model's training corpus)    (if the corpus is here)
-         + unlikelihood * UL(disliked)                  Welleck et al. 2019
-         + anchor * sum((w - w0)^2)                     an L2 pull toward the original weights
-
-``UL`` is the token-level unlikelihood loss ``-log(1 - p(token | prefix))`` averaged
-over the event tokens (``NOTE_*`` and ``REST``) of the disliked melodies: their
-pitch and rhythm choices become less likely. Structural tokens (``BAR``, ``HOLD``,
-meter and key) are left out: a disliked melody's bar lines are as right as a
-liked one's, and pushing them down would teach the model to break bars.
-
-Liked and disliked windows start at the beginning of the piece and cover it whole
-(up to :data:`MAX_WINDOW` tokens), transposed at random by up to
-``max_transpose`` semitones so a handful of melodies is not learnt by heart in a
-few steps. Replay windows and the anchor guard against forgetting the rest of
-the style. Validation is the NLL of liked melodies held out from training; the
-trainer keeps the best weights.
-
-The result is a plain ``melody-lstm`` model folder: it samples like any other.
 Figures are natural-log likelihoods per token (nats/token).
 """
 
@@ -34,18 +22,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from seqart.errors import ModelError, SeqartError
 from seqart.feedback.store import FeedbackError, FeedbackStore, Sample
-from seqart.models.melody_lstm import PAD, MelodyLSTM
-from seqart.models.token_data import TokenWindows
 
 #: Optimizer steps of a default tune (about a minute on one CPU thread for the 'folk' model).
 DEFAULT_STEPS = 60
-#: Longest training window, in tokens; longer pieces are cut into random windows.
-MAX_WINDOW = 512
 #: Share of the liked samples held out for validation (when there are 3 or more).
 HELD_OUT_FRACTION = 0.2
 #: Test tunes of the training corpus the general NLL is measured on, evenly spread over the split (None: all).
@@ -54,136 +36,6 @@ GENERAL_TUNES = 64
 GENERAL_TOLERANCE = 0.05
 #: Written into the tuned model folder: the settings and before/after figures.
 TUNE_REPORT = "tune.json"
-
-
-@dataclass
-class FeedbackData:
-    """Token sequences (1-D int arrays, the model's tokenizer) to tune on.
-
-    Attributes:
-        liked: melodies whose likelihood goes up.
-        disliked: melodies whose event tokens' probability goes down.
-        replay: melodies of the model's training corpus, mixed in against forgetting.
-    """
-
-    liked: Sequence[np.ndarray]
-    disliked: Sequence[np.ndarray] = ()
-    replay: Sequence[np.ndarray] = ()
-
-
-class FeedbackBatches:
-    """Batches for :class:`FeedbackLSTM`: ``{"liked": (B, T+1), "replay": (B, T+1),
-    "disliked": (B // 2, T+1)}`` int64 token windows (the last two only when given);
-    ``batch(i)`` depends only on the seed and ``i``."""
-
-    def __init__(self, data: FeedbackData, tokenizer, batch_size: int, seq_len: int, seed: int,
-                 max_transpose: int):
-        def windows(seqs, rows, offset, whole):
-            fits = all(len(s) <= seq_len + 1 for s in seqs)
-            return TokenWindows(seqs, batch_size=rows, seq_len=seq_len, seed=seed + offset,
-                                transpose=tokenizer.transpose_tokens, max_transpose=max_transpose,
-                                start_prob=1.0 if whole and fits else 0.5)
-
-        self.liked = windows(data.liked, batch_size, 0, True)
-        self.replay = windows(data.replay, batch_size, 1, False) if len(data.replay) else None
-        self.disliked = windows(data.disliked, max(1, batch_size // 2), 2, True) if len(data.disliked) else None
-
-    def batch(self, index: int) -> dict:
-        out = {"liked": self.liked.batch(index)}
-        if self.replay is not None:
-            out["replay"] = self.replay.batch(index)
-        if self.disliked is not None:
-            out["disliked"] = self.disliked.batch(index)
-        return out
-
-    def eval_batches(self, max_batches: int | None = None):
-        return self.liked.eval_batches(max_batches)
-
-
-class FeedbackLSTM(MelodyLSTM):
-    """A :class:`MelodyLSTM` whose training step is the feedback objective (module docstring).
-
-    Its weights and config are a MelodyLSTM's (the anchor weights are non-persistent
-    buffers), so the trainer saves a plain ``melody-lstm`` model folder.
-
-    Args:
-        config: the base model's config.
-        event_ids: token ids the unlikelihood loss applies to.
-        unlikelihood: weight of the unlikelihood loss on disliked melodies (0: off).
-        anchor: weight of the L2 pull toward the starting weights, per squared unit
-            of weight change summed over all weights (0: off).
-        replay: weight of the NLL on replay windows of the training corpus.
-    """
-
-    def __init__(self, config, event_ids: Sequence[int] = (), unlikelihood: float = 0.5, anchor: float = 0.01,
-                 replay: float = 1.0):
-        super().__init__(config)
-        for name, value in (("unlikelihood", unlikelihood), ("anchor", anchor), ("replay", replay)):
-            if not (value >= 0 and np.isfinite(value)):
-                raise SeqartError(f"--{name} must be a number >= 0, got {value}")
-        self.unlikelihood, self.anchor, self.replay = float(unlikelihood), float(anchor), float(replay)
-        mask = torch.zeros(config.vocab_size, dtype=torch.bool)
-        mask[list(event_ids)] = True
-        self.register_buffer("event_mask", mask, persistent=False)
-        self._anchors: list[str] = []
-
-    @classmethod
-    def from_base(cls, base: MelodyLSTM, tokenizer, **weights) -> "FeedbackLSTM":
-        """A copy of ``base`` (weights and config) that remembers those weights as its anchor."""
-        from seqart.tokenizers.melody import REST
-
-        events = [REST] + list(range(tokenizer.note_base, tokenizer.ts_base))
-        model = cls(base.config, event_ids=events, **weights)
-        model.load_state_dict(base.state_dict())
-        for i, p in enumerate(model.parameters()):  # tied weights are one parameter: one anchor
-            name = f"anchor_{i}"
-            model.register_buffer(name, p.detach().clone(), persistent=False)
-            model._anchors.append(name)
-        return model
-
-    def training_step(self, batch: dict, step) -> dict:
-        liked = batch["liked"]
-        parts = [liked] + [batch[k] for k in ("replay", "disliked") if k in batch]
-        rows = torch.cat(parts)  # one forward pass for all of them: (R, T+1)
-        x, y = rows[:, :-1], rows[:, 1:]
-        logits, _ = self(x)  # (R, T, V)
-        token_logp = F.log_softmax(logits.float(), dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)  # (R, T)
-        real = y != PAD
-        b = liked.size(0)
-        count = real[:b].sum()
-        liked_nll = -(token_logp[:b] * real[:b]).sum() / self.mean_items(count)
-        loss = liked_nll
-        out = {"liked_nll": liked_nll.detach()}
-        start = b
-        if "replay" in batch:
-            part = slice(start, start + batch["replay"].size(0))
-            replay_nll = -(token_logp[part] * real[part]).sum() / self.mean_items(real[part].sum())
-            loss = loss + self.replay * replay_nll
-            out["replay_nll"] = replay_nll.detach()
-            start = part.stop
-        if "disliked" in batch:
-            part = slice(start, None)
-            mask = real[part] & self.event_mask[y[part]]
-            p = token_logp[part].exp().clamp(max=1.0 - 1e-6)
-            unlikely = -(torch.log1p(-p) * mask).sum() / self.mean_items(mask.sum())
-            loss = loss + self.unlikelihood * unlikely
-            out["unlikelihood"] = unlikely.detach()
-        if self.anchor and self._anchors:
-            drift = sum(((p - getattr(self, a)) ** 2).sum() for p, a in zip(self.parameters(), self._anchors))
-            loss = loss + self.anchor * drift
-            out["drift"] = drift.detach()
-        step("main", loss)
-        return {"loss": loss.detach(), **out, "items": count}
-
-    @classmethod
-    def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None):
-        """:class:`FeedbackBatches` for a :class:`FeedbackData`, else plain token windows
-        (evaluation: held-out liked melodies)."""
-        if isinstance(sequences, FeedbackData):
-            seq_len = min(max(len(s) for s in sequences.liked) - 1, train.seq_len)
-            return FeedbackBatches(sequences, tokenizer, train.batch_size, max(seq_len, 8), seed,
-                                   train.augment_transpose if training else 0)
-        return super().data(sequences, tokenizer, train, seed, training, config)
 
 
 @dataclass
@@ -237,25 +89,6 @@ class TuneReport:
         return {**asdict(self), "out": str(self.out), "general_change": self.general_change}
 
 
-def sequence_nll(model: MelodyLSTM, sequences: Sequence[np.ndarray], batch_size: int = 16,
-                 device: str | torch.device = "cpu") -> float:
-    """Mean negative log-likelihood of ``sequences`` under ``model``, in nats per token.
-
-    Every token but each sequence's first is predicted once, as in the trainer's
-    held-out figures (``eval.json``). Dropout is off.
-    """
-    windows = TokenWindows(sequences, batch_size=batch_size, seq_len=1)
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0.0
-    with torch.no_grad():
-        for batch in windows.eval_batches():
-            out = model.validation_step(batch.to(device))
-            total, count = total + float(out["loss"]), count + float(out["weight"])
-    model.train(was_training)
-    return total / max(count, 1.0)
-
-
 def replay_corpus(meta: dict, tokenizer, replay_data: str | os.PathLike | None = "auto"):
     """The corpus a model was trained on, if it is on this machine and speaks its tokenizer.
 
@@ -297,22 +130,22 @@ def check_tunable(model: str | os.PathLike, out: str | os.PathLike, overwrite: b
         (the model folder, its ``config.json``)
 
     Raises:
-        ModelError: for an unknown model or one that is not a melody-lstm, an ``out`` that
-            is the model itself, exists (without ``overwrite``), or is not a model folder.
+        ModelError: for an unknown model or one of a type that cannot be tuned, an ``out``
+            that is the model itself or is not a model folder.
+        OutputExistsError: ``out`` exists and ``overwrite`` is False.
     """
-    from seqart.models.folder import CONFIG, read_config, resolve_model
+    from seqart.models.folder import check_replaceable, read_config, resolve_model
+    from seqart.models.registry import REGISTRY, model_type
 
     folder = resolve_model(model)
     meta = read_config(folder)
-    if meta["model"] != "melody-lstm":
-        raise ModelError(f"{model}: tuning needs a melody-lstm model, this is a {meta['model']}")
+    if not model_type(meta["model"]).tunable:
+        tunable = ", ".join(t.name for t in REGISTRY.values() if t.tunable)
+        raise ModelError(f"{model}: tuning needs a model of a tunable type ({tunable}), this is a {meta['model']}")
     out = Path(out).expanduser()
     if out.resolve() == folder.resolve():
-        raise ModelError(f"-o {out} is the model itself; write the tuned model to another folder")
-    if out.exists() and not overwrite:
-        raise ModelError(f"{out} exists; pass --force to replace it, or choose another -o")
-    if out.exists() and not (out.is_dir() and ((out / CONFIG).is_file() or not any(out.iterdir()))):
-        raise ModelError(f"{out} exists and is not a model folder; --force replaces only a model folder")
+        raise ModelError(f"{out} is the model itself; write the tuned model to another folder")
+    check_replaceable(out, overwrite)
     return folder, meta
 
 
@@ -359,10 +192,11 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
             (without ``overwrite``; with it, one that is not a model folder) or is the model itself.
         SeqartError: for no liked sequences or bad settings.
     """
-    from seqart.models.folder import load_model, replace_dir
+    from seqart.models.folder import load_model
+    from seqart.models.registry import model_type
     from seqart.train.config import TrainConfig
     from seqart.train.trainer import Trainer, seed_everything
-    from seqart.utils.atomic import staging_dir, write_json_atomic
+    from seqart.utils.atomic import atomic_folder, write_json_atomic
 
     folder, meta = check_tunable(model, out, overwrite)
     out = Path(out).expanduser()
@@ -370,10 +204,11 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
     if not liked:
         raise FeedbackError("no liked melodies to tune on")
     if steps < 1:
-        raise SeqartError(f"--steps must be at least 1, got {steps}")
+        raise SeqartError(f"steps must be at least 1, got {steps}")
+    tuner_cls = model_type(meta["model"]).tuner_function()
     base, tokenizer, _ = load_model(folder)
     seed_everything(seed)
-    tuner = FeedbackLSTM.from_base(base, tokenizer, unlikelihood=unlikelihood, anchor=anchor, replay=replay)
+    tuner = tuner_cls.from_base(base, tokenizer, unlikelihood=unlikelihood, anchor=anchor, replay=replay)
     corpus = replay_corpus(meta, tokenizer, replay_data)
     replay_seqs = corpus.split("train") if corpus is not None and replay > 0 else []
     general = None
@@ -384,21 +219,20 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
             general = [general[i] for i in picks]
     validation = [np.asarray(s) for s in held_out if len(s) >= 2] or liked
 
-    seq_len = min(max(len(s) for s in liked) - 1, MAX_WINDOW)
+    seq_len = min(max(len(s) for s in liked) - 1, tuner_cls.max_window)
     train = TrainConfig(steps=steps, batch_size=batch_size, seq_len=max(seq_len, 8), lr=lr, weight_decay=0.0,
                         warmup_steps=min(5, steps - 1), schedule="cosine", min_lr_ratio=0.1, grad_clip=1.0,
                         val_every=max(1, steps // 6), checkpoint_every=steps, log_every=max(1, min(10, steps)),
                         device=device, seed=seed, augment_transpose=max_transpose, threads=threads)
     disliked = [np.asarray(s) for s in disliked if len(s) >= 2] if unlikelihood > 0 else []
-    data = FeedbackData(liked=liked, disliked=disliked, replay=replay_seqs)
-    train_data = FeedbackLSTM.data(data, tokenizer, train, seed=seed, training=True)
-    valid_data = FeedbackLSTM.data(validation, tokenizer, train, seed=seed, training=False)
+    train_data = tuner_cls.feedback_data(liked, disliked, replay_seqs, tokenizer, train, seed=seed)
+    valid_data = tuner_cls.data(validation, tokenizer, train, seed=seed, training=False)
 
     settings = {"steps": steps, "lr": lr, "batch_size": batch_size, "unlikelihood": unlikelihood, "anchor": anchor,
                 "replay": replay if replay_seqs else 0.0, "max_transpose": max_transpose, "seed": seed,
                 "seq_len": train.seq_len}
     report = TuneReport(out=out, base=str(model), liked=len(liked), held_out=len(held_out),
-                        disliked=len(data.disliked), skipped=list(skipped), settings=settings,
+                        disliked=len(disliked), skipped=list(skipped), settings=settings,
                         replay=str(corpus.folder) if replay_seqs else None)
     if general is not None:
         report.general_source = f"{len(general)} test tunes of {corpus.folder}"
@@ -408,26 +242,25 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
 
     run_info = {key: meta[key] for key in ("data", "corpus_source") if key in meta}
     run_info.update({"tuned_from": str(folder), "tune": settings, **(info or {})})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    run = staging_dir(out.parent, f".{out.name}.tune-")
-    try:
+    with atomic_folder(out) as staged:  # the tuned model folder appears whole, or not at all
+        run = staged / ".run"
         trainer = Trainer(tuner, tokenizer, train_data, valid_data, train, run, run_info=run_info,
                           progress=progress, on_log=on_log)
-        report.liked_nll_before = sequence_nll(tuner, validation, device=trainer.device)
+        report.liked_nll_before = tuner_cls.sequence_nll(tuner, validation, device=trainer.device)
         if general is not None:
-            report.general_nll_before = sequence_nll(tuner, general, device=trainer.device)
+            report.general_nll_before = tuner_cls.sequence_nll(tuner, general, device=trainer.device)
         started = time.perf_counter()
         summary = trainer.fit()
         report.seconds = time.perf_counter() - started
         report.steps = summary["step"]
         tuned, _, _ = load_model(run / "model", device=str(trainer.device))
-        report.liked_nll_after = sequence_nll(tuned, validation, device=trainer.device)
+        report.liked_nll_after = tuner_cls.sequence_nll(tuned, validation, device=trainer.device)
         if general is not None:
-            report.general_nll_after = sequence_nll(tuned, general, device=trainer.device)
-        write_json_atomic(run / "model" / TUNE_REPORT, report.to_dict())
-        replace_dir(run / "model", out)
-    finally:
-        shutil.rmtree(run, ignore_errors=True)
+            report.general_nll_after = tuner_cls.sequence_nll(tuned, general, device=trainer.device)
+        for f in (run / "model").iterdir():
+            os.replace(f, staged / f.name)
+        shutil.rmtree(run)
+        write_json_atomic(staged / TUNE_REPORT, report.to_dict())
     return report
 
 

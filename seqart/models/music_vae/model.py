@@ -1,7 +1,7 @@
 """A sequence VAE over melody spans, in the MusicVAE family (Roberts et al. 2018).
 
 A bidirectional LSTM encodes a span of step classes (see
-:mod:`seqart.models.bar_spans`) into a Gaussian posterior over ``z``; a decoder
+:mod:`seqart.models.music_vae.data`) into a Gaussian posterior over ``z``; a decoder
 rebuilds the span from ``z``:
 
 - ``flat``: one autoregressive LSTM over the whole span, its state initialised
@@ -24,16 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqart.models.bar_spans import NOTE_BASE, BarSpans, extract_spans
+from seqart.models.music_vae.data import NOTE_BASE, BarSpans, extract_spans
 from seqart.models.base import SeqartModel, StepFn
-from seqart.models.configs import MusicVAEConfig
+from seqart.models.music_vae.config import MusicVAEConfig
 
 
 class MusicVAE(SeqartModel):
     """Bidirectional-LSTM encoder -> z -> flat or hierarchical LSTM decoder."""
 
     registry_name = "music-vae"
-    config_class = MusicVAEConfig
     representation = "melody"
     item_name = "step"
 
@@ -250,7 +249,7 @@ class MusicVAE(SeqartModel):
 
     def after_training(self, folder, corpus, tokenizer) -> None:
         """Compute the attribute vectors from the training split and save them next to the weights."""
-        from seqart.models.attributes import compute_attribute_vectors, save_attribute_vectors
+        from seqart.models.music_vae.attributes import compute_attribute_vectors, save_attribute_vectors
 
         spans = extract_spans(corpus.split("train"), tokenizer, self.config.bars, self.config.bar_steps)
         save_attribute_vectors(folder, compute_attribute_vectors(self, spans))

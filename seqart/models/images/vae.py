@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqart.models.base import StepFn
-from seqart.models.configs import ImageVAEConfig
-from seqart.models.image_base import ImageModel
+from seqart.models.images.config import ImageVAEConfig
+from seqart.models.images.base import ImageModel
 
 #: convolution levels (each halves the side) and the side at the bottom
 LEVELS = {28: (2, 7), 64: (4, 4)}
@@ -38,7 +38,6 @@ class ImageVAE(ImageModel):
     """Conv encoder -> Gaussian ``z`` -> conv decoder."""
 
     registry_name = "image-vae"
-    config_class = ImageVAEConfig
 
     def __init__(self, config: ImageVAEConfig):
         config.validate()
@@ -96,8 +95,12 @@ class ImageVAE(ImageModel):
         return self.decoder(h)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Mean images ``(N, C, H, W)`` in ``[-1, 1]`` for latent codes ``z`` ``(N, Z)``."""
+    def generate(self, z: torch.Tensor, average: bool = True) -> torch.Tensor:
+        """Mean images ``(N, C, H, W)`` in ``[-1, 1]`` for latent codes ``z`` ``(N, Z)``.
+
+        ``average`` is the image models' common signature (a DCGAN may sample from a
+        weight average); a VAE keeps none, so it gives the same images either way.
+        """
         out = self.decode_raw(z)
         return torch.sigmoid(out) * 2 - 1 if self.config.likelihood == "bernoulli" else torch.tanh(out)
 

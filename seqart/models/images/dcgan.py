@@ -34,8 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqart.models.base import StepFn
-from seqart.models.configs import DCGANConfig
-from seqart.models.image_base import ImageModel
+from seqart.models.images.config import DCGANConfig
+from seqart.models.images.base import ImageModel
 
 #: generator layers per image size, from z outwards: (kernel, stride, padding, width multiple);
 #: a multiple of 0 is the output layer (``channels`` maps)
@@ -56,7 +56,7 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-class Generator(nn.Module):
+class DCGANGenerator(nn.Module):
     """``z`` ``(B, Z)`` -> images ``(B, C, H, W)`` in ``[-1, 1]``."""
 
     def __init__(self, c: DCGANConfig):
@@ -78,7 +78,7 @@ class Generator(nn.Module):
         return self.net(z[:, :, None, None])  # (B, Z, 1, 1) -> (B, C, H, W)
 
 
-class Discriminator(nn.Module):
+class DCGANDiscriminator(nn.Module):
     """Images ``(B, C, H, W)`` -> logits ``(B,)`` (positive = judged real)."""
 
     def __init__(self, c: DCGANConfig):
@@ -111,7 +111,6 @@ class DCGAN(ImageModel):
     """
 
     registry_name = "dcgan"
-    config_class = DCGANConfig
     #: a GAN's losses do not rank its weights: the trainer keeps the last ones
     select_on_valid = False
     #: the D step reaches no generator weight, the G step no discriminator weight
@@ -120,11 +119,11 @@ class DCGAN(ImageModel):
     def __init__(self, config: DCGANConfig):
         config.validate()
         super().__init__(config)
-        self.generator = Generator(config)
-        self.discriminator = Discriminator(config)
+        self.generator = DCGANGenerator(config)
+        self.discriminator = DCGANDiscriminator(config)
         self.apply(dcgan_init)
         if config.ema_decay > 0:
-            self.generator_ema = Generator(config).requires_grad_(False)
+            self.generator_ema = DCGANGenerator(config).requires_grad_(False)
             self.generator_ema.load_state_dict(self.generator.state_dict())
 
     @property
@@ -133,7 +132,7 @@ class DCGAN(ImageModel):
 
 
     @property
-    def sampler(self) -> Generator:
+    def sampler(self) -> DCGANGenerator:
         """The generator that samples: the weight average when kept, else the trained one."""
         return self.generator_ema if self.config.ema_decay > 0 else self.generator
 

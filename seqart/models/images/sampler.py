@@ -1,8 +1,8 @@
 """Sampling image models (``dcgan``, ``image-vae``): grids, single PNGs and latent walks.
 
->>> gen = ImageGenerator("runs/dcgan")             # a model or run folder
+>>> gen = seqart.load("runs/dcgan")                # an ImageGenerator, for a model or run folder
 >>> images = gen.sample(64, seed=1)                # uint8 (64, 28, 28, 1)
->>> write_grid(images, "grid.png")
+>>> write_grid(images, "grid.png")                 # seqart.generate.writers
 >>> write_gif(gen.walk(60, seed=1), "walk.gif", durations_ms=66)
 >>> frames, durations = gen.music_walk("melody.mid")   # one frame per sixteenth
 >>> write_gif(frames, "video.gif", durations)
@@ -28,31 +28,14 @@ A **music walk** moves through latent space in time with a melody, one frame per
 from __future__ import annotations
 
 import math
-import secrets
 from pathlib import Path
 
 import numpy as np
 
 from seqart.errors import ScoreError, SeqartError
-
-#: model types this module samples
-IMAGE_MODELS = {"dcgan", "image-vae"}
-#: GIF timing unit: frame delays are stored in hundredths of a second
-_GIF_TICK_MS = 10
-#: browsers slow down frames shorter than this (ms)
-MIN_FRAME_MS = 20
-
-
-def is_image_model(model) -> bool:
-    """True when ``model`` (a shipped name or a model/run folder) is an image model (no torch import).
-
-    Raises:
-        ModelError: nothing of that name.
-    """
-    from seqart.models.folder import read_config, resolve_model
-
-    return read_config(resolve_model(model))["model"] in IMAGE_MODELS
-
+from seqart.generate.protocol import draw_seed, refuse_options
+from seqart.models.registry import model_type as model_type_of
+from seqart.generate.writers import MIN_FRAME_MS, gif_durations
 
 class ImageGenerator:
     """A trained image model ready to sample.
@@ -80,7 +63,7 @@ class ImageGenerator:
         self.average = average
         self.model, self.tokenizer, meta = load_model(self.folder, device=self.device)
         self.model_type = meta["model"]
-        if self.model_type not in IMAGE_MODELS:
+        if model_type_of(self.model_type).outputs != "images":
             raise SeqartError(f"{self.folder}: a {self.model_type} model does not make images")
         self.size = int(self.model.config.size)
         self.channels = int(self.model.config.channels)
@@ -93,9 +76,11 @@ class ImageGenerator:
         self.latent_size = int(self.model.latent_size)
         self.evaluation = read_evaluation(self.folder)
         self.last_seed: int | None = None
+        #: what an option left at None means for this model
+        self.sampling_defaults: dict = {}
 
     def _seed(self, seed: int | None) -> int:
-        self.last_seed = int(seed) if seed is not None else secrets.randbelow(2**31)
+        self.last_seed = draw_seed(seed)
         return self.last_seed
 
     def render(self, z: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -119,25 +104,27 @@ class ImageGenerator:
         with torch.no_grad():
             for i in range(0, len(z), batch_size):
                 zb = torch.from_numpy(z[i: i + batch_size]).to(self.device)
-                x = self.model.generate(zb, average=self.average) if self.model_type == "dcgan" \
-                    else self.model.generate(zb)
+                x = self.model.generate(zb, average=self.average)
                 out.append(to_hwc(ImageTokenizer.to_uint8(x)))
         if not out:
             return np.zeros((0, self.size, self.size, self.channels), np.uint8)
         return np.concatenate(out)
 
-    def sample(self, num: int = 64, seed: int | None = None) -> np.ndarray:
+    def sample(self, num: int = 64, *, seed: int | None = None, **options) -> np.ndarray:
         """``num`` images from ``z ~ N(0, I)``.
 
         Args:
             num: how many images (>= 1).
             seed: same seed -> same images; None draws one (kept in ``last_seed``).
+            options: the music options of the protocol (``bars``, ``key``, ``primer``, ...);
+                an image model refuses any that is set.
 
         Returns:
             ``uint8`` ``(num, H, W, C)``.
         """
+        refuse_options(self.model_type, options, "it makes images")
         if num < 1:
-            raise SeqartError(f"--num must be at least 1, got {num}")
+            raise SeqartError(f"num must be at least 1, got {num}")
         rng = np.random.default_rng(self._seed(seed))
         return self.render(rng.standard_normal((num, self.latent_size)))
 
@@ -154,7 +141,7 @@ class ImageGenerator:
             ``(frames, Z)`` float32 (``frames + 1`` rows with ``include_end``).
         """
         if frames < 2:
-            raise SeqartError(f"--frames must be at least 2, got {frames}")
+            raise SeqartError(f"frames must be at least 2, got {frames}")
         loop = _closed_loop(self.latent_size, np.random.default_rng(self._seed(seed)))
         t = np.arange(frames + int(include_end)) / frames
         return loop(t).astype(np.float32)
@@ -184,7 +171,7 @@ class ImageGenerator:
 
         score = Score.from_file(melody) if isinstance(melody, (str, Path)) else melody
         if isinstance(steps_per_beat, bool) or not isinstance(steps_per_beat, int) or not 1 <= steps_per_beat <= 48:
-            raise ScoreError(f"--steps-per-beat must be a whole number in 1..48, got {steps_per_beat!r}")
+            raise ScoreError(f"steps_per_beat must be a whole number in 1..48, got {steps_per_beat!r}")
         notes = [n for t in score.tracks if not t.is_drum for n in t.notes]
         if not notes:
             raise ScoreError("the melody has no notes")
@@ -237,7 +224,7 @@ class ImageGenerator:
         durations = gif_durations(times)
         if min(durations) < MIN_FRAME_MS:
             raise ScoreError(f"at this tempo a grid step lasts {1000 * float(np.min(np.diff(times))):.0f} ms; "
-                             f"GIF players need at least {MIN_FRAME_MS} ms: lower --steps-per-beat")
+                             f"GIF players need at least {MIN_FRAME_MS} ms: fewer steps per beat")
         return self.render(z), durations
 
 
@@ -265,99 +252,3 @@ def _closed_loop(Z: int, rng: np.random.Generator, circles: int = 3):
         return radius * coef @ q.T  # (T, Z)
 
     return loop
-
-
-def gif_durations(times) -> list[int]:
-    """Frame durations (ms, multiples of 10, as GIF stores them) for frame start times in seconds
-    ``(F + 1,)``: each frame ends at its time rounded to 10 ms, so rounding never accumulates."""
-    ticks = np.rint(np.asarray(times, float) * 1000 / _GIF_TICK_MS).astype(np.int64) * _GIF_TICK_MS
-    return [int(d) for d in np.diff(ticks)]
-
-
-# ---------------------------------------------------------------- writing
-def make_grid(images: np.ndarray, cols: int | None = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:
-    """Tile images into one.
-
-    Args:
-        images: ``uint8`` ``(N, H, W, C)``.
-        cols: images per row (default: ``ceil(sqrt(N))``).
-        pad: pixels between and around the images.
-        pad_value: 0-255 value of the padding.
-
-    Returns:
-        ``uint8`` ``(rows * (H + pad) + pad, cols * (W + pad) + pad, C)``.
-    """
-    images = np.asarray(images, dtype=np.uint8)
-    n, h, w, c = images.shape
-    cols = cols or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), pad_value, np.uint8)
-    for i, im in enumerate(images):
-        r, k = divmod(i, cols)
-        top, left = pad + r * (h + pad), pad + k * (w + pad)
-        grid[top: top + h, left: left + w] = im
-    return grid
-
-
-def _pil(image: np.ndarray, scale: int = 1):
-    from PIL import Image
-
-    arr = np.asarray(image, dtype=np.uint8)
-    im = Image.fromarray(arr[..., 0], "L") if arr.shape[-1] == 1 else Image.fromarray(arr, "RGB")
-    if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.Resampling.BICUBIC)
-    return im
-
-
-def write_png(image: np.ndarray, path, scale: int = 1) -> Path:
-    """Write one ``uint8`` ``(H, W, C)`` image as PNG, atomically (``scale``: upscale factor)."""
-    from seqart.utils.atomic import atomic_path
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        _pil(image, scale).save(tmp, format="PNG")
-    return path
-
-
-def write_grid(images: np.ndarray, path, cols: int | None = None, scale: int = 1) -> Path:
-    """Write ``uint8`` ``(N, H, W, C)`` images as one grid PNG (see :func:`make_grid`)."""
-    return write_png(make_grid(images, cols), path, scale)
-
-
-def write_pngs(images: np.ndarray, folder, overwrite: bool = False, scale: int = 1) -> list[Path]:
-    """Write each ``uint8`` ``(H, W, C)`` image of ``images`` as ``folder/01.png ...``."""
-    from seqart.utils.paths import numbered_paths
-
-    paths = numbered_paths(folder, len(images), suffix=".png", overwrite=overwrite)
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    return [write_png(im, p, scale) for im, p in zip(images, paths)]
-
-
-def auto_scale(size: int) -> int:
-    """Upscale factor that makes a ``size``-pixel image about 256 pixels wide."""
-    return max(1, 256 // size)
-
-
-def write_gif(frames: np.ndarray, path, durations_ms, scale: int = 1) -> Path:
-    """Write frames as a looping animated GIF, atomically.
-
-    Args:
-        frames: ``uint8`` ``(F, H, W, C)``.
-        path: the ``.gif`` to write.
-        durations_ms: one duration for every frame, or one per frame (ms; GIF keeps 10 ms steps).
-        scale: upscale factor (bicubic).
-
-    Pillow stores consecutive identical frames once, with their durations added: the
-    timing stays exact and the file may hold fewer frames than ``F``.
-    """
-    from seqart.utils.atomic import atomic_path
-
-    images = [_pil(f, scale) for f in np.asarray(frames, dtype=np.uint8)]
-    if not images:
-        raise SeqartError("no frames to write")
-    durations = list(durations_ms) if isinstance(durations_ms, (list, tuple, np.ndarray)) else durations_ms
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0,
-                       optimize=False, disposal=1)
-    return path

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqart.models.base import SeqartModel, StepFn
-from seqart.models.configs import PolyLSTMConfig, PolyNADEConfig
-from seqart.models.frame_data import FrameWindows
+from seqart.models.poly.config import PolyLSTMConfig, PolyNADEConfig
+from seqart.models.poly.data import FrameWindows
 
 #: frames per chunk when an inner model runs without gradients (bounds memory)
 EVAL_CHUNK = 4096
@@ -88,7 +88,7 @@ class PolyRNN(SeqartModel):
         raise NotImplementedError
 
     def sequence_nll(self, batch: dict) -> torch.Tensor:
-        """Per-frame NLL of a batch (see :mod:`seqart.models.frame_data`).
+        """Per-frame NLL of a batch (see :mod:`seqart.models.poly.data`).
 
         Returns:
             ``(B, T)`` nats, 0 where ``mask`` is 0.
@@ -183,7 +183,6 @@ class PolyLSTM(PolyRNN):
     """Frame LSTM with one independent Bernoulli output per key."""
 
     registry_name = "poly-lstm"
-    config_class = PolyLSTMConfig
 
     def __init__(self, config: PolyLSTMConfig):
         super().__init__(config)
@@ -203,7 +202,6 @@ class PolyNADE(PolyRNN):
     """Frame LSTM whose output models a frame's keys jointly, lowest key first."""
 
     registry_name = "poly-nade"
-    config_class = PolyNADEConfig
 
     def __init__(self, config: PolyNADEConfig):
         super().__init__(config)

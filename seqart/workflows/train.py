@@ -1,4 +1,5 @@
-"""``seqart.train.train``: preset + corpus folder -> trained run folder."""
+"""``seqart train`` as one call: a preset on a corpus (or, with ``init_from``, a trained
+model on any music) -> a trained run folder."""
 
 from __future__ import annotations
 
@@ -6,24 +7,26 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
-from seqart.errors import SeqartError
-from seqart.train.config import apply_overrides, get_preset
+from seqart.errors import RunExistsError, SeqartError
+from seqart.models.registry import get_preset
+from seqart.train.config import apply_settings
 
 
 def train(preset: str, data: str | Path, out: str | Path, steps: int | None = None,
-          overrides: list[str] | None = None, resume: bool = False, dry_run: bool = False,
+          settings: Mapping[str, Any] | None = None, resume: bool = False, dry_run: bool = False,
           progress: bool = True, on_log=None, init_from: str | Path | None = None,
           notify: Callable[[str], None] | None = None) -> dict:
     """Train a preset on a built corpus.
 
     Args:
-        preset: preset name (``seqart.train.config.PRESETS``).
+        preset: preset name (``seqart presets`` lists them; :func:`seqart.models.registry.presets`).
         data: a corpus folder made by ``seqart corpus build``.
         out: the run folder.
         steps: override the preset's step count.
-        overrides: ``key=value`` settings (training or model config).
+        settings: training or model config values by name, typed (``{"lr": 1e-3,
+            "hidden_size": 512}``; see :func:`seqart.train.config.apply_settings`).
         resume: continue the run in ``out`` from its last checkpoint; where there is none
             yet (a first attempt, or one killed before its first checkpoint) the run
             starts from step 0, so the same command serves every attempt of a job that
@@ -31,10 +34,11 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
         dry_run: one batch of training, validation, checkpointing and evaluation
             in a temporary folder; ``out`` is not touched.
         progress: show the progress bar.
-        notify: called with one-line messages for the user (where a resumed run starts).
+        notify: called with one-line messages for the user: where a resumed run starts,
+            and the build report of the data an ``init_from`` run built.
         init_from: a model to start from (shipped name or model/run folder) of the
             preset's model type: its architecture, tokenizer and weights, with the
-            preset's training settings (see :mod:`seqart.train.finetune`). ``data``
+            preset's training settings (see :mod:`seqart.workflows.start_from`). ``data``
             may then be any corpus source (a folder of music files, ...), built first
             into ``out/corpus`` with the model's tokenizer; the build report is
             ``result["data_report"]``.
@@ -48,22 +52,25 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
     """
     start = None
     if init_from is not None:  # fine-tuning: M's architecture, tokenizer and weights
-        from seqart.train.finetune import fine_tune_data, is_corpus_folder, start_model
+        from seqart.workflows.start_from import data_report_lines, fine_tune_data, is_corpus_folder, start_model
 
         if not is_corpus_folder(data) and get_preset(preset).representation != "images":
             with fine_tune_data(init_from, preset, data, out, dry_run=dry_run, resume=resume,
                                 progress=progress) as prepared:
-                result = train(preset, prepared.corpus, out, steps, overrides, resume, dry_run, progress, on_log,
+                if notify is not None:
+                    for line in data_report_lines(prepared):
+                        notify(line)
+                result = train(preset, prepared.corpus, out, steps, settings, resume, dry_run, progress, on_log,
                                init_from=init_from, notify=notify)
             return {**result, "data_report": prepared.report}
         start = start_model(init_from, get_preset(preset))
     recipe = get_preset(preset)
     if start is not None:
         recipe.model_config = dict(start.config)
-    model_cfg, train_cfg = apply_overrides(recipe, list(overrides or []))
+    model_cfg, train_cfg = apply_settings(recipe, settings)
     if steps is not None:
         if steps < 1:
-            raise SeqartError(f"--steps must be at least 1, got {steps}")
+            raise SeqartError(f"steps must be at least 1, got {steps}")
         train_cfg.steps = steps
     corpus = open_training_data(data, recipe, model_cfg)
     if corpus.representation != recipe.representation:
@@ -72,7 +79,7 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
             f"(build it with: seqart corpus build SOURCE -o DIR --representation {recipe.representation})"
         )
     if start is not None:
-        from seqart.train.finetune import check_data_matches
+        from seqart.workflows.start_from import check_data_matches
 
         check_data_matches(start, corpus)
     out = Path(out)
@@ -89,12 +96,44 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
         return result
     has_run = (out / "checkpoint").exists() or (out / "checkpoint.old").exists() or (out / "model").exists()
     if has_run and not resume:
-        raise SeqartError(f"{out} already holds a run; add --resume to continue it, or choose another -o")
+        raise RunExistsError(out)
     if not has_run and out.exists() and any(p.name != "corpus" or start is None for p in out.iterdir()) \
             and not (out / "run.json").exists():  # a --from run may hold the corpus built for it
-        raise SeqartError(f"{out} exists and is not a seqart run folder; choose another -o")
+        raise SeqartError(f"{out} exists and is not a seqart run folder; choose another folder")
     return _run(recipe, model_cfg, train_cfg, corpus, out, data, resume, progress, on_log,
                 init=start.folder if start else None, notify=notify)
+
+
+def train_in_processes(nproc: int, args: list[str], preset: str, data: str | Path, out: str | Path,
+                       init_from: str | Path | None = None, resume: bool = False, dry_run: bool = False,
+                       notify: Callable[[str], None] | None = None) -> int:
+    """Run ``seqart train ARGS`` in ``nproc`` data-parallel processes under torchrun.
+
+    A run that starts from a model (``init_from``) on a folder of music has its data
+    built here, once, into ``out/corpus`` (its report goes to ``notify``), and the
+    processes train on that corpus.
+
+    Args:
+        nproc: processes on this machine.
+        args: the command's arguments after ``train`` (``--data`` among them).
+        preset, data, out, init_from, resume, dry_run: as in :func:`train`.
+
+    Returns:
+        the exit status of torchrun.
+    """
+    from seqart.train.launch import launch_torchrun
+
+    if init_from is None or get_preset(preset).representation == "images":
+        return launch_torchrun(nproc, ["train", *args])
+    from seqart.workflows.start_from import data_report_lines, fine_tune_data, is_corpus_folder
+
+    if is_corpus_folder(data):
+        return launch_torchrun(nproc, ["train", *args])
+    with fine_tune_data(init_from, preset, data, out, dry_run=dry_run, resume=resume) as prepared:
+        for line in data_report_lines(prepared) if notify is not None else ():
+            notify(line)
+        at = args.index("--data") + 1
+        return launch_torchrun(nproc, ["train", *args[:at], str(prepared.corpus), *args[at + 1:]])
 
 
 def open_training_data(data: str | Path, recipe, model_cfg: dict):
@@ -122,7 +161,7 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
     seed_everything(train_cfg.seed)
     model = cls(config)
     if init is not None:
-        from seqart.train.finetune import load_start_weights
+        from seqart.workflows.start_from import load_start_weights
 
         load_start_weights(model, init)
     train_data = cls.data(corpus.split("train"), tokenizer, train_cfg, seed=train_cfg.seed, training=True,
@@ -147,6 +186,7 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
         from seqart.train.distributed import DistContext, shutdown
 
         trainer.dist.barrier()
+        trainer.ddp = None  # free DDP's reducer while the process group it uses still exists
         ctx, trainer.dist = trainer.dist, DistContext()
         if not ctx.is_main:
             shutdown(ctx)

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqart.models.base import SeqartModel, StepFn
-from seqart.models.configs import MelodyLSTMConfig
-from seqart.models.token_data import TokenWindows
+from seqart.models.melody_lm.config import MelodyLSTMConfig
+from seqart.models.melody_lm.data import TokenWindows
 
 PAD = 0
 
@@ -17,7 +17,6 @@ class MelodyLSTM(SeqartModel):
     """Embedding -> LSTM/GRU stack -> linear logits over the next token."""
 
     registry_name = "melody-lstm"
-    config_class = MelodyLSTMConfig
     representation = "melody"
 
     def __init__(self, config: MelodyLSTMConfig):

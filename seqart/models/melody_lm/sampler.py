@@ -1,0 +1,109 @@
+"""Sampling a melody language model: NumPy forward pass, melody grammar, hard constraints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seqart.errors import ModelError
+from seqart.generate.protocol import PrimerLike, draw_seed, read_primer, refuse_options
+from seqart.models.folder import read_config, read_evaluation, read_weights_numpy, resolve_model
+from seqart.score import KeySignature, Score
+
+#: sampling defaults of a melody model (what None means)
+DEFAULT_BARS = 16
+DEFAULT_TEMPERATURE = 1.0
+
+
+class MelodyGenerator:
+    """A trained melody language model ready to sample (no torch: a NumPy forward pass).
+
+    Args:
+        folder: a model folder (``config.json`` + ``model.safetensors`` + ``tokenizer.json``),
+            a run folder or a shipped name.
+        device: accepted for the protocol's sake; sampling runs in NumPy on the CPU.
+
+    Attributes:
+        folder: where the model lives.
+        model_type: its registry name (``"melody-lstm"``).
+        evaluation: its held-out figures (``eval.json``), if recorded.
+        last_seed: the seed of the last call.
+    """
+
+    def __init__(self, folder: str | Path, device: str | None = None):
+        from dataclasses import asdict
+
+        from seqart.generate.melody import MelodySampler
+        from seqart.models.folder import load_tokenizer_of, model_config
+        from seqart.models.melody_lm.numpy_lstm import NumpyRNNLM
+
+        self.folder = resolve_model(folder)
+        meta = read_config(self.folder)
+        self.model_type = meta["model"]
+        if self.model_type != "melody-lstm":
+            raise ModelError(f"{folder}: a {self.model_type} model is not a melody language model")
+        config = asdict(model_config(self.folder, meta))  # refuse absurd sizes before allocating
+        self.tokenizer = load_tokenizer_of(self.folder)
+        if config.get("vocab_size") != self.tokenizer.vocab_size:
+            raise ModelError(f"{folder}: config vocab_size {config.get('vocab_size')} does not match "
+                             f"tokenizer.json ({self.tokenizer.vocab_size})")
+        weights = read_weights_numpy(self.folder)
+        try:
+            self.lm = NumpyRNNLM(weights, config)
+        except (KeyError, ValueError) as exc:
+            raise ModelError(f"{folder}: weights do not match the config ({exc})") from None
+        self._sampler = MelodySampler(self.lm, self.tokenizer)
+        self.evaluation = read_evaluation(self.folder)
+        self.last_seed: int | None = None
+        #: what an option left at None means for this model
+        self.sampling_defaults: dict = {"bars": DEFAULT_BARS, "temperature": DEFAULT_TEMPERATURE}
+
+    def sample(self, num: int = 1, *, seed: int | None = None, bars: int | None = None,
+               temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
+               key: str | KeySignature | None = None, scale: str | None = None,
+               pitch_range: str | tuple[int, int] | None = None,
+               time_signature: str | tuple[int, int] | None = None, tempo: float | None = None,
+               primer: PrimerLike | None = None, steps: int | None = None) -> list[Score]:
+        """Generate ``num`` melodies of ``bars`` bars (after ``primer``, if given).
+
+        Args:
+            num: how many melodies (sampled as one batch).
+            seed: same seed and options -> identical output; None draws one
+                (kept in ``self.last_seed``).
+            bars: bars to generate (default 16).
+            temperature: > 0 (default 1.0); 0.8-1.0 gives idiomatic lines.
+            top_k: sample among the k most likely step tokens only.
+            top_p: nucleus sampling threshold in (0, 1].
+            key: ``"D minor"``, ``"Bb"``, a KeySignature; the melody stays in it.
+            scale: ``major``, ``dorian``, ``pentatonic``, ... on the key's tonic.
+            pitch_range: ``"55-84"``, ``"G3-C6"`` or (low, high) MIDI, inclusive.
+            time_signature: ``"6/8"`` or (6, 8).
+            tempo: output tempo in bpm.
+            primer: a Score or a MIDI/MusicXML/ABC path to continue; each result
+                begins with its notes unchanged.
+            steps: frames, for frame models only; a melody model refuses it (it takes ``bars``).
+
+        Returns:
+            a list of ``num`` :class:`Score` objects (notes in beats).
+
+        Raises:
+            ScoreError: for invalid options (one-line message).
+        """
+        from seqart.generate.melody import SamplingOptions
+
+        refuse_options(self.model_type, {"steps": steps}, "it generates bars (bars=...), not frames")
+        if primer is not None:
+            primer = read_primer(primer)
+        options = SamplingOptions.parse(
+            bars=DEFAULT_BARS if bars is None else bars,
+            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+            top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range,
+            time_signature=time_signature, tempo=tempo)
+        self.last_seed = draw_seed(seed)
+        rng = np.random.default_rng(self.last_seed)
+        return self._sampler.sample(num, options, rng, primer=primer)
+
+    def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
+        """Continue ``score`` by ``bars`` bars; same options as :meth:`sample`."""
+        return self.sample(num=num, bars=bars, primer=score, **options)

@@ -1,0 +1,87 @@
+"""Config of the melody VAE (torch-free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seqart.errors import ModelError
+from seqart.models.checks import check_float, check_int
+
+
+@dataclass
+class MusicVAEConfig:
+    """Shape and objective of a :class:`seqart.models.music_vae.MusicVAE`.
+
+    Attributes:
+        n_classes: step classes (hold, rest, one per pitch; from the tokenizer).
+        bars: model bars per span.
+        bar_steps: grid steps per model bar (16 = one 4/4 bar of sixteenths).
+        embed_dim: step-class embedding width (encoder and decoder).
+        encoder_size: width of each direction of the bidirectional LSTM encoder.
+        encoder_layers: stacked encoder layers.
+        latent_size: dimensions of z.
+        decoder: ``"flat"`` (one LSTM over the whole span) or ``"hierarchical"``
+            (a conductor LSTM emits one embedding per bar; a bar LSTM decodes each bar from it).
+        decoder_size: width of the (bar) decoder LSTM.
+        decoder_layers: stacked decoder layers.
+        conductor_size: width of the conductor LSTM (hierarchical only).
+        conductor_layers: stacked conductor layers (hierarchical only).
+        dropout: dropout on embeddings and decoder outputs.
+        beta_max: weight of the KL term once annealing is done.
+        kl_warmup_steps: the KL weight grows linearly from 0 to ``beta_max`` over these steps.
+        free_bits: KL (bits per span) that costs nothing, so the posterior can carry
+            that much information before it is penalised.
+        scheduled_sampling: largest probability of feeding the decoder its own sample
+            instead of the true previous step (0 = pure teacher forcing).
+        sampling_warmup_steps: that probability grows linearly from 0 over these steps.
+        steps_per_beat: grid steps per beat (from the tokenizer).
+        min_pitch: MIDI pitch of class 2 (from the tokenizer).
+    """
+
+    n_classes: int
+    bars: int = 2
+    bar_steps: int = 16
+    embed_dim: int = 64
+    encoder_size: int = 256
+    encoder_layers: int = 1
+    latent_size: int = 128
+    decoder: str = "flat"
+    decoder_size: int = 512
+    decoder_layers: int = 2
+    conductor_size: int = 256
+    conductor_layers: int = 1
+    dropout: float = 0.1
+    beta_max: float = 0.2
+    kl_warmup_steps: int = 1000
+    free_bits: float = 0.0
+    scheduled_sampling: float = 0.0
+    sampling_warmup_steps: int = 1000
+    steps_per_beat: int = 4
+    min_pitch: int = 36
+
+    @property
+    def span_steps(self) -> int:
+        """Grid steps per span (``bars * bar_steps``)."""
+        return self.bars * self.bar_steps
+
+    def validate(self) -> None:
+        check_int("n_classes", self.n_classes, 3, 1024)
+        check_int("bars", self.bars, 1, 256)
+        check_int("bar_steps", self.bar_steps, 1, 192)
+        check_int("span_steps", self.bars * self.bar_steps, 1, 8192)
+        for name in ("embed_dim", "encoder_size", "latent_size", "decoder_size", "conductor_size"):
+            check_int(name, getattr(self, name), 1, 8192)
+        for name in ("encoder_layers", "decoder_layers", "conductor_layers"):
+            check_int(name, getattr(self, name), 1, 16)
+        if self.decoder not in ("flat", "hierarchical"):
+            raise ModelError(f"config decoder={self.decoder!r} must be 'flat' or 'hierarchical'")
+        check_float("dropout", self.dropout, 0.0, 0.95)
+        check_float("beta_max", self.beta_max, 0.0, 100.0)
+        check_int("kl_warmup_steps", self.kl_warmup_steps, 0, 10 ** 9)
+        check_float("free_bits", self.free_bits, 0.0, 1e6)
+        check_float("scheduled_sampling", self.scheduled_sampling, 0.0, 1.0)
+        check_int("sampling_warmup_steps", self.sampling_warmup_steps, 0, 10 ** 9)
+        check_int("steps_per_beat", self.steps_per_beat, 1, 48)
+        check_int("min_pitch", self.min_pitch, 0, 127)
+        if self.min_pitch + self.n_classes - 3 > 127:
+            raise ModelError(f"config n_classes={self.n_classes} with min_pitch={self.min_pitch} passes MIDI pitch 127")

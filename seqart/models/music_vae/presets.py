@@ -1,0 +1,47 @@
+"""Presets of the melody VAE."""
+
+from __future__ import annotations
+
+from seqart.models.registry import Preset
+
+#: sequence-VAE presets on melody corpora (MusicVAE's 2-bar and 16-bar melody models, sized
+#: for a CPU): name -> (description, model config, training settings)
+_VAE_SETTINGS = {
+    "melody-vae-2bar": (
+        "MusicVAE-style 2-bar melody VAE, flat LSTM decoder (stage 1 of the shipped 'folk-vae-2bar'; "
+        "README: Latent melodies)",
+        {"bars": 2, "embed_dim": 64, "encoder_size": 256, "latent_size": 128, "decoder": "flat",
+         "decoder_size": 256, "decoder_layers": 2, "dropout": 0.1, "beta_max": 0.1, "kl_warmup_steps": 1000,
+         "free_bits": 64.0},
+        {"steps": 6000, "batch_size": 128, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
+         "val_every": 250, "val_batches": 20, "checkpoint_every": 250},
+    ),
+    "melody-vae-16bar": (
+        "MusicVAE-style 16-bar melody VAE, hierarchical decoder (a conductor LSTM per bar, a bar LSTM per step)",
+        {"bars": 16, "embed_dim": 64, "encoder_size": 192, "latent_size": 256, "decoder": "hierarchical",
+         "conductor_size": 256, "decoder_size": 256, "decoder_layers": 1, "dropout": 0.1, "beta_max": 0.2,
+         "kl_warmup_steps": 2000, "free_bits": 256.0},
+        {"steps": 7000, "batch_size": 32, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
+         "val_every": 500, "val_batches": 16, "checkpoint_every": 250},
+    ),
+    "melody-vae-16bar-flat": (
+        "the 16-bar melody VAE with a flat decoder (the baseline the hierarchical one is compared with)",
+        {"bars": 16, "embed_dim": 64, "encoder_size": 192, "latent_size": 256, "decoder": "flat",
+         "decoder_size": 256, "decoder_layers": 1, "dropout": 0.1, "beta_max": 0.2, "kl_warmup_steps": 2000,
+         "free_bits": 256.0},
+        {"steps": 7000, "batch_size": 32, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
+         "val_every": 500, "val_batches": 16, "checkpoint_every": 250},
+    ),
+    "melody-vae-tiny": (
+        "a tiny 2-bar melody VAE for smoke tests",
+        {"bars": 2, "embed_dim": 16, "encoder_size": 32, "latent_size": 8, "decoder": "flat", "decoder_size": 32,
+         "decoder_layers": 1, "dropout": 0.0, "beta_max": 0.2, "kl_warmup_steps": 20},
+        {"steps": 60, "batch_size": 32, "lr": 1e-2, "warmup_steps": 5, "augment_transpose": 6,
+         "val_every": 30, "checkpoint_every": 30},
+    ),
+}
+
+
+PRESETS = tuple(Preset(name=name, model="music-vae", representation="melody", description=desc,
+                       model_config=dict(model), train=dict(train))
+                for name, (desc, model, train) in _VAE_SETTINGS.items())

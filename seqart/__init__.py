@@ -40,6 +40,6 @@ def load(model: str = "folk", device: str | None = None):
     and frame models; ``encode``/``decode``/``interpolate``/``vary``/``shift`` for a VAE.
     Music comes back as :class:`Score` objects (notes in beats), images as ``uint8`` arrays.
     """
-    from seqart.models.registry import load_generator
+    from seqart.models.loading import load_generator
 
     return load_generator(model, device=device)

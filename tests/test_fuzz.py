@@ -371,7 +371,7 @@ def test_primer_errors_name_the_file(tmp_path):
 
 def test_a_primer_longer_than_the_generation_limit_is_refused_quickly():
     """A 100,000-note primer took 35 s to feed through the model; at most 4096 bars are continued."""
-    from seqart.models.registry import load_generator
+    from seqart.models.loading import load_generator
 
     notes = [Note(60 + i % 12, i * 0.25, 0.25) for i in range(4096 * 16 + 4)]
     primer = Score(tracks=[Track(notes)], source="long.mid")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from seqart.errors import ModelError, ScoreError
-from seqart.models.registry import load_generator
+from seqart.models.loading import load_generator
 from seqart.generate.constraints import allowed_pitch_classes, parse_range
 from seqart.models.folder import load_model
 from seqart.score import KeySignature, Note, Score, TimeSignature, Track

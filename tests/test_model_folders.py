@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from seqart.cli import app
 from seqart.errors import ModelError
-from seqart.models.registry import load_generator
+from seqart.models.loading import load_generator
 from seqart.models import model_class
 from seqart.models.folder import load_model, save_model_folder
 from seqart.tokenizers import get_tokenizer
@@ -239,7 +239,7 @@ def test_a_config_asking_for_gigabytes_allocates_nothing(good, tmp_path):
 import resource, sys
 import torch
 from seqart.errors import ModelError
-from seqart.models.registry import load_generator
+from seqart.models.loading import load_generator
 from seqart.models.folder import load_model
 import seqart.models.melody_lm.model
 pages = int(open("/proc/self/statm").read().split()[0])

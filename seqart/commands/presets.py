@@ -11,7 +11,7 @@ def presets_command() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from seqart.models.registry import catalogue
+    from seqart.models.loading import catalogue
 
     families, shipped = catalogue()
     table = Table("family", "model type", "preset", "description")

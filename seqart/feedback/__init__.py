@@ -1,9 +1,10 @@
-"""Rating generated samples and tuning a model on the ratings.
+"""Ratings of generated samples.
 
 - :mod:`seqart.feedback.store`: the SQLite feedback store (samples, settings, ratings);
-- :mod:`seqart.feedback.summary`: what ``seqart rate`` shows of a sample;
-- :mod:`seqart.workflows.tune`: fine-tuning a melody model toward liked samples and
-  away from disliked ones (imports torch when called).
+- :mod:`seqart.feedback.summary`: what ``seqart rate`` shows of a sample.
+
+Tuning a model on the ratings is :mod:`seqart.workflows.tune` (the objective is the
+model family's registered tuner).
 
 Importing this package is cheap: no torch, no music21.
 """

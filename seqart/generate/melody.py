@@ -79,7 +79,7 @@ class MelodySampler:
 
     Args:
         lm: an object with ``initial_state(B)``, ``step(tokens (B,), state) -> (logits (B, V), state)``
-            and ``run(tokens (B, T), state)`` (e.g. :class:`NumpyRNNLM`).
+            and ``run(tokens (B, T), state)`` (e.g. :class:`seqart.models.melody_lm.numpy_lstm.NumpyRNNLM`; its state, batch first, nested as the model likes).
         tokenizer: the model's melody tokenizer.
     """
 

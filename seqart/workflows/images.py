@@ -36,7 +36,7 @@ def image_generator(model: str | Path):
     Raises:
         SeqartError: for a model that does not make images.
     """
-    from seqart.models.registry import load_generator, model_type_of
+    from seqart.models.loading import load_generator, model_type_of
 
     kind = model_type_of(model)
     if kind.outputs != "images":

@@ -25,7 +25,7 @@ def latent_generator(model: str | Path = DEFAULT_VAE):
     """
     from seqart.errors import ModelError
     from seqart.generate.protocol import LatentGenerator
-    from seqart.models.registry import load_generator, model_type_of
+    from seqart.models.loading import load_generator, model_type_of
 
     kind = model_type_of(model)
     if kind.outputs != "scores":

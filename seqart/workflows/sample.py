@@ -76,7 +76,7 @@ def sample_to_files(model: str | Path, out: str | Path, num: int = 1, *, fmt: st
         SeqartError: bad options (named as the arguments here are).
         OutputExistsError: an output exists and ``force`` is False (checked before anything is generated).
     """
-    from seqart.models.registry import load_generator, model_type_of
+    from seqart.models.loading import load_generator, model_type_of
 
     if model_type_of(model).outputs == "images":
         given = {"fmt": fmt, "keep": keep, "reference": reference, "audio": audio or None}
@@ -140,7 +140,7 @@ def _refuse_for_images(given: dict) -> None:
 def _sample_images(model: str | Path, out: Path, num: int, force: bool, **options) -> SampleResult:
     """An image model's samples as one grid (``out.png``) or numbered PNGs in the folder ``out``."""
     from seqart.generate.writers import write_grid, write_pngs
-    from seqart.models.registry import load_generator
+    from seqart.models.loading import load_generator
     from seqart.utils.paths import numbered_paths, refuse_existing
 
     if num < 1:

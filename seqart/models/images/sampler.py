@@ -34,7 +34,7 @@ import numpy as np
 
 from seqart.errors import ScoreError, SeqartError
 from seqart.generate.protocol import draw_seed, refuse_options
-from seqart.models.registry import model_type as model_type_of
+from seqart.models.registry import model_type
 from seqart.generate.writers import MIN_FRAME_MS, gif_durations
 
 class ImageGenerator:
@@ -63,7 +63,7 @@ class ImageGenerator:
         self.average = average
         self.model, self.tokenizer, meta = load_model(self.folder, device=self.device)
         self.model_type = meta["model"]
-        if model_type_of(self.model_type).outputs != "images":
+        if model_type(self.model_type).outputs != "images":
             raise SeqartError(f"{self.folder}: a {self.model_type} model does not make images")
         self.size = int(self.model.config.size)
         self.channels = int(self.model.config.channels)

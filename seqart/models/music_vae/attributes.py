@@ -106,7 +106,7 @@ def measure(spans: np.ndarray, name: str, steps_per_beat: int = 4) -> np.ndarray
 
 def compute_attribute_vectors(model, spans: np.ndarray, max_spans: int = 8000, seed: int = 0,
                               batch_size: int = 512) -> dict:
-    """Attribute vectors of a trained :class:`~seqart.models.music_vae.MusicVAE`.
+    """Attribute vectors of a trained :class:`~seqart.models.music_vae.model.MusicVAE`.
 
     Args:
         model: the VAE (any device).

@@ -10,7 +10,7 @@ from seqart.models.checks import check_float, check_int
 
 @dataclass
 class MusicVAEConfig:
-    """Shape and objective of a :class:`seqart.models.music_vae.MusicVAE`.
+    """Shape and objective of a :class:`seqart.models.music_vae.model.MusicVAE`.
 
     Attributes:
         n_classes: step classes (hold, rest, one per pitch; from the tokenizer).

@@ -10,7 +10,7 @@ from seqart.models.checks import check_float, check_int
 
 @dataclass
 class PolyLSTMConfig:
-    """Shape of a :class:`seqart.models.poly.PolyLSTM`: an LSTM over piano-roll
+    """Shape of a :class:`seqart.models.poly.model.PolyLSTM`: an LSTM over piano-roll
     frames whose output is one independent Bernoulli per key.
 
     Attributes:
@@ -34,7 +34,7 @@ class PolyLSTMConfig:
 
 @dataclass
 class PolyNADEConfig(PolyLSTMConfig):
-    """Shape of a :class:`seqart.models.poly.PolyNADE`: a frame LSTM whose output
+    """Shape of a :class:`seqart.models.poly.model.PolyNADE`: a frame LSTM whose output
     models the keys of a frame jointly, lowest key first.
 
     Attributes:

@@ -14,10 +14,11 @@ warm-up run of each so the file cache is warm), run from the repository root:
   summary gives its cost over one sample's, each less the bare interpreter).
 
 Beside them, a fresh process times the same work in-process with
-``time.perf_counter``: importing ``seqart.cli``, importing ``seqart.generate``,
-``load_generator(MODEL)``, sampling one 16-bar melody, and writing the MIDI file;
-it also notes whether torch got imported on the way. Phases are medians over
-``--runs`` processes.
+``time.perf_counter``: importing ``seqart.cli``, importing the loader
+(:mod:`seqart.models.loading`; the phase keeps its earlier name ``import
+seqart.generate`` so results files stay comparable), ``load_generator(MODEL)``,
+sampling one 16-bar melody, and writing the MIDI file; it also notes whether torch
+got imported on the way. Phases are medians over ``--runs`` processes.
 
 MODEL is a shipped model name (default ``folk``) or a model/run folder.
 
@@ -69,7 +70,7 @@ def breakdown(model: str, out: str, seed: int, bars: int) -> dict:
 
     times[PHASES[0]] = time.perf_counter() - start
     mark = time.perf_counter()
-    from seqart.models.registry import load_generator
+    from seqart.models.loading import load_generator
 
     times[PHASES[1]] = time.perf_counter() - mark
     mark = time.perf_counter()

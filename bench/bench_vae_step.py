@@ -37,7 +37,7 @@ def time_preset(name: str, flush: bool, warmup: int, rounds: int) -> dict:
     from seqart.models.music_vae.config import MusicVAEConfig
     from seqart.models.music_vae.model import MusicVAE
     from seqart.tokenizers.melody import MelodyTokenizer
-    from seqart.train.config import apply_settings, parse_settings
+    from seqart.train.config import apply_settings
     from seqart.models.registry import get_preset
 
     model_config, train = apply_settings(get_preset(name))

@@ -254,6 +254,6 @@ def test_cli_folder_without_out_is_one_error_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["corpus", "build", str(folder)])
     assert result.exit_code == 2
-    assert result.output.startswith(f"error: missing -o/--out for {folder}: only a built-in corpus (essen, han")
+    assert result.output.startswith(f"error: no output folder given for {folder}: only a built-in corpus (essen, han")
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
     assert not (tmp_path / "corpora").exists()

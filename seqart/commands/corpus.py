@@ -96,53 +96,29 @@ def build(
     A built-in corpus NAME is built as its recipe seqart/corpora/recipes/NAME.json says.
     """
     from seqart.corpora import build_corpus
-    from seqart.corpora.recipes import builtin_recipes, default_out_dir, recipe_for
-    from seqart.errors import CorpusError
+    from seqart.train.config import parse_settings
 
-    if out is None:
-        if recipe_for(source) is None:
-            raise CorpusError(f"missing -o/--out for {source}: only a built-in corpus "
-                              f"({', '.join(builtin_recipes())}) has a default folder (corpora/built/NAME)")
-        out = default_out_dir(source)
     try:
-        r = build_corpus(source, out, representation=representation,
-                         tokenizer_config=parse_settings(settings or []), workers=workers, use_cache=not no_cache,
-                         progress=True, limit=limit, time_limit=time_limit, shard_items=shard_items, resume=resume)
+        r = build_corpus(source, out, representation=representation, tokenizer_config=parse_settings(settings or []),
+                         workers=workers, use_cache=not no_cache, progress=True, limit=limit, time_limit=time_limit,
+                         shard_items=shard_items, resume=resume)
     except KeyboardInterrupt:
         typer.echo("build interrupted: run the same command again to carry on from where it stopped", err=True)
         raise
+    for line in _report(r):
+        typer.echo(line)
+
+
+def _report(r) -> list[str]:
+    """A build report as lines: totals, the split, what was skipped and why."""
     unit = "tokens" if r.kind == "tokens" else "frames"
     resumed = f", {r.resumed_units:,} from the interrupted build" if r.resumed_units else ""
-    typer.echo(f"{r.out_dir}: kept {r.kept:,} sequences of {r.scores:,} scores from {r.units:,} units "
-               f"({r.duplicates:,} duplicates, {len(r.skipped):,} skipped) in {r.seconds:.1f} s "
-               f"[{r.cache_hits:,} cached, {r.parsed:,} parsed{resumed}; {r.shards:,} data "
-               f"file{'s' if r.shards != 1 else ''}]")
-    typer.echo("  " + ", ".join(f"{s} {r.sequences[s]:,} seq / {r.items[s]:,} {unit}" for s in r.sequences))
-    for reason, n in r.skip_reasons():
-        typer.echo(f"  skipped {n:,}: {reason}")
+    lines = [f"{r.out_dir}: kept {r.kept:,} sequences of {r.scores:,} scores from {r.units:,} units "
+             f"({r.duplicates:,} duplicates, {len(r.skipped):,} skipped) in {r.seconds:.1f} s "
+             f"[{r.cache_hits:,} cached, {r.parsed:,} parsed{resumed}; {r.shards:,} data "
+             f"file{'s' if r.shards != 1 else ''}]",
+             "  " + ", ".join(f"{s} {r.sequences[s]:,} seq / {r.items[s]:,} {unit}" for s in r.sequences)]
+    lines += [f"  skipped {n:,}: {reason}" for reason, n in r.skip_reasons()]
     if r.skipped:
-        typer.echo(f"  every skipped file and its reason: {r.manifest_path} (\"skipped\")")
-
-
-def parse_settings(settings: list[str]) -> dict:
-    """``["steps_per_beat=2", "min_pitch=48"]`` -> ``{"steps_per_beat": 2, "min_pitch": 48}``.
-
-    Values are read as JSON when they parse (numbers, true/false, lists), else kept as text.
-
-    Raises:
-        TokenizerError: for an item without ``=``.
-    """
-    import json
-
-    from seqart.errors import TokenizerError
-
-    config = {}
-    for item in settings:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise TokenizerError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            config[key.strip()] = json.loads(value)
-        except ValueError:
-            config[key.strip()] = value
-    return config
+        lines.append(f"  every skipped file and its reason: {r.manifest_path} (\"skipped\")")
+    return lines

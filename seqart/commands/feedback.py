@@ -167,24 +167,9 @@ def tune_command(
 
     if not from_feedback:
         raise SeqartError("say what to tune on: --from-feedback (the ratings given with seqart rate)")
-    from seqart.workflows.tune import GENERAL_TOLERANCE, tune_from_feedback
+    from seqart.workflows.tune import tune_from_feedback
 
-    r = tune_from_feedback(model, out, steps=steps, unlikelihood=unlikelihood, anchor=anchor, replay=replay, lr=lr,
-                           threads=threads, device=device, seed=seed, overwrite=force, progress=True)
-    for line in r.skipped:
-        typer.echo(f"skipped {line}", err=True)
-    typer.echo(f"tuned {model} on {r.liked} liked and {r.disliked} disliked melodies "
-               f"({r.held_out} liked held out): {r.steps} steps in {r.seconds:.1f} s"
-               + (f", replaying {r.replay}" if r.replay else "") + f" -> {r.out}")
-    change = 100.0 * (r.liked_nll_after / r.liked_nll_before - 1.0)
-    which = "held-out liked melodies" if r.held_out else "liked melodies (none held out: fewer than 3 liked)"
-    hint = "" if change < 0 else "; no better than before: rate more samples, or try other --steps or --lr"
-    typer.echo(f"{which}: {r.liked_nll_before:.4f} -> {r.liked_nll_after:.4f} nats/token ({change:+.1f}%{hint})")
-    if r.general_change is None:
-        typer.echo(f"general held-out NLL: {r.general_source}")
-    else:
-        ok = r.general_change <= GENERAL_TOLERANCE
-        verdict = (f"within the {GENERAL_TOLERANCE:.0%} budget" if ok else
-                   f"MORE than the {GENERAL_TOLERANCE:.0%} budget: raise --anchor or --replay, or lower --steps")
-        typer.echo(f"general held-out NLL ({r.general_source}): {r.general_nll_before:.4f} -> "
-                   f"{r.general_nll_after:.4f} nats/token ({100 * r.general_change:+.1f}%, {verdict})")
+    report = tune_from_feedback(model, out, steps=steps, unlikelihood=unlikelihood, anchor=anchor, replay=replay,
+                                lr=lr, threads=threads, device=device, seed=seed, overwrite=force, progress=True)
+    for line in report.lines():
+        typer.echo(line, err=line.startswith("skipped "))

@@ -9,21 +9,23 @@ from seqart.commands.common import guarded
 def presets_command() -> None:
     """List the model families, their presets (what 'seqart train PRESET' takes) and the shipped models."""
     from rich.console import Console
-    from rich.table import Table
 
     from seqart.models.loading import catalogue
 
     families, shipped = catalogue()
-    table = Table("family", "model type", "preset", "description")
-    previous = None
-    for family, model_type, preset, description in families:
-        table.add_row(family if family != previous else "", model_type, preset, description,
-                      end_section=False)
-        previous = family
-    models = Table("shipped model", "model type", "held-out figures")
-    for name, model_type, figures in shipped:
-        models.add_row(name, model_type, figures)
     out = Console()
     out = Console(width=max(out.width, 120))
-    out.print(table)
-    out.print(models)
+    out.print(_table(("family", "model type", "preset", "description"), families))
+    out.print(_table(("shipped model", "model type", "held-out figures"), shipped))
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]):
+    """A rich table; a first column repeating the row above is left blank."""
+    from rich.table import Table
+
+    table = Table(*headers)
+    previous = None
+    for row in rows:
+        table.add_row(row[0] if row[0] != previous else "", *row[1:])
+        previous = row[0]
+    return table

@@ -129,7 +129,7 @@ class BuildReport:
 # ------------------------------------------------------------------------ API
 def build_corpus(
     source: str | Path,
-    out_dir: str | Path,
+    out_dir: str | Path | None = None,
     representation: str | None = None,
     tokenizer_config: dict | None = None,
     workers: int | None = None,
@@ -154,6 +154,8 @@ def build_corpus(
             (scanned recursively), a music file, or a polyphonic benchmark ``.mat``.
         out_dir: the folder to write; created if needed. An earlier corpus there is
             replaced (at the end, in one rename); any other non-empty folder is refused.
+            None: ``corpora/built/NAME`` (relative to the current folder) for a built-in
+            corpus NAME; any other source needs one.
         representation: tokenizer name; ``.mat`` sources need ``"pianoroll"``.
         tokenizer_config: tokenizer config overrides (e.g. ``{"steps_per_beat": 2}``).
         workers: parser processes (default ``os.cpu_count()``; 1 parses in this process).
@@ -189,6 +191,13 @@ def build_corpus(
         TokenizerError: unknown representation or tokenizer option.
     """
     started = time.perf_counter()
+    if out_dir is None:
+        from seqart.corpora.recipes import builtin_recipes, default_out_dir, recipe_for
+
+        if recipe_for(source) is None:
+            raise CorpusError(f"no output folder given for {source}: only a built-in corpus "
+                              f"({', '.join(builtin_recipes())}) has a default one (corpora/built/NAME)")
+        out_dir = default_out_dir(str(source))
     settings = build_settings(source, representation, tokenizer_config, valid_fraction, test_fraction)
     representation, tokenizer_config = settings["representation"], settings["tokenizer_config"]
     valid_fraction, test_fraction = settings["valid_fraction"], settings["test_fraction"]

@@ -89,8 +89,15 @@ class TrainConfig:
 
 
 def parse_value(text: str):
-    """A setting written as text (``--set KEY=VALUE``) as the value it names: int, float,
-    bool (``true``/``false``), None (``none``/``null``), else the text itself."""
+    """A setting written as text (``--set KEY=VALUE``) as the value it names: JSON when it
+    parses (numbers, ``true``/``false``, ``null``, lists such as ``[4, 8]``), else
+    ``True``/``False``/``None`` in any case, else a number, else the text itself."""
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
     low = text.strip().lower()
     if low in ("true", "false"):
         return low == "true"

@@ -88,6 +88,27 @@ class TuneReport:
     def to_dict(self) -> dict:
         return {**asdict(self), "out": str(self.out), "general_change": self.general_change}
 
+    def lines(self) -> list[str]:
+        """The report as lines of text: what was tuned on, and the NLL before and after."""
+        out = [f"skipped {line}" for line in self.skipped]
+        out.append(f"tuned {self.base} on {self.liked} liked and {self.disliked} disliked melodies "
+                   f"({self.held_out} liked held out): {self.steps} steps in {self.seconds:.1f} s"
+                   + (f", replaying {self.replay}" if self.replay else "") + f" -> {self.out}")
+        change = 100.0 * (self.liked_nll_after / self.liked_nll_before - 1.0)
+        which = "held-out liked melodies" if self.held_out else "liked melodies (none held out: fewer than 3 liked)"
+        hint = "" if change < 0 else "; no better than before: rate more samples, or try other steps or lr"
+        out.append(f"{which}: {self.liked_nll_before:.4f} -> {self.liked_nll_after:.4f} nats/token "
+                   f"({change:+.1f}%{hint})")
+        if self.general_change is None:
+            out.append(f"general held-out NLL: {self.general_source}")
+        else:
+            ok = self.general_change <= GENERAL_TOLERANCE
+            verdict = (f"within the {GENERAL_TOLERANCE:.0%} budget" if ok else
+                       f"MORE than the {GENERAL_TOLERANCE:.0%} budget: raise the anchor or replay, or lower the steps")
+            out.append(f"general held-out NLL ({self.general_source}): {self.general_nll_before:.4f} -> "
+                       f"{self.general_nll_after:.4f} nats/token ({100 * self.general_change:+.1f}%, {verdict})")
+        return out
+
 
 def replay_corpus(meta: dict, tokenizer, replay_data: str | os.PathLike | None = "auto"):
     """The corpus a model was trained on, if it is on this machine and speaks its tokenizer.

@@ -295,3 +295,18 @@ def test_shipped_vae_is_the_default_and_has_attributes(tmp_path):
     assert r.exit_code == 0, r.output
     blend = sorted((tmp_path / "blend").iterdir())
     assert len(blend) == 3 and all(Score.from_file(p).num_notes > 0 for p in blend)
+
+
+def test_seqart_sample_draws_from_a_vae_prior(tmp_path):
+    """The one protocol lets ``seqart sample`` use a VAE: melodies from its prior, the same for
+    the same seed; an option a VAE cannot honour is refused in one line."""
+    out = tmp_path / "v.mid"
+    first = runner.invoke(app, ["sample", "folk-vae-2bar", "--num", "2", "--seed", "3", "-o", str(out)])
+    assert first.exit_code == 0, first.output
+    scores = [Score.from_file(tmp_path / f"v-{i}.mid") for i in (1, 2)]
+    assert all(s.num_notes > 0 and s.end <= 8.0 for s in scores)  # one 2-bar span of 4/4 each
+    again = runner.invoke(app, ["sample", "folk-vae-2bar", "--num", "2", "--seed", "3", "-o", str(out), "--force"])
+    assert again.exit_code == 0
+    assert [Score.from_file(tmp_path / f"v-{i}.mid").to_dict() for i in (1, 2)] == [s.to_dict() for s in scores]
+    refused = runner.invoke(app, ["sample", "folk-vae-2bar", "--key", "D minor", "-o", str(tmp_path / "k.mid")])
+    assert refused.exit_code == 2 and refused.output.startswith("error: key does not apply to a music-vae model")

@@ -92,7 +92,7 @@ class MelodyGenerator:
         """
         from seqart.generate.melody import SamplingOptions
 
-        refuse_options(self.model_type, {"steps": steps}, "it generates bars (bars=...), not frames")
+        refuse_options(self.model_type, {"steps": steps}, "it generates bars, not frames")
         if primer is not None:
             primer = read_primer(primer)
         options = SamplingOptions.parse(

@@ -41,8 +41,6 @@ class SeqartModel(nn.Module):
     """Base class: config handling and validation shared by all models."""
 
     registry_name: ClassVar[str]
-    #: representation the model reads ("melody", "events", "pianoroll", "images")
-    representation: ClassVar[str]
     #: what the loss is counted per ("token", "frame", "step", "image")
     item_name: ClassVar[str] = "token"
     #: optimizer steps done so far; the trainer sets it before each

@@ -70,8 +70,9 @@ class ModelType:
         representation: the corpus representation it trains on.
         presets: its presets, in listing order.
         tiny_preset: the preset the registry-wide model tests train (seconds on a CPU).
-        tuner: ``"module:function"`` that makes a model to tune on feedback from a trained
-            one (``seqart tune``), or None when the type cannot be tuned.
+        tuner: ``"module:Class"`` of the tuner, a model class that fine-tunes a trained model
+            of this type on a composer's ratings (``seqart tune``), or None when the type
+            cannot be tuned.
         outputs: ``"scores"`` (melodies, piano rolls) or ``"images"``.
         image_targets: for an image model, the targets ``seqart evaluate-images`` holds its
             samples to (see :meth:`seqart.images.evaluate.ImageEvaluation.targets`).
@@ -101,8 +102,9 @@ class ModelType:
         """The generator class :func:`seqart.load` builds for this type's folders."""
         return _import(self.generator)
 
-    def tuner_function(self):
-        """The tuning objective's constructor (``seqart tune``).
+    def tuner_class(self):
+        """The tuner (``seqart tune``): a model class with the tuning objective that starts
+        from a trained model of this type (see :mod:`seqart.models.melody_lm.tuning`).
 
         Raises:
             ModelError: for a type that cannot be tuned.

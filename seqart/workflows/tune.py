@@ -226,7 +226,7 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
         raise FeedbackError("no liked melodies to tune on")
     if steps < 1:
         raise SeqartError(f"steps must be at least 1, got {steps}")
-    tuner_cls = model_type(meta["model"]).tuner_function()
+    tuner_cls = model_type(meta["model"]).tuner_class()
     base, tokenizer, _ = load_model(folder)
     seed_everything(seed)
     tuner = tuner_cls.from_base(base, tokenizer, unlikelihood=unlikelihood, anchor=anchor, replay=replay)

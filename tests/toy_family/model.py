@@ -14,7 +14,6 @@ PAD = 0
 
 class Unigram(SeqartModel):
     registry_name = "toy-unigram"
-    representation = "melody"
 
     def __init__(self, config):
         config.validate()

@@ -11,7 +11,6 @@ class ImageModel(SeqartModel):
     """Base of the models that read the ``images`` representation: batches of
     images ``(B, C, H, W)`` in ``[-1, 1]``, sized by the data's tokenizer."""
 
-    representation: ClassVar[str] = "images"
     item_name: ClassVar[str] = "image"
 
     @classmethod

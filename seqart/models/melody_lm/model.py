@@ -17,7 +17,6 @@ class MelodyLSTM(SeqartModel):
     """Embedding -> LSTM/GRU stack -> linear logits over the next token."""
 
     registry_name = "melody-lstm"
-    representation = "melody"
 
     def __init__(self, config: MelodyLSTMConfig):
         config.validate()

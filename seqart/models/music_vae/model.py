@@ -33,7 +33,6 @@ class MusicVAE(SeqartModel):
     """Bidirectional-LSTM encoder -> z -> flat or hierarchical LSTM decoder."""
 
     registry_name = "music-vae"
-    representation = "melody"
     item_name = "step"
 
     def __init__(self, config: MusicVAEConfig):

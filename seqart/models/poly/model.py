@@ -33,7 +33,6 @@ KEY_BIAS_INIT = -3.0
 class PolyRNN(SeqartModel):
     """Shared frame LSTM, training and evaluation; subclasses define the frame output."""
 
-    representation = "pianoroll"
     item_name = "frame"
 
     def __init__(self, config):

@@ -75,15 +75,32 @@ class DistContext:
         """This process's contiguous slice of a global batch (tensors split on dim 0)."""
         if not self.enabled:
             return batch
-        if isinstance(batch, torch.Tensor):
-            n = batch.size(0)
-            per = n // self.world_size
-            return batch[self.rank * per: (self.rank + 1) * per]
-        if isinstance(batch, (list, tuple)):
-            return type(batch)(self.shard(b) for b in batch)
-        if isinstance(batch, dict):
-            return {k: self.shard(v) for k, v in batch.items()}
-        return batch
+
+        def piece(t: torch.Tensor) -> torch.Tensor:
+            per = t.size(0) // self.world_size
+            return t[self.rank * per: (self.rank + 1) * per]
+
+        return map_tensors(piece, batch)
+
+
+def map_tensors(fn, batch):
+    """``batch`` (a tensor, or lists, tuples and dicts of them) with ``fn`` applied to every tensor."""
+    if isinstance(batch, torch.Tensor):
+        return fn(batch)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(map_tensors(fn, b) for b in batch)
+    if isinstance(batch, dict):
+        return {k: map_tensors(fn, v) for k, v in batch.items()}
+    return batch
+
+
+def batch_rows(batch) -> int:
+    """Items in a batch: the first dimension of its first tensor."""
+    sizes: list[int] = []
+    map_tensors(lambda t: sizes.append(t.size(0)), batch)
+    if not sizes:
+        raise TypeError(f"a batch of {type(batch).__name__} holds no tensor")
+    return sizes[0]
 
 
 class LossRelay(torch.nn.Module):

@@ -37,7 +37,8 @@ import torch
 from seqart.errors import SeqartError, one_line
 from seqart.models.folder import fill_tied, save_model_folder
 from seqart.train.config import TrainConfig
-from seqart.train.distributed import DistContext, context_from_env, data_parallel, init_process_group, step_seed
+from seqart.train.distributed import (DistContext, batch_rows, context_from_env, data_parallel, init_process_group,
+                                      map_tensors, step_seed)
 from seqart.train.sync_batchnorm import convert_batch_norms, synchronized
 from seqart.utils.atomic import atomic_folder, recover_dir, write_json_atomic, write_text_atomic
 
@@ -336,12 +337,15 @@ class Trainer:
                 except ValueError:
                     pass
 
+    def _on_device(self, batch):
+        return map_tensors(lambda t: t.to(self.device, non_blocking=True), batch)
+
     def _training_step(self, global_batch) -> dict:
         """The model's ``training_step`` on this process's slice of batch ``self.step``."""
-        batch = _to_device(self.dist.shard(global_batch), self.device)
+        batch = self._on_device(self.dist.shard(global_batch))
         model = self.model
         model.trainer_step = self.step
-        rows = _rows(global_batch)
+        rows = batch_rows(global_batch)
         model.batch_rows = (self.dist.first_row(rows), rows)
         model.noise_generator = torch.Generator(device=self.device).manual_seed(step_seed(self.train.seed, self.step, 0))
         if self.dist.enabled:  # dropout masks: a stream per process, a function of the step (resume needs no state)
@@ -367,7 +371,8 @@ class Trainer:
             self.scaler.update()
             for sch in self.schedulers.values():
                 sch.step()
-            overdue = bool(train.checkpoint_minutes) and time.monotonic() - last_checkpoint >= 60 * train.checkpoint_minutes
+            overdue = (bool(train.checkpoint_minutes)
+                       and time.monotonic() - last_checkpoint >= 60 * train.checkpoint_minutes)
             if self.dist.enabled:  # every process must agree, or the checkpoint's barrier waits forever
                 self._stop_requested, overdue = self.dist.any_flags([self._stop_requested, overdue], self.device)
             self.step += 1
@@ -426,7 +431,7 @@ class Trainer:
         for k, batch in enumerate(data.eval_batches(max_batches)):
             if k % self.dist.world_size != self.dist.rank:  # each process evaluates its share
                 continue
-            out = self.model.validation_step(_to_device(batch, self.device))
+            out = self.model.validation_step(self._on_device(batch))
             for key, v in out.items():
                 sums[key] = sums.get(key, 0.0) + float(v)
         if self.dist.enabled:
@@ -457,27 +462,6 @@ class Trainer:
                     tb.add_scalar(f"{record['split']}/{k}", v, record["step"])
         if self.on_log is not None:
             self.on_log(record)
-
-
-def _rows(batch) -> int:
-    """Items in a batch: the first dimension of its (first) tensor."""
-    if isinstance(batch, torch.Tensor):
-        return batch.size(0)
-    if isinstance(batch, (list, tuple)):
-        return _rows(batch[0])
-    if isinstance(batch, dict):
-        return _rows(next(iter(batch.values())))
-    raise TypeError(f"a batch of {type(batch).__name__} has no rows")
-
-
-def _to_device(batch, device):
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: _to_device(v, device) for k, v in batch.items()}
-    return batch
 
 
 def _listify(state):

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
-from seqart.errors import CorpusError, ModelError, RunExistsError, SeqartError
+from seqart.errors import CorpusError, ModelError, SeqartError
 
 #: The corpus built from a music folder, inside the run folder.
 FROM_CORPUS = "corpus"
@@ -133,18 +133,6 @@ def load_start_weights(model, folder: Path) -> None:
     model.load_state_dict(theirs, strict=True)
 
 
-def check_run_folder(out: Path, resume: bool) -> None:
-    """The checks :func:`seqart.workflows.train.train` makes of ``out``, made before a corpus is built into it."""
-    has_run = (out / "checkpoint").exists() or (out / "checkpoint.old").exists() or (out / "model").exists()
-    if has_run and not resume:
-        raise RunExistsError(out)
-    if out.exists() and not out.is_dir():
-        raise SeqartError(f"{out} exists and is not a folder; choose another")
-    if not has_run and out.exists() and any(p.name != FROM_CORPUS for p in out.iterdir()) \
-            and not (out / "run.json").exists():
-        raise SeqartError(f"{out} exists and is not a seqart run folder; choose another folder")
-
-
 @contextmanager
 def fine_tune_data(init_from: str | os.PathLike, preset: str, data: str | os.PathLike, out: str | os.PathLike,
                    dry_run: bool = False, resume: bool = False, progress: bool = True) -> Iterator[FineTuneData]:
@@ -190,7 +178,9 @@ def fine_tune_data(init_from: str | os.PathLike, preset: str, data: str | os.Pat
     try:
         if tmp is None:
             out = Path(out)
-            check_run_folder(out, resume)
+            from seqart.workflows.train import check_run_folder
+
+            check_run_folder(out, resume, corpus_inside=True)
             target = out / FROM_CORPUS
         else:
             target = tmp / FROM_CORPUS

@@ -94,14 +94,30 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
             shutil.rmtree(tmp, ignore_errors=True)
         result["dry_run"] = True
         return result
+    check_run_folder(out, resume, corpus_inside=start is not None)
+    return _run(recipe, model_cfg, train_cfg, corpus, out, data, resume, progress, on_log,
+                init=start.folder if start else None, notify=notify)
+
+
+def check_run_folder(out: Path, resume: bool, corpus_inside: bool = False) -> None:
+    """Refuse to train into ``out`` when it holds a run and ``resume`` is False, or when it
+    holds anything but a run (a run started from a model may already hold the corpus built
+    for it, ``out/corpus``, when ``corpus_inside``).
+
+    Raises:
+        RunExistsError: a run is there and ``resume`` is False.
+        SeqartError: ``out`` is a file, or a folder of something else.
+    """
+    from seqart.workflows.start_from import FROM_CORPUS
+
     has_run = (out / "checkpoint").exists() or (out / "checkpoint.old").exists() or (out / "model").exists()
     if has_run and not resume:
         raise RunExistsError(out)
-    if not has_run and out.exists() and any(p.name != "corpus" or start is None for p in out.iterdir()) \
-            and not (out / "run.json").exists():  # a --from run may hold the corpus built for it
+    if out.exists() and not out.is_dir():
+        raise SeqartError(f"{out} exists and is not a folder; choose another")
+    if not has_run and out.exists() and not (out / "run.json").exists() \
+            and any(p.name != FROM_CORPUS or not corpus_inside for p in out.iterdir()):
         raise SeqartError(f"{out} exists and is not a seqart run folder; choose another folder")
-    return _run(recipe, model_cfg, train_cfg, corpus, out, data, resume, progress, on_log,
-                init=start.folder if start else None, notify=notify)
 
 
 def train_in_processes(nproc: int, args: list[str], preset: str, data: str | Path, out: str | Path,

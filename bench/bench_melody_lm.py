@@ -41,9 +41,23 @@ corpus's train split and scored on its test split, over token ids. Details:
 A built-in check sums the baseline's distribution over the whole vocabulary for
 a few test contexts; the largest deviation from 1 is printed and stored.
 
+Several models (``--model A B ...``) are scored on the same test tunes. A model whose
+tokenizer differs from the corpus's (a layout-1 melody model on a layout-2 corpus)
+scores the same tunes re-encoded with its own tokenizer (decoded with the
+corpus's, encoded with the model's): token counts differ, the notes do not, so
+**nats/note** (a tune's total NLL over its notes) is the figure to compare across
+tokenizations; the new layout also pays for its style, pickup and section tokens.
+``--unseen-by CORPUS`` keeps only the test tunes that are in no train split of
+those corpora (matched by source label), so a model trained on an older build
+with another split has not seen them either.
+
+A transformer (a model with a bounded ``config.context``) scores a long tune with a
+sliding window: every token is predicted from up to ``context`` tokens before it,
+in windows overlapping by half a context (only each window's new tokens count).
+
 Usage::
 
-    PYTHONPATH=. python bench/bench_melody_lm.py --model MODEL_DIR --data CORPUS_DIR [--order 5]
+    PYTHONPATH=. python bench/bench_melody_lm.py --model MODEL_DIR [MODEL_DIR ...] --data CORPUS_DIR [--order 5]
 """
 
 from __future__ import annotations
@@ -67,7 +81,10 @@ TARGET_REDUCTION = 0.15
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="trained melody model folder (or run folder, or shipped name)")
+    parser.add_argument("--model", required=True, nargs="+",
+                        help="trained melody model folder(s) (or run folders, or shipped names)")
+    parser.add_argument("--unseen-by", nargs="*", default=[],
+                        help="built corpora whose train-split tunes (by source label) are left out of the test set")
     parser.add_argument("--data", required=True, help="corpus folder built with the model's tokenizer")
     parser.add_argument("--order", type=int, default=5, help="n-gram order, at least 2 (default 5)")
     parser.add_argument("--kn", choices=("modified", "plain"), default="modified",
@@ -277,6 +294,10 @@ def batch_nll(model, seqs: list[np.ndarray], chunk: int) -> list[np.ndarray]:
     for row, s in enumerate(seqs):
         batch[row, :len(s)] = torch.from_numpy(np.asarray(s, dtype=np.int64))
     x, y = batch[:, :-1], batch[:, 1:]  # (B, L - 1) each
+    context = getattr(getattr(model, "config", None), "context", None)
+    if context is not None:  # a transformer: slide a window of its context
+        nll = _window_nll(model, x, y, context)
+        return [nll[row, :n - 1].astype(np.float64) for row, n in enumerate(lengths)]
     state, parts = None, []
     for a in range(0, x.size(1), chunk):
         logits, state = model(x[:, a:a + chunk], state)  # (B, t, V)
@@ -284,6 +305,27 @@ def batch_nll(model, seqs: list[np.ndarray], chunk: int) -> list[np.ndarray]:
         parts.append(-logp.gather(-1, y[:, a:a + chunk, None]).squeeze(-1))  # (B, t)
     nll = torch.cat(parts, dim=1).numpy()
     return [nll[row, :n - 1].astype(np.float64) for row, n in enumerate(lengths)]
+
+
+def _window_nll(model, x, y, context: int) -> np.ndarray:
+    """Per-token NLL (B, L) of a model with a bounded context: windows of ``context`` tokens
+    with a stride of half of it; each token is scored once, in the first window that
+    gives it the most context."""
+    import torch
+    import torch.nn.functional as F
+
+    length = x.size(1)
+    out = torch.zeros(x.shape, dtype=torch.float64)
+    stride = max(1, context // 2)
+    start, scored = 0, 0
+    while scored < length:
+        window = x[:, start:start + context]
+        logp = F.log_softmax(model(window)[0].float(), dim=-1)
+        nll = -logp.gather(-1, y[:, start:start + context, None]).squeeze(-1)  # (B, t)
+        out[:, scored:start + window.size(1)] = nll[:, scored - start:].double()
+        scored = start + window.size(1)
+        start += stride
+    return out.numpy()
 
 
 # --------------------------------------------------------------- figures
@@ -322,24 +364,28 @@ def recorded_test_loss(model_dir: Path) -> float | None:
 
 
 def load_inputs(args: argparse.Namespace):
-    """The torch model, its folder, and the train and scored splits of the corpus.
-
-    Raises:
-        SystemExit: if the corpus was built with another tokenizer than the model's.
-    """
+    """The corpus tokenizer and its train and scored splits (with the source label of each
+    scored tune), the ``--unseen-by`` tunes left out."""
     from seqart.corpora import CorpusDataset
-    from seqart.models.folder import load_model, resolve_model
 
     corpus = CorpusDataset.open(args.data)
-    folder = resolve_model(args.model)
-    model, tokenizer, _ = load_model(folder)
-    if tokenizer != corpus.tokenizer:
-        raise SystemExit(f"error: {args.data} was built with {corpus.tokenizer!r}, the model uses {tokenizer!r}")
-    test = [np.asarray(s, dtype=np.int64) for s in corpus.split(args.split) if len(s) >= 2]
+    seen = set()
+    for other in args.unseen_by:
+        seen |= {item["source"] for item in CorpusDataset.open(other).items("train")}
+    labels = [item["source"] for item in corpus.items(args.split)]
+    test = [(np.asarray(s, dtype=np.int64), label) for s, label in zip(corpus.split(args.split), labels)
+            if len(s) >= 2 and label not in seen]
     train = [np.asarray(s, dtype=np.int64) for s in corpus.split("train")]
     if not test or not train:
-        raise SystemExit(f"error: {args.data} has no train or no {args.split} sequences")
-    return model, folder, tokenizer, train, test
+        raise SystemExit(f"error: {args.data} has no train or no {args.split} sequences (after --unseen-by)")
+    return corpus.tokenizer, train, [t for t, _ in test]
+
+
+def model_tokens(corpus_tok, model_tok, test: list[np.ndarray]) -> tuple[list[np.ndarray], bool]:
+    """The test tunes in the model's tokens: as they are, or decoded and re-encoded."""
+    if model_tok == corpus_tok:
+        return test, False
+    return [np.asarray(model_tok.encode(corpus_tok.decode(t)), dtype=np.int64) for t in test], True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,37 +394,57 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    model, folder, tokenizer, train, test = load_inputs(args)
-    is_note = note_mask(tokenizer)
+    from seqart.models.folder import load_model, resolve_model
+
+    corpus_tok, train, test = load_inputs(args)
+    is_note = note_mask(corpus_tok)
     notes = np.array([int(is_note[s].sum()) for s in test])
 
     with Stopwatch() as sw:
-        kn = KneserNeyLM(args.order, tokenizer.vocab_size, modified=args.kn == "modified").fit(train)
+        kn = KneserNeyLM(args.order, corpus_tok.vocab_size, modified=args.kn == "modified").fit(train)
         kn_nll, lengths = kn.sequence_nll(test)
     ngram = figures(f"{args.kn} KN {args.order}-gram", kn_nll, lengths, notes, sw.seconds)
-    lstm_nll(model, test[:1], 1, args.chunk)  # warm-up: torch's first LSTM call sets up its kernels
-    with Stopwatch() as sw:
-        nn_nll = lstm_nll(model, test, args.batch_size, args.chunk)
-    lstm = figures(f"{model.registry_name} ({folder.name})", nn_nll, lengths, notes, sw.seconds)
+    rows, eval_losses = [ngram], {}
+    for name in args.model:
+        folder = resolve_model(name)
+        model, tokenizer, _ = load_model(folder)
+        model.eval()
+        seqs, recoded = model_tokens(corpus_tok, tokenizer, test)
+        model_notes = np.array([int(note_mask(tokenizer)[s].sum()) for s in seqs])
+        if not np.array_equal(model_notes, notes):
+            raise SystemExit(f"error: re-encoding for {name} changed the notes of "
+                             f"{int((model_notes != notes).sum())} tunes; nats/note would not compare")
+        lstm_nll(model, seqs[:1], 1, args.chunk)  # warm-up: torch's first call sets up its kernels
+        with Stopwatch() as sw:
+            nn_nll = lstm_nll(model, seqs, args.batch_size, args.chunk)
+        row = figures(f"{model.registry_name} ({folder.name}{', re-encoded' if recoded else ''})", nn_nll,
+                      np.array([len(s) - 1 for s in seqs]), notes, sw.seconds)
+        row["reduction_vs_ngram"] = None if recoded else 1 - row["nats_per_token"] / ngram["nats_per_token"]
+        rows.append(row)
+        eval_losses[str(folder)] = recorded_test_loss(folder)
 
-    reduction = 1 - lstm["nats_per_token"] / ngram["nats_per_token"]
     check = kn.normalization_error(test)
-    rows = [ngram, lstm]
     columns = [("model", "model", ""), ("tokens", "tokens", ",d"), ("nats/token", "nats_per_token", ".4f"),
                ("perplexity", "perplexity", ".3f"), ("nats/note", "nats_per_note", ".4f"),
                ("nats/note (mean/seq)", "nats_per_note_mean_seq", ".4f"), ("seconds", "seconds", ".1f")]
-    verdict = "meets" if reduction >= TARGET_REDUCTION else "misses"
-    print_table(f"Held-out NLL on {args.split}: {len(test)} sequences of {args.data}", columns, rows,
-                note=f"relative reduction (LSTM vs n-gram, nats/token): {100 * reduction:.1f} % "
-                     f"({verdict} the >= {100 * TARGET_REDUCTION:.0f} % target)\n"
-                     f"n-gram fitted on {len(train)} train sequences; "
-                     f"its distributions sum to 1 within {check:.1e}")
-    summary = {"ngram_nats_per_token": ngram["nats_per_token"], "lstm_nats_per_token": lstm["nats_per_token"],
-               "relative_reduction": reduction, "target_met": reduction >= TARGET_REDUCTION,
-               "lstm_nats_per_note": lstm["nats_per_note"]}
-    path = write_results(NAME, vars(args), rows, summary, train_sequences=len(train),
+    same = [r for r in rows[1:] if r["reduction_vs_ngram"] is not None]
+    notes_text = "; ".join(f"{r['model']}: {100 * r['reduction_vs_ngram']:.1f} % "
+                           f"({'meets' if r['reduction_vs_ngram'] >= TARGET_REDUCTION else 'misses'})" for r in same)
+    print_table(f"Held-out NLL on {args.split}: {len(test)} sequences ({int(notes.sum()):,} notes) of {args.data}",
+                columns, rows,
+                note=f"reduction against the n-gram in nats/token (same tokens only; target >= "
+                     f"{100 * TARGET_REDUCTION:.0f} %): {notes_text or '-'}\n"
+                     f"n-gram fitted on {len(train)} train sequences; its distributions sum to 1 within {check:.1e}"
+                     + (f"\ntest tunes in a train split of {', '.join(args.unseen_by)} left out" if args.unseen_by
+                        else ""))
+    best = min(rows[1:], key=lambda r: r["nats_per_note"])
+    summary = {"ngram_nats_per_token": ngram["nats_per_token"], "best_model": best["model"],
+               "best_nats_per_note": best["nats_per_note"],
+               "models": {r["model"]: {"nats_per_note": r["nats_per_note"], "nats_per_token": r["nats_per_token"],
+                                       "reduction_vs_ngram": r["reduction_vs_ngram"]} for r in rows[1:]}}
+    path = write_results(NAME, vars(args), rows, summary, train_sequences=len(train), test_sequences=len(test),
                          ngram_discounts={k + 1: lvl["discounts"].tolist() for k, lvl in enumerate(kn.levels)},
-                         ngram_normalization_error=check, eval_json_test_loss=recorded_test_loss(folder))
+                         ngram_normalization_error=check, eval_json_test_loss=eval_losses)
     print(f"figures written to {path}")
     return 0
 

@@ -11,7 +11,11 @@ warm-up run of each so the file cache is warm), run from the repository root:
 - the torch path: a process that imports torch, loads the same model folder with
   ``load_model`` and runs the same sampler with the torch model behind it (one thread);
 - ``seqart sample ... --num 64``: 64 melodies of the same length in one batch (the
-  summary gives its cost over one sample's, each less the bare interpreter).
+  summary gives its cost over one sample's, each less the bare interpreter);
+- ``seqart sample`` with busy cores: the same command while ``--busy`` other
+  processes (default: as many as the machine has cores) spin on the CPU, as a
+  playing DAW or a training run would keep them; sampling holds NumPy's BLAS to one
+  thread so it does not wait for a free core.
 
 Beside them, a fresh process times the same work in-process with
 ``time.perf_counter``: importing ``seqart.cli``, importing the loader
@@ -52,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default="folk", help="shipped model name or model folder (default folk)")
     parser.add_argument("--runs", type=int, default=10, help="timed runs of each command (default 10)")
     parser.add_argument("--bars", type=int, default=16, help="bars to sample (default 16)")
+    parser.add_argument("--busy", type=int, default=os.cpu_count() or 2,
+                        help="busy processes for the loaded case (default: one per core; 0 skips it)")
     parser.add_argument("--python", default=sys.executable, help="interpreter to time (default: this one)")
     parser.add_argument("--child", nargs=3, metavar=("MODEL", "OUT", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--torch-child", nargs=3, metavar=("MODEL", "OUT", "SEED"), help=argparse.SUPPRESS)
@@ -199,6 +205,19 @@ def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict, list[dict]]:
         _, stdout = timed_process(child, env)
         if i >= 0:
             breakdowns.append(json.loads(stdout))
+    if args.busy:
+        loaded = f"seqart sample ({args.bars} bars), {args.busy} busy core(s)"
+        times[loaded] = []
+        spinners = [subprocess.Popen([args.python, "-c", "while True: pass"]) for _ in range(args.busy)]
+        try:
+            time.sleep(0.5)
+            for i in range(args.runs):
+                out.unlink(missing_ok=True)
+                times[loaded].append(timed_process(cmds[f"seqart sample ({args.bars} bars)"](i), env)[0])
+        finally:
+            for p in spinners:
+                p.kill()
+                p.wait()
     return times, breakdowns
 
 
@@ -257,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                "torch_path_median_s": rows[3]["median"], "num64_median_s": rows[4]["median"],
                "num64_over_one": (rows[4]["median"] - rows[0]["median"]) / (sample_row["median"] - rows[0]["median"]),
                "unaccounted_s": rest,
+               "busy_sample_median_s": rows[5]["median"] if len(rows) > 5 else None,
                "interpreter_median_s": rows[0]["median"],
                "torch_imported": any(b["torch_imported"] for b in breakdowns)}
     settings = {k: v for k, v in vars(args).items() if k not in ("child", "torch_child")}

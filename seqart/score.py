@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -102,6 +103,60 @@ class TimeSignature:
         return f"{self.numerator}/{self.denominator}"
 
 
+#: The modes a :class:`KeySignature` can have. "minor" is the aeolian mode (the
+#: name kept for files and corpora written before modes existed); "ionian" and
+#: "aeolian" parse to "major" and "minor".
+MODES = ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian")
+#: mode -> semitones of its seven degrees above the tonic ("minor" is natural minor).
+MODE_STEPS: dict[str, tuple[int, ...]] = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "phrygian": (0, 1, 3, 5, 7, 8, 10),
+    "lydian": (0, 2, 4, 6, 7, 9, 11),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+    "locrian": (0, 1, 3, 5, 6, 8, 10),
+}
+#: mode -> semitones from the major key whose signature it shares up to its tonic
+#: (A dorian is G major's second degree: 2).
+_MODE_DEGREE = {"major": 0, "dorian": 2, "phrygian": 4, "lydian": 5, "mixolydian": 7, "minor": 9, "locrian": 11}
+#: the modes whose third is major; the others count as minor.
+_MAJOR_FAMILY = ("major", "lydian", "mixolydian")
+#: Every name a mode may be written as (a word of 3+ letters may be shortened:
+#: "dor", "mixo"), mapped to its :data:`MODES` name.
+_MODE_NAMES = {
+    "major": "major", "ionian": "major", "minor": "minor", "aeolian": "minor",
+    **{m: m for m in ("dorian", "phrygian", "lydian", "mixolydian", "locrian")},
+}
+_TONIC = re.compile(r"^([A-Ga-g])([#b]?)(.*)$")
+
+
+def mode_named(word: str, abc: bool = False) -> str | None:
+    """The :data:`MODES` name of a mode word, or None.
+
+    ``"m"``, ``"min"``, ``"minor"``, ``"aeolian"`` -> ``"minor"``; ``"Dor"``,
+    ``"dorian"`` -> ``"dorian"``; a word of three or more letters counts if it
+    starts a mode's name (``"mixo"``). Case does not matter. With ``abc`` only the
+    first three letters count, as the ABC standard says (``"Dorico"`` -> dorian).
+    """
+    w = word.strip().lower().rstrip(".")
+    if w == "m":
+        return "minor"
+    if abc:
+        w = w[:3]
+    if len(w) < 3:
+        return None
+    return next((mode for name, mode in _MODE_NAMES.items() if name.startswith(w)), None)
+
+
+def split_tonic(word: str) -> tuple[int, str] | None:
+    """The pitch class of the note name ``word`` starts with (a letter A-G in either
+    case, then ``#`` or ``b``) and the rest of the word: ``"F#m"`` -> ``(6, "m")``,
+    ``"Ador"`` -> ``(9, "dor")``; None if it starts with no note name."""
+    m = _TONIC.match(word)
+    return (_PC_BY_NAME[(m.group(1) + m.group(2)).upper()], m.group(3)) if m else None
+
+
 @dataclass(frozen=True)
 class KeySignature:
     """A key that holds from ``beat`` on.
@@ -109,42 +164,119 @@ class KeySignature:
     Attributes:
         beat: where the key starts, in beats.
         tonic: pitch class of the tonic, 0-11 (0 = C).
-        mode: ``"major"`` or ``"minor"``.
+        mode: one of :data:`MODES` (``"ionian"`` and ``"aeolian"`` are stored as
+            ``"major"`` and ``"minor"``).
+
+    Raises:
+        ScoreError: for a mode that is not one of :data:`MODES`.
     """
 
     beat: float
     tonic: int
     mode: str = "major"
 
+    def __post_init__(self):
+        mode = _MODE_NAMES.get(str(self.mode).lower())
+        if mode is None:
+            raise ScoreError(f"unknown mode {self.mode!r} (use one of {', '.join(MODES)})")
+        if mode != self.mode:
+            object.__setattr__(self, "mode", mode)
+
     def __str__(self) -> str:
-        return f"{PITCH_CLASS_NAMES[self.tonic]} {self.mode}"
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """``"A dorian"``, ``"F# minor"``: tonic name and mode."""
+        return f"{PITCH_CLASS_NAMES[self.tonic % 12]} {self.mode}"
+
+    @property
+    def scale(self) -> tuple[int, ...]:
+        """The mode's seven pitch classes (0-11, absolute), from the tonic up in scale
+        order: A dorian -> ``(9, 11, 0, 2, 4, 6, 7)``. Minor gives natural minor."""
+        return tuple((self.tonic + step) % 12 for step in MODE_STEPS[self.mode])
+
+    @property
+    def family(self) -> str:
+        """``"major"`` for major, lydian and mixolydian (a major third above the tonic),
+        else ``"minor"`` (minor, dorian, phrygian, locrian). What a format or token
+        vocabulary that knows only major and minor stores for the mode."""
+        return "major" if self.mode in _MAJOR_FAMILY else "minor"
+
+    @property
+    def signature_fifths(self) -> int:
+        """Sharps (> 0) or flats (< 0) of the key signature the mode is written with,
+        in -5..6 (F# rather than Gb): A dorian -> 1 (G major's), D minor -> -1."""
+        major_tonic = (self.tonic - _MODE_DEGREE[self.mode]) % 12
+        sharps = (7 * major_tonic) % 12  # each sharp moves the tonic up a fifth; 7 is its own inverse mod 12
+        return sharps - 12 if sharps > 6 else sharps
 
     @classmethod
     def parse(cls, text: str, beat: float = 0.0) -> "KeySignature":
-        """Parse ``"D minor"``, ``"Bb major"``, ``"F#m"`` or ``"g"`` (lower case = minor).
+        """Parse a key name: a tonic (``C``, ``F#``, ``Bb``) and a mode, apart or joined.
+
+        ``"D minor"``, ``"Dm"``, ``"F#m"``, ``"Bb major"``, ``"G"``, ``"A dorian"``,
+        ``"Ador"``, ``"A Dor"``, ``"Amix"``, ``"F# phrygian"``, ``"Bb lydian"``,
+        ``"E aeolian"`` (-> minor); the mode as in :func:`mode_named`. A lower-case
+        tonic without a mode is minor (``"g"``). No mode means major.
 
         Raises:
             ScoreError: if the text names no key.
         """
-        words = text.strip().replace("-", " ").split()
+        words = text.strip().replace("-", " ").replace("\u266f", "#").replace("\u266d", "b").split()
         if not words:
             raise ScoreError(f"not a key: {text!r} (try 'D minor' or 'Bb major')")
-        name = words[0]
-        mode = "major"
-        if len(words) > 1:
-            mode_word = words[1].lower()
-            if mode_word in ("minor", "min", "m"):
-                mode = "minor"
-            elif mode_word not in ("major", "maj"):
-                raise ScoreError(f"not a key: {text!r} (mode must be major or minor)")
-        elif name.endswith("m") and len(name) > 1 and name[:-1].upper() in _PC_BY_NAME:
-            name, mode = name[:-1], "minor"
-        elif name.islower():
-            mode = "minor"
-        tonic = _PC_BY_NAME.get(name.upper())
-        if tonic is None:
+        split = split_tonic(words[0])
+        if split is None:
             raise ScoreError(f"not a key: {text!r} (tonic must be a note name like C, F# or Bb)")
+        tonic, rest = split
+        mode_words = ([rest] if rest else []) + words[1:]
+        if not mode_words:
+            mode = "minor" if words[0][0].islower() else "major"
+        else:
+            mode = mode_named(mode_words[0]) if len(mode_words) == 1 else None
+            if mode is None:
+                raise ScoreError(f"not a key: {text!r} (mode must be one of {', '.join(MODES)}, or m for minor)")
         return cls(beat, tonic, mode)
+
+
+#: Tune types and collection styles :attr:`Score.style` may hold (or "" for unknown):
+#: dance types of the Irish/Scottish repertoire, slow airs and songs, the Chinese
+#: (Han) folk songs of the Essen collection, and chorales.
+STYLES = (
+    "reel", "jig", "slip-jig", "hornpipe", "strathspey", "polka", "slide", "waltz", "march",
+    "mazurka", "air", "song", "han-song", "chorale",
+)
+#: other names of the :data:`STYLES` (after lower-casing and hyphenating), as ABC
+#: ``R:`` fields write them.
+_STYLE_ALIASES = {
+    "double-jig": "jig", "single-jig": "jig", "slipjig": "slip-jig", "clog": "hornpipe",
+    "highland-fling": "strathspey", "fling": "strathspey", "slow-air": "air", "hansong": "han-song",
+}
+
+
+def normalise_style(text: str) -> str:
+    """The :data:`STYLES` name of a tune type as written in an ABC ``R:`` field, or "".
+
+    Case, spaces and hyphens do not matter and a plural counts: ``"Reel"``,
+    ``"REEL"``, ``"reels"`` -> ``"reel"``; ``"double jig"``, ``"single jig"`` ->
+    ``"jig"``; ``"slipjig"``, ``"slip jig"`` -> ``"slip-jig"``; ``"clog"`` ->
+    ``"hornpipe"``; ``"highland fling"`` -> ``"strathspey"``; ``"slow air"`` ->
+    ``"air"``. Anything else (``"Liebes - Lied"``, ``"set dance"``) -> ``""``.
+    """
+    words = re.findall(r"[a-z]+", str(text).lower())
+    name = "-".join(words)
+    candidates = [name]
+    if name.endswith("es"):
+        candidates.append(name[:-2])
+    if name.endswith("s"):
+        candidates.append(name[:-1])
+    for c in candidates:
+        if c in STYLES:
+            return c
+        if c in _STYLE_ALIASES:
+            return _STYLE_ALIASES[c]
+    return ""
 
 
 class TempoMap:
@@ -188,6 +320,9 @@ class Score:
         title: free-text title.
         source: where the score came from (file path, ``path#3`` for the third tune
             of a multi-tune ABC file); informational only.
+        style: the tune type or collection style, one of :data:`STYLES` (``"reel"``,
+            ``"slip-jig"``, ``"han-song"``), or ``""`` when unknown. Readers fill it from
+            an ABC ``R:`` field (see :func:`normalise_style`), corpus recipes by file name.
     """
 
     tracks: list[Track] = field(default_factory=list)
@@ -196,6 +331,7 @@ class Score:
     key_signatures: list[KeySignature] = field(default_factory=list)
     title: str = ""
     source: str = ""
+    style: str = ""
 
     # ----------------------------------------------------------------- reading
     @classmethod
@@ -413,6 +549,7 @@ class Score:
         return {
             "title": self.title,
             "source": self.source,
+            "style": self.style,
             "tempos": [[t.beat, t.bpm] for t in self.tempos],
             "time_signatures": [[s.beat, s.numerator, s.denominator] for s in self.time_signatures],
             "key_signatures": [[k.beat, k.tonic, k.mode] for k in self.key_signatures],
@@ -444,6 +581,7 @@ class Score:
             key_signatures=[KeySignature(float(b), int(t), str(m)) for b, t, m in data.get("key_signatures", [])],
             title=str(data.get("title", "")),
             source=str(data.get("source", "")),
+            style=normalise_style(data.get("style", "")),
         )
 
     def validate(self, max_bpm: float = 1000.0, min_bpm: float = 5.0, max_beats: float = MAX_BEATS) -> None:

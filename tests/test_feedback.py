@@ -266,8 +266,8 @@ def test_tune_never_overwrites(model, tmp_path):
     for _ in range(2):  # the second time over the first tuned model
         result = runner.invoke(app, ["tune", str(model), "--from-feedback", "-o", str(tuned), "--force", *FAST])
         assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in tuned.iterdir()) == ["config.json", "model.safetensors", "tokenizer.json",
-                                                       "tune.json"]
+    assert sorted(p.name for p in tuned.iterdir()) == ["config.json", "keys.json", "model.safetensors",
+                                                       "tokenizer.json", "tune.json"]
 
 
 # ----------------------------------------------------------- train --from

@@ -46,13 +46,75 @@ def test_round_trip_is_exact_on_the_grid(score):
 
 
 def test_layout_has_header_bars_and_whole_bars():
-    tok = get_tokenizer("melody")
+    tok = get_tokenizer("melody", layout=1)
     score = random_melody(3, bars=4, meter=(6, 8))
     ids = tok.encode(score).tolist()
     assert ids[:3] == [BOS, tok.meter_id(6, 8), tok.key_id(score.key)] and ids[-1] == EOS
     bars = [i for i, t in enumerate(ids) if t == BAR] + [len(ids) - 1]
     assert len(bars) == 5
     assert all(b - a - 1 == 12 for a, b in zip(bars, bars[1:]))  # 6/8 at 4 steps per beat
+
+
+def test_layout_2_header_style_sections_and_whole_bars():
+    tok = get_tokenizer("melody")
+    assert tok.layout == 2
+    score = random_melody(3, bars=17, meter=(6, 8))
+    score.style = "jig"
+    ids = tok.encode(score).tolist()
+    assert ids[:4] == [BOS, tok.style_id("jig"), tok.meter_id(6, 8), tok.key_id(score.key)] and ids[-1] == EOS
+    bars = [i for i, t in enumerate(ids) if t == BAR]
+    # a section token opens bars 1, 9 and 17; every bar then holds 12 steps
+    assert [ids[b + 1] in set(tok.section_ids.tolist()) for b in bars] == [i % 8 == 0 for i in range(len(bars))]
+    steps = [sum(1 for t in ids[a:b] if t in set(tok.step_ids.tolist())) for a, b in zip(bars, bars[1:] + [len(ids)])]
+    assert steps == [12] * 17
+    back = tok.decode(np.asarray(ids))
+    assert back.style == "jig" and notes_of(back) == notes_of(tok.decode(get_tokenizer("melody", layout=1).encode(score)))
+
+
+def test_sections_restating_an_earlier_one_share_its_letter():
+    tok = get_tokenizer("melody")
+    a, b = random_melody(1, bars=8), random_melody(2, bars=8)
+    notes = a.tracks[0].notes + [Note(n.pitch, n.start + 32, n.duration) for n in a.tracks[0].notes] + \
+        [Note(n.pitch, n.start + 64, n.duration) for n in b.tracks[0].notes]
+    score = Score(tracks=[Track(notes=notes)], time_signatures=[TimeSignature(0, 4, 4)])
+    letters = [tok.section_of(t) for t in tok.encode(score) if tok.section_of(t)]
+    assert letters == ["A", "A", "B"]
+
+
+def test_a_pickup_is_a_partial_bar_and_decodes_padded():
+    tok = get_tokenizer("melody")
+    # one beat of pickup (padded with three silent beats, as the readers give it), then two bars
+    notes = [Note(67, 3, 0.5), Note(69, 3.5, 0.5), Note(71, 4, 4), Note(72, 8, 4)]
+    score = Score(tracks=[Track(notes=notes)], time_signatures=[TimeSignature(0, 4, 4)])
+    ids = tok.encode(score).tolist()
+    assert ids[4] == tok.pickup_id and ids[5:9] == [tok.note_id(67), HOLD, tok.note_id(69), HOLD]
+    assert ids[9] == BAR
+    assert notes_of(tok.decode(np.asarray(ids))) == notes_of(score)
+    padded = tok.encode(score, pickup=False).tolist()
+    assert tok.pickup_id not in padded and padded[4:6] == [BAR, tok.section_id("A")]
+    assert padded[6:18] == [HOLD] * 12
+
+
+def test_modes_have_their_own_keys_and_transpose():
+    tok = get_tokenizer("melody")
+    dorian = KeySignature(0, 9, "dorian")
+    assert tok.key_of(tok.key_id(dorian)) == KeySignature(0, 9, "dorian")
+    assert tok.is_key_token(tok.key_id(dorian)) and tok.key_id(dorian) in tok.key_ids
+    moved = tok.transpose_tokens(np.array([tok.key_id(dorian), tok.note_id(60)]), 2)
+    assert tok.key_of(moved[0]) == KeySignature(0, 11, "dorian") and tok.pitch_of(moved[1]) == 62
+    old = get_tokenizer("melody", layout=1)
+    assert old.key_of(old.key_id(dorian)) == KeySignature(0, 9, "minor")  # the family's key in layout 1
+    assert old.key_of(old.key_id(KeySignature(0, 2, "mixolydian"))) == KeySignature(0, 2, "major")
+
+
+def test_layout_1_ids_are_the_first_ids_of_layout_2_and_old_files_load_as_layout_1():
+    from seqart.tokenizers import tokenizer_from_dict
+
+    old, new = get_tokenizer("melody", layout=1), get_tokenizer("melody")
+    assert new.vocab[:old.vocab_size] == old.vocab
+    data = {"tokenizer": "melody", "version": 1, "config": {"steps_per_beat": 4, "min_pitch": 36, "max_pitch": 96}}
+    assert tokenizer_from_dict(data).layout == 1
+    assert tokenizer_from_dict(new.to_dict()) == new
 
 
 def test_meter_change_and_key_change_survive():

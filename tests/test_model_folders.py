@@ -45,8 +45,9 @@ class Payload:
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> Path:
-    """A tiny melody-lstm folder (2 x 16 units, tied embeddings) that loads and samples."""
-    tokenizer = get_tokenizer("melody")
+    """A tiny melody-lstm folder (2 x 16 units, tied embeddings) that loads and samples
+    (layout-1 tokens: 172 ids, as the messages below say)."""
+    tokenizer = get_tokenizer("melody", layout=1)
     cls = model_class("melody-lstm")
     config = cls.config_from_dict({"vocab_size": tokenizer.vocab_size, "embed_dim": 16, "hidden_size": 16,
                                    "num_layers": 2})

@@ -41,10 +41,11 @@ def _fmt(mean: float, std: float) -> str:
 
 
 def print_evaluation(report) -> None:
-    """Print a :class:`seqart.evaluate.Evaluation` as two rich tables on stdout."""
+    """Print a :class:`seqart.evaluate.Evaluation` as three rich tables on stdout: metrics, form, copies."""
     from rich.console import Console
     from rich.table import Table
 
+    from seqart.evaluate.form import FORM_UNITS
     from seqart.evaluate.metrics import UNITS
 
     console = Console()
@@ -60,6 +61,16 @@ def print_evaluation(report) -> None:
         table.add_row(m.name, UNITS.get(m.name, ""), _fmt(m.sample_mean, m.sample_std),
                       _fmt(m.reference_mean, m.reference_std), overlap)
     console.print(table)
+
+    form = Table(title="form (mean over pieces; a 1/0 flag's mean is the share of pieces)")
+    for name in ("metric", "unit", "samples", "reference", "difference"):
+        form.add_column(name, style="dim" if name == "unit" else None,
+                        justify="left" if name in ("metric", "unit") else "right")
+    for f in report.form:
+        cells = ["-" if v != v else f"{v:+.3f}" if i == 2 else f"{v:.3f}"
+                 for i, v in enumerate((f.sample_mean, f.reference_mean, f.difference))]
+        form.add_row(f.name, FORM_UNITS.get(f.name, ""), *cells)
+    console.print(form)
 
     runs = Table(title=f"longest run of notes shared with the {report.n_reference} reference pieces "
                        f"(intervals and onsets, any transposition)")

@@ -28,6 +28,9 @@ def sample_command(
     pitch_range: Annotated[Optional[str], typer.Option("--range", help="Pitch range LOW-HIGH, e.g. 60-84 or G3-C6.")] = None,
     time_signature: Annotated[Optional[str], typer.Option("--time-signature", help="e.g. 6/8 (default: primer's or 4/4).")] = None,
     tempo: Annotated[Optional[float], typer.Option(help="Tempo in bpm (default: primer's or 120).")] = None,
+    style: Annotated[Optional[str], typer.Option(help="Tune type: reel, jig, hornpipe, polka, air, song, ... (default: drawn as the training tunes are).")] = None,
+    form: Annotated[Optional[str], typer.Option(help="Section letters, one per 8 bars, e.g. AABB (a repeated letter restates its section).")] = None,
+    ending: Annotated[Optional[str], typer.Option(help="tonic (default): close on the tonic, held, on a strong beat; free: stop where it is.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")] = False,
     keep: Annotated[Optional[int], typer.Option(help="Write only the K of --num whose metrics best match --reference.")] = None,
@@ -41,7 +44,7 @@ def sample_command(
     result = sample_to_files(model, out, num=num, fmt=fmt, force=force, keep=keep, reference=reference, audio=audio,
                              bars=bars, steps=steps, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
                              key=key, scale=scale, pitch_range=pitch_range, time_signature=time_signature,
-                             tempo=tempo, primer=primer)
+                             tempo=tempo, primer=primer, style=style, form=form, ending=ending)
     for line in _report(result, out):
         typer.echo(line)
     if result.warning:

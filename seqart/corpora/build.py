@@ -8,7 +8,9 @@ The steps of :func:`build_corpus`:
    (results are cached; a unit that fails, or takes longer than the time limit,
    is skipped with its reason);
 3. validate and encode every score with the tokenizer of the chosen
-   representation (the melody tokenizer reduces to one line itself);
+   representation (the melody tokenizer reduces to one line itself); a score
+   without a style first gets its recipe's style for its file name (the recipe's
+   ``styles``, see :mod:`seqart.corpora.recipes`);
 4. drop exact duplicates (same encoded array; the first in source order stays);
 5. split by content hash (stable across rebuilds, machines and worker counts);
 6. append each kept sequence to the open data shard on disk, then write
@@ -281,6 +283,7 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
     units = sources.expand_units(resolved)
     if limit is not None:
         units = units[:limit]
+    styles = file_styles(resolved)
     resolved.files.clear()  # the units hold the paths; a Path object a file is ~400 bytes more
     kind = tokenizer.kind
     report = BuildReport(out, resolved.name, representation, kind, units=len(units))
@@ -300,6 +303,9 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
         "shard_items": shard_items,
         "units": [len(units), _units_digest(units)],
     }
+    if styles:  # only then, so fingerprints of builds without styles stay as they were
+        labelled = sorted((resolved.label(Path(p)), style) for p, style in styles.items())
+        fingerprint["styles"] = hashlib.sha256(json.dumps(labelled).encode()).hexdigest()
     writer = CorpusWriter.open(out, kind, dtype, n_features, shard_items,
                                split=partial(split_of, valid_fraction=valid_fraction, test_fraction=test_fraction),
                                dedupe=True, fingerprint=fingerprint, resume=resume)
@@ -309,7 +315,7 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
     try:
         task = bar.add("parsing", len(units), "units", completed=writer.next_unit)
         stream = _ordered_outcomes(units, writer.next_unit, workers or os.cpu_count() or 1, cache, tokenizer,
-                                   time_limit)
+                                   time_limit, styles)
         with closing(stream):
             for i, outcomes, how in stream:
                 writer.add_unit(i, outcomes)
@@ -354,6 +360,37 @@ def _fill_report(report: BuildReport, writer: CorpusWriter) -> None:
     report.sequences, report.items = writer.split_counts()
 
 
+def file_styles(resolved: ResolvedSource) -> dict[str, str]:
+    """Style by file (absolute path as text) that the recipes of a built-in source give.
+
+    A file takes the style of its recipe's first ``styles`` pattern its name matches;
+    in a union, the member recipe's mapping comes first and the union's own fills the
+    files left without one. Files without a style, and sources that are no built-in
+    corpus, are left out (an empty dict).
+    """
+    if resolved.kind != "builtin":
+        return {}
+    from seqart.corpora.recipes import builtin_recipes
+    from seqart.corpora.registry import corpora_from_recipes
+
+    shipped = builtin_recipes()
+    if resolved.name not in shipped:
+        return {}
+    styles: dict[str, str] = {}
+
+    def walk(corpus) -> None:
+        for part in corpus.parts:
+            walk(part)
+        if corpus.recipe.styles:
+            for path in corpus.paths():
+                style = styles.get(str(path)) or corpus.recipe.style_for(path.name)
+                if style:
+                    styles[str(path)] = style
+
+    walk(corpora_from_recipes(shipped)[resolved.name])
+    return styles
+
+
 def _units_digest(units: list[Unit]) -> str:
     """sha256 of every unit's label, kind, content key and error, in order: changes when
     any file of the source is added, removed, renamed or edited."""
@@ -363,8 +400,9 @@ def _units_digest(units: list[Unit]) -> str:
     return h.hexdigest()
 
 
-def _encode_payload(unit: Unit, payload: dict, tokenizer) -> list[tuple]:
-    """Validate and encode the scores of one unit's payload.
+def _encode_payload(unit: Unit, payload: dict, tokenizer, style: str = "") -> list[tuple]:
+    """Validate and encode the scores of one unit's payload; ``style`` is given to
+    the scores whose reader found none (see :func:`file_styles`).
 
     Returns:
         one ``(label, title, array or skip reason, is_score)`` per score, or one
@@ -384,6 +422,7 @@ def _encode_payload(unit: Unit, payload: dict, tokenizer) -> list[tuple]:
             out.append((label, "", f"unreadable parse result ({type(exc).__name__}: {exc})", True))
             continue
         score.source = label  # a cached entry may come from an identical file elsewhere
+        score.style = score.style or style
         try:
             score.validate()
             arr = _normalize(tokenizer.encode(score), tokenizer)
@@ -417,7 +456,8 @@ def _nbytes(outcomes: list[tuple]) -> int:
 
 
 def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreCache | None, tokenizer,
-                      time_limit: float | None) -> Iterator[tuple[int, list[tuple], str]]:
+                      time_limit: float | None, styles: dict[str, str] | None = None,
+                      ) -> Iterator[tuple[int, list[tuple], str]]:
     """Encode ``units[start:]`` and yield ``(i, outcomes, how)`` in source order.
 
     ``outcomes`` is :func:`_encode_payload`'s list (a unit with the same content as an
@@ -430,12 +470,20 @@ def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreC
     :data:`AHEAD_BYTES` bytes wait so. Beyond that, with the cache on, workers go on
     parsing up to :data:`SPILL_UNITS` ahead and their results are read back from the
     cache in their turn, so one slow file does not idle the others. Units with the
-    same content key are parsed once.
+    same content key are parsed once, and encoded once when their files have the same
+    style (``styles``: by file path, see :func:`file_styles`).
     """
+    styles = styles or {}
+
+    def group(u: Unit) -> str:
+        # the cache keys parses by content; equal content in files of different styles
+        # may encode differently, so repeats are found by content and style
+        return f"{u.key}\0{styles[u.path]}" if u.path in styles else u.key
+
     n = len(units)
     workers = max(1, min(workers, n - start))
     # units left per content key, for keys of two or more units only
-    copies = {k: c for k, c in Counter(u.key for u in units[start:] if u.error is None).items() if c > 1}
+    copies = {k: c for k, c in Counter(group(u) for u in units[start:] if u.error is None).items() if c > 1}
     claimed: set[str] = set()  # keys with copies still to come whose first unit was handed out
     summaries: dict[str, tuple[str, list[tuple]]] = {}
     ready: dict[int, tuple] = {}  # i -> ("done", outcomes, how) | ("repeat",) | ("cached", how)
@@ -457,7 +505,7 @@ def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreC
     def done(i: int, unit: Unit, payload: dict, how: str) -> None:
         nonlocal buffered
         if "error" in payload or cache is None or near(i):
-            outcomes = _encode_payload(unit, payload, tokenizer)
+            outcomes = _encode_payload(unit, payload, tokenizer, styles.get(unit.path, ""))
             buffered += _nbytes(outcomes)
             ready[i] = ("done", outcomes, how)
         else:  # the worker stored it in the cache; read back in its turn
@@ -474,11 +522,11 @@ def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreC
                 unit = units[nxt]
                 if unit.error is not None:
                     ready[nxt] = ("done", _encode_payload(unit, {"error": unit.error}, tokenizer), "error")
-                elif unit.key in claimed:
+                elif group(unit) in claimed:
                     ready[nxt] = ("repeat",)
                 else:
-                    if unit.key in copies:
-                        claimed.add(unit.key)
+                    if group(unit) in copies:
+                        claimed.add(group(unit))
                     if cache is not None and cache.path_for(unit.key).exists():
                         ready[nxt] = ("cached", "cache")  # read in its turn
                     else:
@@ -498,7 +546,7 @@ def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreC
                 entry = ready.pop(emit)
                 unit = units[emit]
                 if entry[0] == "repeat":
-                    how, summary = summaries[unit.key]
+                    how, summary = summaries[group(unit)]
                     outcomes = _from_summary(unit, summary)
                 else:
                     if entry[0] == "done":
@@ -509,15 +557,15 @@ def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreC
                         payload = cache.get(unit.key) if cache is not None else None
                         if payload is None:  # the entry is damaged or went missing: parse it here
                             payload, how = _parse_chunk([unit], cache_root, time_limit)[0], "parsed"
-                        outcomes = _encode_payload(unit, payload, tokenizer)
-                    if unit.error is None and unit.key in claimed:
-                        summaries[unit.key] = (how, _summarize(unit, outcomes))
-                if unit.error is None and unit.key in copies:
-                    copies[unit.key] -= 1
-                    if copies[unit.key] == 0:
-                        del copies[unit.key]
-                        summaries.pop(unit.key, None)
-                        claimed.discard(unit.key)
+                        outcomes = _encode_payload(unit, payload, tokenizer, styles.get(unit.path, ""))
+                    if unit.error is None and group(unit) in claimed:
+                        summaries[group(unit)] = (how, _summarize(unit, outcomes))
+                if unit.error is None and group(unit) in copies:
+                    copies[group(unit)] -= 1
+                    if copies[group(unit)] == 0:
+                        del copies[group(unit)]
+                        summaries.pop(group(unit), None)
+                        claimed.discard(group(unit))
                 yield emit, outcomes, how
                 emit += 1
     except BaseException:  # interrupted, or the consumer stopped (GeneratorExit)

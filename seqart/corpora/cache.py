@@ -24,8 +24,9 @@ from functools import lru_cache
 from pathlib import Path
 
 #: Bump when the conversion of files to :class:`seqart.Score` changes in a way
-#: that should invalidate cached parses.
-PARSER_VERSION = 1
+#: that should invalidate cached parses. 2: keys keep their mode (dorian, ...) and
+#: scores carry ``style`` (entries of version 1 hold every mode as major or minor).
+PARSER_VERSION = 2
 
 
 def default_cache_dir() -> Path:

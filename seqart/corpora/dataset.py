@@ -180,6 +180,21 @@ class CorpusDataset:
         entries = self.manifest["items"]
         return [entries[int(i)] for i in self._rows(split)]
 
+    def style_counts(self, split: str | None = None) -> dict[str, int]:
+        """Sequences per style (``""``: unknown), most common first, read from each melody's
+        ``STYLE_*`` token; empty for a representation without style tokens."""
+        from collections import Counter
+
+        tok = self.tokenizer
+        if self.kind != "tokens" or not hasattr(tok, "style_of") or getattr(tok, "layout", 1) < 2:
+            return {}
+        counts: Counter = Counter()
+        for name in ([split] if split else list(SPLITS)):
+            for seq in self.split(name):
+                style = tok.style_of(int(seq[1])) if len(seq) > 1 else None
+                counts[style or ""] += 1
+        return dict(counts.most_common())
+
     def num_sequences(self, split: str | None = None) -> int:
         """Number of sequences in ``split`` (all splits if None)."""
         return len(self._rows(split))

@@ -31,6 +31,11 @@ Keys (required unless marked optional):
 - ``tokenizer`` (optional): tokenizer settings, under any given explicitly (used
   only when the build uses the recipe's representation).
 - ``split``: ``valid`` and ``test`` fractions of the content-hash split.
+- ``styles`` (optional): shell-style patterns over each file's name (``han*``)
+  mapped to a style of :data:`seqart.score.STYLES` (or ``""``); a score whose
+  reader found no style (no usable ABC ``R:`` field) gets the style of the first
+  pattern its file's name matches, e.g. ``{"han*": "han-song", "*": "song"}``. A
+  union's own ``styles`` apply to files its member recipes give no style.
 
 JSON rather than TOML because seqart supports Python 3.10, which has no
 ``tomllib``. This module reads only those small files: no music21, no torch.
@@ -42,6 +47,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
@@ -56,7 +62,7 @@ BUILT_DIR = Path("corpora") / "built"
 DEFAULT_REPRESENTATION = "melody"
 DEFAULT_SPLIT = (0.05, 0.05)
 
-_KEYS = ("name", "description", "order", "source", "filters", "representation", "tokenizer", "split")
+_KEYS = ("name", "description", "order", "source", "filters", "representation", "tokenizer", "split", "styles")
 _REQUIRED = ("name", "description", "source", "representation", "split")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -80,6 +86,8 @@ class Recipe:
         test_fraction: share in the test split.
         order: position in listings (None: after those that have one).
         path: the recipe file.
+        styles: ``(pattern, style)`` pairs in recipe order: the style of a score
+            without one, by its file's name (see :meth:`style_for`).
     """
 
     name: str
@@ -95,6 +103,12 @@ class Recipe:
     test_fraction: float = DEFAULT_SPLIT[1]
     order: int | None = None
     path: Path | None = None
+    styles: tuple[tuple[str, str], ...] = ()
+
+    def style_for(self, file_name: str) -> str:
+        """The style of the first ``styles`` pattern ``file_name`` matches (a shell-style,
+        case-sensitive match on the name alone, not its folder), or "" if none does."""
+        return match_style(self.styles, file_name)
 
     @property
     def split_text(self) -> str:
@@ -173,9 +187,21 @@ def load_recipe(path: str | Path) -> Recipe:
     if not (0 <= valid < 1 and 0 <= test < 1 and valid + test < 1):
         check.fail(f'"split" fractions valid {valid:g} and test {test:g} must be >= 0 and sum to less than 1')
 
+    styles = data.get("styles", {})
+    if not isinstance(styles, dict):
+        check.fail(f'"styles" must be an object of file-name patterns and styles, got {_type(styles)}')
+    from seqart.score import STYLES  # the score model alone: no music21
+
+    for pattern, style in styles.items():
+        if not pattern.strip() or "/" in pattern or "\\" in pattern:
+            check.fail(f'"styles" pattern {pattern!r} must match a file name (no folders)')
+        if not isinstance(style, str) or (style and style not in STYLES):
+            check.fail(f'"styles" {pattern!r} maps to {style!r}, not one of {", ".join(STYLES)} (or "")')
+
     return Recipe(name=name, description=description, files=files, folders=folders, union=union,
                   suffixes=suffixes, exclude=exclude, representation=representation, tokenizer=dict(tokenizer),
-                  valid_fraction=float(valid), test_fraction=float(test), order=order, path=path)
+                  valid_fraction=float(valid), test_fraction=float(test), order=order, path=path,
+                  styles=tuple(styles.items()))
 
 
 def load_recipes(folder: str | Path = RECIPE_DIR) -> dict[str, Recipe]:
@@ -259,6 +285,17 @@ def build_settings(source: str | Path, representation: str | None = None, tokeni
         "valid_fraction": valid if valid_fraction is None else valid_fraction,
         "test_fraction": test if test_fraction is None else test_fraction,
     }
+
+
+def match_style(styles: tuple[tuple[str, str], ...] | dict[str, str], file_name: str) -> str:
+    """The style of the first ``(pattern, style)`` whose shell-style pattern matches
+    ``file_name`` (case-sensitive), or "" if none does.
+
+    >>> match_style({"han*": "han-song", "*": "song"}, "han1.abc")
+    'han-song'
+    """
+    pairs = styles.items() if isinstance(styles, dict) else styles
+    return next((style for pattern, style in pairs if fnmatchcase(file_name, pattern)), "")
 
 
 # ----------------------------------------------------------------- checking

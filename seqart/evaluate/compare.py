@@ -1,11 +1,14 @@
 """Judging generated pieces against a reference set.
 
-Two questions, two answers:
+Three questions, three answers:
 
 - *Do the samples sound like the reference?* Each metric of
   :mod:`seqart.evaluate.metrics` is computed on every sample and every reference
   piece; the two distributions are summarised (mean, standard deviation) and
   compared by their overlap area (1 = identical distributions, 0 = disjoint).
+- *Do the samples have the reference's form?* Each form metric of
+  :mod:`seqart.evaluate.form` (repeated bars, restated phrases, cadences, the
+  ending) is averaged over the samples and over the reference.
 - *Do the samples copy the reference?* For each sample, the longest run of
   consecutive notes it shares with any reference piece, compared by pitch
   interval and inter-onset interval (so a transposed copy counts). Runs of
@@ -14,6 +17,7 @@ Two questions, two answers:
 >>> ref = load_reference("corpora/folk_melody")          # a built corpus folder
 >>> report = evaluate(samples, ref)
 >>> [m.overlap for m in report.metrics], [r.notes for r in report.memorisation]
+>>> {f.name: f.difference for f in report.form}
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from seqart.errors import CorpusError, ScoreReadError, SeqartError, TokenizerError
+from seqart.evaluate.form import FORM_METRICS, form_values
 from seqart.evaluate.metrics import METRICS, Piece
 from seqart.score import Score
 
@@ -275,6 +280,36 @@ def compare_metrics(samples: dict[str, np.ndarray], reference: dict[str, np.ndar
     return rows
 
 
+@dataclass
+class FormComparison:
+    """One form metric (:data:`seqart.evaluate.form.FORM_METRICS`): its mean over the samples and the reference.
+
+    Attributes:
+        name: the metric.
+        sample_mean, reference_mean: over the pieces where it is defined (a 1/0
+            flag's mean is the share of pieces); ``nan`` where none defines it.
+        difference: ``sample_mean - reference_mean``.
+        sample_n, reference_n: pieces where the metric is defined.
+    """
+
+    name: str
+    sample_mean: float
+    reference_mean: float
+    difference: float
+    sample_n: int
+    reference_n: int
+
+
+def compare_form(samples: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> list[FormComparison]:
+    """Compare two :func:`seqart.evaluate.form.form_values` tables, in :data:`FORM_METRICS` order."""
+    rows = []
+    for name in FORM_METRICS:
+        sm, _, sn = _mean_std(samples[name])
+        rm, _, rn = _mean_std(reference[name])
+        rows.append(FormComparison(name, sm, rm, sm - rm, sn, rn))
+    return rows
+
+
 # ------------------------------------------------------------ memorisation
 _SEPARATOR = np.int64(1) << 62  # between pieces in the index; never a transition code
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
@@ -423,6 +458,7 @@ class Evaluation:
         flag_notes: runs of this many notes or more are flagged.
         seed_notes: shortest run the memorisation check can find, in notes.
         samples: per sample, ``{"sample": label, metric: value, ...}`` (``nan`` where undefined).
+        form: one comparison of means per form metric, in :data:`FORM_METRICS` order.
     """
 
     reference: str
@@ -434,6 +470,7 @@ class Evaluation:
     flag_notes: int = FLAG_NOTES
     seed_notes: int = SEED + 1
     samples: list[dict] = field(default_factory=list)
+    form: list[FormComparison] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[SharedRun]:
@@ -456,7 +493,7 @@ class Evaluation:
 
 def evaluate(samples: Sequence[Score], reference: Reference, labels: Sequence[str] | None = None,
              flag_notes: int = FLAG_NOTES, seed: int = SEED) -> Evaluation:
-    """Compare ``samples`` with ``reference``: metric distributions and memorisation.
+    """Compare ``samples`` with ``reference``: metric distributions, form means and memorisation.
 
     Args:
         samples: the generated pieces.
@@ -477,11 +514,13 @@ def evaluate(samples: Sequence[Score], reference: Reference, labels: Sequence[st
     if len(labels) != len(samples):
         raise SeqartError(f"{len(labels)} labels for {len(samples)} samples")
     pieces = [Piece(s) for s in samples]
+    ref_pieces = [Piece(s) for s in reference.metric_scores]
     values = metric_values(pieces)
-    metrics = compare_metrics(values, metric_values(reference.metric_scores))
+    metrics = compare_metrics(values, metric_values(ref_pieces))
+    form = compare_form(form_values(pieces), form_values(ref_pieces))
     index = MelodyIndex(reference.scores, reference.labels, seed=seed)
     runs = [index.longest_run(p, label, flag_notes) for p, label in zip(pieces, labels)]
     per_sample = [{"sample": label, **{name: float(values[name][i]) for name in METRICS}}
                   for i, label in enumerate(labels)]
     return Evaluation(reference.name, len(samples), len(reference.scores), len(reference.metric_indices),
-                      metrics, runs, flag_notes, seed + 1, per_sample)
+                      metrics, runs, flag_notes, seed + 1, per_sample, form)

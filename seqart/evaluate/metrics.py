@@ -126,9 +126,10 @@ def in_key_rate(score: Score | Piece) -> float:
     """Fraction of notes (0-1) in the key in force at their onset.
 
     The key is the diatonic collection of the score's key signature (natural minor
-    for a minor key); notes before the first key signature use the first one. A
-    score without key signatures is measured against its best-fitting key, which
-    makes this equal to :func:`scale_consistency`.
+    for a minor key, the mode's seven notes for a modal one); notes before the
+    first key signature use the first one. A score without key signatures is
+    measured against its best-fitting key, which makes this equal to
+    :func:`scale_consistency`.
     """
     p = Piece.of(score)
     if not len(p):
@@ -136,7 +137,9 @@ def in_key_rate(score: Score | Piece) -> float:
     keys = sorted(p.score.key_signatures, key=lambda k: k.beat)
     if not keys:
         return scale_consistency(p)
-    masks = np.stack([_scale_mask(k.tonic, k.mode) for k in keys])
+    masks = np.zeros((len(keys), 12), dtype=bool)
+    for row, k in zip(masks, keys):
+        row[list(k.scale)] = True
     which = np.searchsorted([k.beat for k in keys], p.start + _EPS, side="right") - 1
     which = np.clip(which, 0, len(keys) - 1)
     return float(masks[which, p.pitch % 12].mean())

@@ -9,21 +9,17 @@ from __future__ import annotations
 import re
 
 from seqart.errors import ScoreError
-from seqart.score import PITCH_CLASS_NAMES, KeySignature
+from seqart.score import MODE_STEPS, PITCH_CLASS_NAMES, KeySignature
 
-#: scale name -> semitones above the tonic
+#: scale name -> semitones above the tonic (the seven modes as :data:`seqart.score.MODE_STEPS` has them)
 SCALES: dict[str, tuple[int, ...]] = {
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "ionian": (0, 2, 4, 5, 7, 9, 11),
-    "natural-minor": (0, 2, 3, 5, 7, 8, 10),
-    "aeolian": (0, 2, 3, 5, 7, 8, 10),
+    "major": MODE_STEPS["major"],
+    "ionian": MODE_STEPS["major"],
+    "natural-minor": MODE_STEPS["minor"],
+    "aeolian": MODE_STEPS["minor"],
     "harmonic-minor": (0, 2, 3, 5, 7, 8, 11),
     "melodic-minor": (0, 2, 3, 5, 7, 9, 11),
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "phrygian": (0, 1, 3, 5, 7, 8, 10),
-    "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-    "locrian": (0, 1, 3, 5, 6, 8, 10),
+    **{mode: MODE_STEPS[mode] for mode in ("dorian", "phrygian", "lydian", "mixolydian", "locrian")},
     "major-pentatonic": (0, 2, 4, 7, 9),
     "minor-pentatonic": (0, 3, 5, 7, 10),
     "pentatonic": (),  # major or minor pentatonic, after the key's mode
@@ -32,9 +28,9 @@ SCALES: dict[str, tuple[int, ...]] = {
     "chromatic": tuple(range(12)),
 }
 
-#: what a key alone allows: the major scale, or minor in all its forms
+#: what a key alone allows beyond its mode's seven notes: minor in all its forms
 #: (natural, harmonic and melodic: folk tunes in minor raise the 6th and 7th).
-_KEY_DEFAULT = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 9, 10, 11)}
+_KEY_DEFAULT = {"minor": (0, 2, 3, 5, 7, 8, 9, 10, 11)}
 
 
 def allowed_pitch_classes(key: KeySignature | None, scale: str | None) -> set[int] | None:
@@ -42,7 +38,9 @@ def allowed_pitch_classes(key: KeySignature | None, scale: str | None) -> set[in
 
     Args:
         key: the key (its tonic roots the scale); None with a scale roots it on C.
-        scale: a name from :data:`SCALES`, or None for the key's own notes.
+        scale: a name from :data:`SCALES`, or None for the key's own notes: a major
+            or modal key's seven (A dorian: A B C D E F# G), a minor key's natural,
+            harmonic and melodic forms together.
 
     Raises:
         ScoreError: for an unknown scale name.
@@ -50,6 +48,8 @@ def allowed_pitch_classes(key: KeySignature | None, scale: str | None) -> set[in
     if scale is None:
         if key is None:
             return None
+        if key.mode not in _KEY_DEFAULT:
+            return set(key.scale)
         steps = _KEY_DEFAULT[key.mode]
     else:
         name = scale.strip().lower().replace(" ", "-").replace("_", "-")
@@ -59,7 +59,8 @@ def allowed_pitch_classes(key: KeySignature | None, scale: str | None) -> set[in
             raise ScoreError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
         steps = SCALES[name]
         if name == "pentatonic":
-            steps = SCALES["minor-pentatonic" if key is not None and key.mode == "minor" else "major-pentatonic"]
+            # a mode with a minor third (dorian, phrygian, ...) takes the minor pentatonic
+            steps = SCALES["minor-pentatonic" if key is not None and key.family == "minor" else "major-pentatonic"]
     tonic = key.tonic if key is not None else 0
     return {(tonic + s) % 12 for s in steps}
 

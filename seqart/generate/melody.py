@@ -4,6 +4,19 @@ The sampler owns the token grammar: it writes ``BOS``, the meter and key tokens
 and every ``BAR`` itself, and only asks the model for the step tokens inside
 bars. Key, scale and range constraints remove forbidden ``NOTE`` tokens from the
 distribution before sampling, so no generated note can break them.
+
+Two rules shape the form of every melody:
+
+- **No silent opening.** A melody without a primer starts with a note on the
+  downbeat of bar 1: ``bars=16`` gives sixteen full bars of music.
+- **An ending** (``ending="tonic"``, the default). The last :data:`ENDING_BARS`
+  bars are drawn :data:`ENDING_CANDIDATES` times per melody. In each candidate
+  the final note is the tonic (in an octave the model picks), starts on a strong
+  beat of the last bar (the downbeat, or the half bar of an even meter) and is
+  held to the bar's end, so it lasts at least a beat. The candidate the model
+  finds likeliest, its own log-probability of every step token of those bars
+  plus that of ending the piece there (``EOS`` after the last bar), is kept: the
+  cadence is forced, the approach to it is the model's most natural one.
 """
 
 from __future__ import annotations
@@ -15,7 +28,7 @@ import numpy as np
 from seqart.errors import ScoreError, TokenizerError
 from seqart.generate.constraints import allowed_pitch_classes
 from seqart.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
-from seqart.tokenizers.melody import BAR, BOS, HOLD, REST, MelodyTokenizer
+from seqart.tokenizers.melody import BAR, BOS, EOS, HOLD, REST, MelodyTokenizer
 
 
 @dataclass
@@ -27,11 +40,18 @@ class SamplingOptions:
         temperature: > 0; below 1 is safer, above 1 wilder.
         top_k: keep only the k most likely step tokens (None = all).
         top_p: keep the smallest set of tokens whose probability reaches p (None = 1).
-        key: key to condition on and to stay in (None: the primer's key, or none).
+        key: key to condition on and to stay in (None: the primer's key, or one drawn as
+            the training melodies' keys are distributed for the meter).
         scale: restrict notes to this scale on the key's tonic (see ``SCALES``).
         pitch_range: (low, high) MIDI pitches, inclusive.
         time_signature: (numerator, denominator) (None: the primer's, or 4/4).
         tempo: output tempo in bpm (None: the primer's, or 120).
+        ending: ``"tonic"`` steers the last two bars to a cadence (module docstring);
+            ``"free"`` stops after ``bars`` bars wherever the melody is.
+        style: the tune type to write (``reel``, ``jig``, ...; a layout-2 model), None:
+            drawn as the training melodies' styles are for the meter.
+        form: section letters, one per ``section_bars`` bars (``"AABB"``): a repeated
+            letter asks the model to restate that section; None: the model labels its sections.
     """
 
     bars: int = 16
@@ -43,6 +63,9 @@ class SamplingOptions:
     pitch_range: tuple[int, int] | None = None
     time_signature: tuple[int, int] | None = None
     tempo: float | None = None
+    ending: str = "tonic"
+    style: str | None = None
+    form: str | None = None
 
     @classmethod
     def parse(cls, key=None, pitch_range=None, time_signature=None, **options) -> "SamplingOptions":
@@ -66,6 +89,34 @@ class SamplingOptions:
             raise ScoreError(f"top-p must be in (0, 1], got {self.top_p}")
         if self.tempo is not None and not 5 <= self.tempo <= 1000:
             raise ScoreError(f"tempo must be 5-1000 bpm, got {self.tempo}")
+        if self.ending not in ENDINGS:
+            raise ScoreError(f"ending must be one of {', '.join(ENDINGS)}, got {self.ending!r}")
+
+
+@dataclass
+class _Run:
+    """What one :meth:`MelodySampler.sample` call's helpers share."""
+
+    options: SamplingOptions
+    rng: np.random.Generator
+    bar_steps: int
+    form: str | None
+
+
+#: what ``--ending`` accepts
+ENDINGS = ("tonic", "free")
+#: candidate endings drawn per melody; the model's likeliest one is kept
+ENDING_CANDIDATES = 8
+#: bars at the end that the candidates rewrite
+ENDING_BARS = 2
+
+
+def cadence_steps(meter: tuple[int, int], bar_steps: int) -> tuple[int, ...]:
+    """Steps into a bar where a final note may start: the downbeat, and for a bar of an
+    even number of beats (4/4, 2/2, 2/4, 6/8 as two dotted quarters, 12/8) the half bar."""
+    numerator, denominator = meter
+    beats = numerator // 3 if denominator == 8 and numerator % 3 == 0 and numerator > 3 else numerator
+    return (0, bar_steps // 2) if beats % 2 == 0 and bar_steps % 2 == 0 else (0,)
 
 
 #: Longest primer, in bars, that :meth:`MelodySampler.sample` continues: as many bars
@@ -83,9 +134,12 @@ class MelodySampler:
         tokenizer: the model's melody tokenizer.
     """
 
-    def __init__(self, lm, tokenizer: MelodyTokenizer):
+    def __init__(self, lm, tokenizer: MelodyTokenizer, openings=None):
         self.lm = lm
         self.tok = tokenizer
+        #: the training melodies' styles, meters and keys (:class:`seqart.models.melody_lm.keys.Openings`)
+        #: that what a caller leaves open is drawn from; None: the model draws the key
+        self.openings = openings
 
     def sample(self, num: int, options: SamplingOptions, rng: np.random.Generator,
                primer: Score | None = None) -> list[Score]:
@@ -98,10 +152,12 @@ class MelodySampler:
         if not 1 <= num <= 100_000:
             raise ScoreError(f"num must be 1-100000, got {num}")
         tok = self.tok
+        style, form = self._style_and_form(options, primer)
         key = options.key if options.key is not None else (primer.key if primer is not None else None)
         meter = options.time_signature or (
-            (primer.time_signature.numerator, primer.time_signature.denominator) if primer is not None else (4, 4)
-        )
+            (primer.time_signature.numerator, primer.time_signature.denominator) if primer is not None else
+            (self.openings.meter_for(style) if style and self.openings is not None else None) or (4, 4))
+        meter = tuple(meter)
         if tok.meter_of(tok.meter_id(*meter)) != meter:
             if options.time_signature is None and primer is not None:
                 raise ScoreError(f"{primer.source or 'primer'}: its time signature {meter[0]}/{meter[1]} is not "
@@ -110,54 +166,171 @@ class MelodySampler:
         bar_steps = tok.steps_per_bar(*meter)
         step_mask = self._step_mask(key, options)
 
-        # The prefix every row shares: header, then the primer's tokens.
-        header = [BOS, tok.meter_id(*meter), tok.key_id(key)]
+        # What each row opens with: the style and key given, else drawn as the training melodies have them.
+        choose_key = key is None and primer is None
+        drawn = None
+        if self.openings is not None and (choose_key or (tok.layout >= 2 and style is None)):
+            drawn = self.openings.draw(num, rng, meter, style)
+        styles = [style or ""] * num if style is not None or drawn is None else drawn[0]
+        keys: list = [key] * num
+        if choose_key and drawn is not None:
+            keys = [tok.key_of(k) for k in drawn[1]]
+
+        # The prefix of every row: header, then the primer's tokens.
+        body: list[int] = []
+        pos = 0
         if primer is not None:
             primed = primer.copy()
             primed.time_signatures = [TimeSignature(0.0, *meter)]
             primed.key_signatures = [KeySignature(0.0, key.tonic, key.mode)] if key else []
             try:
-                prefix = tok.encode(primed, close=False).tolist()
+                encoded = tok.encode(primed, close=False, pickup=False).tolist()
             except TokenizerError as exc:
                 raise TokenizerError(f"{primer.source or 'primer'}: {exc}") from None
-            pos = sum(1 for t in prefix if t in (REST, HOLD) or tok.pitch_of(t) is not None)
+            body = encoded[tok.key_position + 1:]
+            pos = sum(1 for t in body if t in (REST, HOLD) or tok.pitch_of(t) is not None)
             if pos > MAX_PRIMER_BARS * bar_steps:
                 raise ScoreError(f"{primer.source or 'primer'}: the primer is {-(-pos // bar_steps)} bars long; "
                                  f"at most {MAX_PRIMER_BARS} can be continued (cut it with Score.slice)")
-        else:
-            prefix, pos = header + [BAR], 0
-        choose_key = key is None and primer is None
-        if choose_key:
-            prefix = prefix[:2]  # BOS, meter: each melody draws its key from the model
-        logits, state = self.lm.run(np.asarray([prefix]), None)
-        logits = np.repeat(logits, num, axis=0)
-        state = _repeat_rows(state, num)
-        keys = [key] * num
-        if choose_key:
+        headers = np.array([tok.header(meter, k, st) for k, st in zip(keys, styles)])
+        ctx = _Run(options=options, rng=rng, bar_steps=bar_steps, form=form)
+        if choose_key and drawn is None:  # the model draws each melody's key
+            logits, state = self.lm.run(headers[:, :tok.key_position], None)
             key_mask = np.zeros(tok.vocab_size, dtype=bool)
-            key_mask[tok.key_base:tok.key_none] = True
-            drawn = self._draw(logits, key_mask, options, rng)
-            keys = [tok.key_of(t) for t in drawn]
-            logits, state = self.lm.step(drawn, state)
-            logits, state = self.lm.step(np.full(num, BAR), state)
-            # The drawn key then binds like --key would.
+            key_mask[tok.key_ids] = True
+            chosen = self._draw(logits, key_mask, options, rng)
+            keys = [tok.key_of(t) for t in chosen]
+            logits, state = self.lm.step(chosen, state)
+        else:
+            logits, state = self.lm.run(headers, None)
+        if any(k is not None for k in keys) and choose_key:
+            # A drawn key binds like --key would.
             step_mask = np.stack([self._step_mask(k, options) for k in keys])
+        if body:
+            logits, state = self.lm.run(np.repeat(np.asarray([body]), num, axis=0), state)
+        else:
+            logits, state = self._bar_line(logits, state, 0, ctx)
 
         total_steps = (-(-pos // bar_steps) + options.bars) * bar_steps
+        steer = options.ending == "tonic"
+        free_until = max(pos, total_steps - ENDING_BARS * bar_steps) if steer else total_steps
         generated = np.empty((num, total_steps - pos), dtype=np.int64)
-        for i in range(total_steps - pos):
+        first = pos
+        opening = primer is None  # a melody of its own opens with a note on the downbeat
+        logits, state, pos = self._walk(logits, state, generated, first, pos, free_until, step_mask, ctx,
+                                        primer is not None, opening)
+        if steer:
+            self._end(logits, state, generated, first, pos, total_steps, meter, step_mask, keys, ctx,
+                      primer is not None and pos == first, opening and pos == first)
+        return [self._to_score(row, primer, meter, k, st, options, total_steps)
+                for row, k, st in zip(generated, keys, styles)]
+
+    def _style_and_form(self, options: SamplingOptions, primer: Score | None) -> tuple[str | None, str | None]:
+        """The style (None: drawn) and form letters asked for, checked against the tokenizer."""
+        from seqart.tokenizers.melody import SECTION_LETTERS, STYLES
+
+        tok = self.tok
+        if tok.layout < 2 and (options.style or options.form):
+            raise ScoreError("this model has no style or form tokens (it was trained before they existed); "
+                             "leave out --style and --form")
+        style = options.style
+        if style is not None:
+            style = style.strip().lower().replace(" ", "-").replace("_", "-")
+            if style not in STYLES:
+                raise ScoreError(f"unknown style {options.style!r}; choose one of {', '.join(STYLES)}")
+        elif primer is not None and tok.layout >= 2:
+            style = getattr(primer, "style", "") or None
+        form = None
+        if options.form:
+            form = options.form.strip().upper()
+            bad = sorted(set(form) - set(SECTION_LETTERS))
+            if bad or not form:
+                raise ScoreError(f"form {options.form!r}: use section letters {', '.join(SECTION_LETTERS)} "
+                                 f"(e.g. AABB), one per {tok.config.section_bars} bars")
+        return style, form
+
+    def _bar_line(self, logits, state, bar_index: int, ctx: "_Run", logp=None):
+        """Feed ``BAR`` (and, every ``section_bars`` bars of a layout-2 model, a section token:
+        the form's letter, or one the model draws). Returns ``(logits, state)``."""
+        tok = self.tok
+        rows = len(logits)
+        if logp is not None:
+            logp += _log_softmax(logits)[:, BAR]
+        logits, state = self.lm.step(np.full(rows, BAR), state)
+        if tok.layout >= 2 and bar_index % tok.config.section_bars == 0:
+            section = bar_index // tok.config.section_bars
+            if ctx.form and section < len(ctx.form):
+                choice = np.full(rows, tok.section_id(ctx.form[section]))
+            else:
+                mask = np.zeros(tok.vocab_size, dtype=bool)
+                mask[tok.section_ids] = True
+                choice = self._draw(logits, mask, ctx.options, ctx.rng)
+            logits, state = self.lm.step(choice, state)
+        return logits, state
+
+    def _walk(self, logits, state, out: np.ndarray, first: int, pos: int, stop: int, step_mask: np.ndarray,
+              ctx: "_Run", primed: bool, opening: bool, forced=None, logp=None):
+        """Draw step tokens for grid positions ``pos`` to ``stop`` into ``out[:, pos - first]``,
+        feeding bar lines; ``forced(pos) -> mask or None`` narrows the mask at a position;
+        ``logp`` (B,), if given, accumulates the model's log-probability of each drawn step
+        token and bar line. Returns ``(logits, state, stop)``."""
+        bar_steps = ctx.bar_steps
+        while pos < stop:
             if pos > 0 and pos % bar_steps == 0:
-                # Bar line: feed BAR, whose output predicts the bar's first step.
-                logits, state = self.lm.step(np.full(num, BAR), state)
+                logits, state = self._bar_line(logits, state, pos // bar_steps, ctx, logp)
             mask = step_mask
-            if i == 0 and primer is not None:
+            if pos == first and (primed or opening):
                 mask = step_mask.copy()
                 mask[..., HOLD] = False  # the primer's last note stays as written
-            choice = self._draw(logits, mask, options, rng)
-            generated[:, i] = choice
+                if opening:
+                    mask[..., REST] = False  # and a melody of its own starts with a note
+            if forced is not None and (narrow := forced(pos)) is not None:
+                mask = mask & narrow
+            choice = self._draw(logits, mask, ctx.options, ctx.rng)
+            if logp is not None:
+                logp += np.take_along_axis(_log_softmax(logits), choice[:, None], axis=1)[:, 0]
+            out[:, pos - first] = choice
             logits, state = self.lm.step(choice, state)
             pos += 1
-        return [self._to_score(row, primer, meter, k, options, total_steps) for row, k in zip(generated, keys)]
+        return logits, state, pos
+
+    def _end(self, logits, state, generated: np.ndarray, first: int, pos: int, total_steps: int, meter,
+             step_mask: np.ndarray, keys: list, ctx: "_Run", primed: bool, opening: bool) -> None:
+        """Write the last bars of every row (``generated[:, pos - first:]``) with a tonic
+        ending: :data:`ENDING_CANDIDATES` candidates per row, the likeliest kept."""
+        tok = self.tok
+        num, k = len(generated), ENDING_CANDIDATES
+        bar_steps = ctx.bar_steps
+        rows = np.repeat(np.arange(num), k)
+        last_bar = total_steps - bar_steps
+        starts = cadence_steps(meter, bar_steps)
+        cadence = last_bar + np.array([starts[j % len(starts)] for j in range(k)] * num)  # (num*k,)
+        tonic_masks = np.zeros((num, tok.vocab_size), dtype=bool)
+        for r in range(num):
+            tonic = keys[r].tonic if keys[r] is not None else _tonic_guess(tok, generated[r, :pos - first])
+            tonic_masks[r, [tok.note_id(p) for p in range(tok.config.min_pitch, tok.config.max_pitch + 1)
+                            if p % 12 == tonic]] = True
+        allowed = step_mask[rows] if step_mask.ndim == 2 else np.broadcast_to(step_mask, (num * k, tok.vocab_size))
+        tonic_masks = tonic_masks[rows] & allowed
+        no_tonic = ~tonic_masks.any(axis=1)
+        tonic_masks[no_tonic] = allowed[no_tonic]  # the range holds no tonic: any allowed note ends it
+        hold = np.zeros(tok.vocab_size, dtype=bool)
+        hold[HOLD] = True
+
+        def forced(p: int):
+            at = p - cadence  # (num*k,)
+            masks = np.ones((len(cadence), tok.vocab_size), dtype=bool)
+            masks[at == 0] = tonic_masks[at == 0]
+            masks[at > 0] = hold
+            return masks
+
+        candidates = np.empty((num * k, total_steps - pos), dtype=np.int64)
+        logp = np.zeros(num * k)
+        logits, state, _ = self._walk(np.repeat(logits, k, axis=0), _repeat_rows(state, k), candidates, pos, pos,
+                                      total_steps, allowed, ctx, primed, opening, forced, logp)
+        logp += _log_softmax(logits)[:, EOS]  # the model's wish to end the piece here
+        best = logp.reshape(num, k).argmax(axis=1) + np.arange(num) * k
+        generated[:, pos - first:] = candidates[best]
 
     def _step_mask(self, key: KeySignature | None, options: SamplingOptions) -> np.ndarray:
         """Boolean (V,) mask of the step tokens that may be drawn."""
@@ -199,7 +372,8 @@ class MelodySampler:
         u = rng.random((p.shape[0], 1))
         return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
 
-    def _to_score(self, steps: np.ndarray, primer: Score | None, meter, key, options, total_steps) -> Score:
+    def _to_score(self, steps: np.ndarray, primer: Score | None, meter, key, style: str, options,
+                  total_steps: int) -> Score:
         tok = self.tok
         q = tok.config.steps_per_beat
         start_step = total_steps - len(steps)
@@ -208,13 +382,16 @@ class MelodySampler:
                      if n.start >= start_step / q - 1e-9]
         tempo = options.tempo or (primer.tempos[0].bpm if primer is not None and primer.tempos else 120.0)
         if primer is None:
-            return Score(
+            out = Score(
                 tracks=[Track(notes=new_notes, name="seqart melody")],
                 tempos=[TempoChange(0.0, float(tempo))],
                 time_signatures=[TimeSignature(0.0, *meter)],
                 key_signatures=[KeySignature(0.0, key.tonic, key.mode)] if key else [],
                 title="seqart melody",
             )
+            if style:
+                out.style = style
+            return out
         out = primer.copy()
         if options.tempo is not None:
             out.tempos = [TempoChange(0.0, float(tempo))]
@@ -229,7 +406,10 @@ class MelodySampler:
 def _repeat_rows(state, num: int):
     """A model's recurrent state (arrays with the batch first, nested in tuples and lists,
     however the model keeps it: an LSTM's ``(h, c)`` per layer, a key/value cache)
-    with each row repeated ``num`` times."""
+    with each row repeated ``num`` times. A state object with a ``repeat(num)`` method
+    (a key/value cache) repeats itself."""
+    if hasattr(state, "repeat") and not isinstance(state, np.ndarray):
+        return state.repeat(num)
     if isinstance(state, np.ndarray):
         return np.repeat(state, num, axis=0)
     if isinstance(state, (list, tuple)):
@@ -238,3 +418,27 @@ def _repeat_rows(state, num: int):
         return {k: _repeat_rows(v, num) for k, v in state.items()}
     return state
 
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Natural-log probabilities of logits (B, V), float64."""
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _tonic_guess(tok: MelodyTokenizer, steps: np.ndarray) -> int:
+    """Tonic pitch class of a melody without a key: the Krumhansl-Kessler profile that
+    best fits its note counts (major or minor)."""
+    counts = np.zeros(12)
+    for t in steps:
+        p = tok.pitch_of(int(t))
+        if p is not None:
+            counts[p % 12] += 1
+    if not counts.any():
+        return 0
+    major = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+    minor = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+    fits = [(float(np.nan_to_num(np.corrcoef(counts, np.roll(profile, t))[0, 1], nan=-1.0)), t)
+            for profile in (major, minor) for t in range(12)]
+    return max(fits)[1]

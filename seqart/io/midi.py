@@ -191,10 +191,10 @@ def key_from_sharps(sharps: int, tonality: int) -> tuple[int, str]:
 
 
 def key_sharps(key: KeySignature) -> int:
-    """Sharps (> 0) or flats (< 0) of ``key``'s signature, in -5..6 (F# rather than Gb)."""
-    major_tonic = key.tonic if key.mode != "minor" else (key.tonic + 3) % 12
-    sharps = (7 * major_tonic) % 12  # 7 is its own inverse mod 12
-    return sharps - 12 if sharps > 6 else sharps
+    """Sharps (> 0) or flats (< 0) of ``key``'s signature, in -5..6 (F# rather than Gb);
+    a mode's is that of the major key it shares notes with (A dorian: 1, as G major).
+    See :attr:`KeySignature.signature_fifths`."""
+    return key.signature_fifths
 
 
 def _dedupe(events: list) -> list:
@@ -218,9 +218,15 @@ def write_midi(score: Score, path: str | Path) -> Path:
     legato notes stay legato); a note shorter than one tick lasts one tick.
     Velocities are clamped to 1-127. With no tempo the file says 120 bpm; a first
     tempo after beat 0 is written at beat 0, since :class:`TempoMap` applies it
-    from the start. Titles and empty tracks are not stored. Two notes of the same
-    pitch that overlap in one track cannot be told apart in MIDI and come back
-    with exchanged offsets. The file is written atomically.
+    from the start. Titles, styles and empty tracks are not stored. MIDI key
+    signatures know only major and minor, so a modal key is written as its
+    signature (:attr:`KeySignature.signature_fifths`) with its family's flag
+    (:attr:`KeySignature.family`) and reads back as the key that signature and flag
+    name: A dorian (one sharp, minor family) comes back as E minor, D mixolydian
+    (one sharp, major family) as G major; the notes of the scale are kept, the
+    tonic and mode are lost. Two notes of the same pitch that overlap in one track
+    cannot be told apart in MIDI and come back with exchanged offsets. The file is
+    written atomically.
 
     Reading the file back with :func:`read_midi` gives the same notes exactly
     when every onset and duration is a multiple of 1/480 beat.
@@ -257,7 +263,8 @@ def write_midi(score: Score, path: str | Path) -> Path:
             )
         sym.time_signatures.append(symusic.TimeSignature(_tick(s.beat), s.numerator, s.denominator, ttype="tick"))
     for k in sorted(score.key_signatures, key=lambda k: k.beat):
-        tonality = 1 if k.mode == "minor" else 0
+        # MIDI knows major and minor only: a mode keeps its signature and its family's flag
+        tonality = 1 if k.family == "minor" else 0
         sym.key_signatures.append(symusic.KeySignature(_tick(k.beat), key_sharps(k), tonality, ttype="tick"))
     path = Path(path)
     with atomic_path(path) as tmp:

@@ -12,10 +12,22 @@ from fractions import Fraction
 from pathlib import Path
 
 from seqart.errors import ScoreError, ScoreReadError, one_line
-from seqart.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from seqart.score import (
+    KeySignature,
+    Note,
+    Score,
+    TempoChange,
+    TimeSignature,
+    Track,
+    mode_named,
+    normalise_style,
+    split_tonic,
+)
 
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
 _LENGTH_OR_METER = re.compile(r"^[LM]:", re.MULTILINE)
+_KEY_FIELD = re.compile(r"^K:(.*)$", re.MULTILINE)
+_RHYTHM_FIELD = re.compile(r"^R:(.*)$", re.MULTILINE)
 _log = logging.getLogger(__name__)
 
 
@@ -56,6 +68,10 @@ def _with_header(body: str, header: str) -> str:
 def parse_abc_tune(text: str, source: str = "") -> Score:
     """Parse one ABC tune (as returned by :func:`split_abc_tunes`).
 
+    The key at beat 0 comes from the tune's ``K:`` field as :func:`abc_key` reads
+    it (music21 loses some modes, e.g. reads ``K:Bloc`` as B major); the style from
+    its first ``R:`` field through :func:`seqart.score.normalise_style`.
+
     Raises:
         ScoreReadError: if music21 cannot make sense of it.
     """
@@ -68,11 +84,47 @@ def parse_abc_tune(text: str, source: str = "") -> Score:
         text = f"{first}\nL:1/8\n{rest}"
     try:
         parsed = converter.parse(text, format="abc")
-        return stream_to_score(parsed, source=source, from_abc=True)
+        score = stream_to_score(parsed, source=source, from_abc=True)
     except ScoreReadError:
         raise
     except Exception as exc:  # music21 raises many kinds; any of them means unreadable
         raise ScoreReadError(source or "<abc>", f"not valid ABC ({one_line(exc)})") from None
+    key = abc_key(text)
+    if key is not None:
+        rest = [k for k in score.key_signatures if k.beat > 0]
+        score.key_signatures = _dedupe([key] + rest)
+    rhythm = _RHYTHM_FIELD.search(text)
+    score.style = normalise_style(rhythm.group(1)) if rhythm else ""
+    return score
+
+
+def abc_key(text: str) -> KeySignature | None:
+    """The key (at beat 0) of an ABC tune's first ``K:`` field, or None when it names none.
+
+    Reads a tonic (``A``-``G`` with ``#`` or ``b``) and a mode written after it,
+    joined or apart, in any case, of which the first three letters count (``Ador``,
+    ``A Dor``, ``E dorian``, ``Dmix``, ``Bm``, ``F#min``, ``Bloc``); no mode is major.
+    Explicit accidentals, clefs and other words after the key are ignored.
+    ``K:none``, ``K:HP`` and a mode word it does not know give None.
+    """
+    field = _KEY_FIELD.search(text)
+    if field is None:
+        return None
+    words = field.group(1).split("%")[0].split()
+    if not words:
+        return None
+    split = split_tonic(words[0])
+    if split is None or not words[0][0].isupper():
+        return None
+    tonic, rest = split
+    if rest:
+        mode = mode_named(rest, abc=True)
+    elif len(words) > 1 and words[1].isalpha():
+        # a word that names no mode ("exp", a voice property) leaves the key major
+        mode = mode_named(words[1], abc=True) or "major"
+    else:
+        mode = "major"
+    return None if mode is None else KeySignature(0.0, tonic, mode)
 
 
 def parse_music21_file(path: Path, fmt: str | None = None) -> list[Score]:
@@ -283,10 +335,12 @@ def _pickup_padding(part) -> float:
 
 
 def _key_of(el, beat: float) -> KeySignature:
+    """A music21 ``Key`` (any of its modes; MusicXML ``<mode>``, ABC ``K:Ador``) or a
+    bare ``KeySignature`` (read as its major key)."""
     from music21 import key as m21key
 
     k = el if isinstance(el, m21key.Key) else el.asKey("major")
-    mode = "minor" if k.mode == "minor" else "major"
+    mode = mode_named(str(k.mode or "")) or "major"
     return KeySignature(beat, int(k.tonic.pitchClass), mode)
 
 

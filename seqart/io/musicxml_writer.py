@@ -42,7 +42,9 @@ def write_musicxml(score: Score, path: str | Path) -> Path:
 
     Onsets and offsets (beats) are snapped to 1/:data:`GRID` beat; a note
     shorter than that lasts one step. Tempos go into the first part as
-    metronome marks; time and key signatures into every part. Velocities are
+    metronome marks; time and key signatures into every part, a key as the
+    ``<fifths>`` of its mode's signature and its ``<mode>`` (``dorian``, ...), so the
+    mode reads back. The style (:attr:`Score.style`) is not stored. Velocities are
     kept as MusicXML note dynamics, drum tracks on MIDI channel 10. Reading the
     file back gives the same pitches, onsets and durations for notes on that
     grid, except where one track holds two overlapping notes of the same pitch
@@ -323,9 +325,11 @@ def _m21_meter(sig: TimeSignature):
 
 
 def _m21_key(k: KeySignature):
+    """A music21 ``Key`` written as ``<fifths>`` of the mode's signature and ``<mode>``
+    (``dorian``, ...), so reading the file back gives the same tonic and mode."""
     from music21 import key
 
-    return key.KeySignature(key_sharps(k)).asKey("minor" if k.mode == "minor" else "major")
+    return key.KeySignature(key_sharps(k)).asKey(k.mode)
 
 
 def _best_clef(pitches: list[int], is_drum: bool, clef):

@@ -19,3 +19,16 @@ def check_float(name: str, value: Any, low: float, high: float) -> None:
     """Raise ModelError unless ``value`` is a number in ``low..high``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= float(value) <= high:
         raise ModelError(f"config {name}={value!r} must be a number in {low}..{high}")
+
+
+def check_tensor_shapes(weights: dict, shapes: dict[str, tuple[int, ...]], optional: set[str] = frozenset()) -> None:
+    """Raise ValueError unless ``weights`` (name -> array) hold exactly the tensors ``shapes``
+    names, each of its shape; names in ``optional`` may be missing (a tied output layer)."""
+    for name, array in weights.items():
+        if name not in shapes:
+            raise ValueError(f"unexpected tensor {name!r}")
+        if tuple(array.shape) != shapes[name]:
+            raise ValueError(f"tensor {name!r} has shape {list(array.shape)}, the config needs {list(shapes[name])}")
+    missing = sorted(set(shapes) - set(weights) - set(optional))
+    if missing:
+        raise ValueError(f"missing tensor {missing[0]!r}")

@@ -27,6 +27,8 @@ TOKENIZER = "tokenizer.json"
 EVALUATION = "eval.json"
 #: a VAE's attribute vectors (see seqart.models.music_vae.attributes)
 ATTRIBUTES = "attributes.json"
+#: a melody model's training openings (style, meter, key counts; :mod:`seqart.models.melody_lm.keys`)
+OPENINGS = "keys.json"
 FORMAT_VERSION = 1
 
 #: shipped models live here, one folder per name
@@ -340,7 +342,8 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
     """Copy a model folder (or a run's ``model/``) to ``target``, optionally with
     float16 weights (half the size; sampling computes in float32 either way).
 
-    ``config.json``, ``tokenizer.json``, ``eval.json`` and ``attributes.json`` are copied as they are.
+    ``config.json``, ``tokenizer.json``, ``eval.json``, ``attributes.json`` and ``keys.json`` are
+    copied as they are.
     The copy is written to a temporary sibling and renamed into place.
 
     Raises:
@@ -360,7 +363,7 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
         if half:
             weights = {k: (v.astype(np.float16) if v.dtype == np.float32 else v) for k, v in weights.items()}
         save_file(weights, str(tmp / WEIGHTS))
-        for name in (CONFIG, TOKENIZER, EVALUATION, ATTRIBUTES):
+        for name in (CONFIG, TOKENIZER, EVALUATION, ATTRIBUTES, OPENINGS):
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
     return target

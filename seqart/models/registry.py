@@ -29,6 +29,7 @@ from seqart.errors import ModelError, SeqartError
 #: the families' packages, in the order ``seqart presets`` lists them: one line per family
 FAMILIES = [
     "seqart.models.melody_lm",
+    "seqart.models.melody_transformer",
     "seqart.models.music_vae",
     "seqart.models.poly",
     "seqart.models.images",

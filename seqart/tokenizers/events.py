@@ -199,7 +199,8 @@ class EventsTokenizer(Tokenizer):
       bin centre; tempos come back as the nearest of ``tempo_bins`` log-spaced
       values; a tempo change to the same bin value is dropped.
     - Notes longer than ``max_duration_beats`` are clamped to that length.
-    - Key signatures, track names, the title and the source are dropped.
+    - Key signatures (of any mode), track names, the title, the source and the
+      style are dropped.
     - Tracks with the same program (and all drum tracks) merge into one; the
       program number of a drum track is dropped (it decodes as 0); empty tracks
       vanish. Tracks come back in the order their first notes appear. With

@@ -6,14 +6,25 @@ One token per grid step says what happens at that step:
 - ``REST``: the sounding note ends, silence begins;
 - ``HOLD``: nothing changes (the note, or the silence, goes on).
 
-Structure and conditioning tokens frame the steps::
+Structure and conditioning tokens frame the steps. Layout 2 (the default)::
 
-    BOS  TS_6/8  KEY_D_major  BAR s s s ... s  BAR s s ... s  EOS
+    BOS  STYLE_jig  TS_6/8  KEY_D_mixolydian  PICKUP s s  BAR SEC_A s s ... s  BAR s ... s  EOS
 
-``TS_n/d`` and ``KEY_*`` after ``BOS`` give the meter and key of the piece (use
-them as conditioning when sampling); after a ``BAR`` they mark a change. Each bar
-holds exactly ``bar_beats * steps_per_beat`` step tokens (a 6/8 bar at 4 steps per
-beat has 12).
+- ``STYLE_*``: the tune type or collection (:data:`STYLES`; ``STYLE_NONE`` when unknown);
+- ``TS_n/d`` and ``KEY_<tonic>_<mode>`` (seven modes) give the meter and key of the
+  piece (conditioning when sampling); after a ``BAR`` they mark a change;
+- ``PICKUP``: an anacrusis, written as the partial bar it is (only the steps from
+  its first note on), not as a bar padded with silence;
+- ``SEC_A`` ... ``SEC_E``: every ``section_bars`` full bars (8), a section label
+  derived from the melody itself: a section restating an earlier one (at least
+  :data:`SECTION_SIMILARITY` of its steps equal) takes that section's letter,
+  else the next new letter (form control codes, in the spirit of TunesFormer).
+
+Each full bar holds exactly ``bar_beats * steps_per_beat`` step tokens (a 6/8 bar
+at 4 steps per beat has 12). Layout 1 (tokenizer files of format version 1) has
+no style, pickup or section tokens and keys in major and minor only (a modal key
+is written as the major or minor key on its tonic); its ids are the first ids of
+layout 2, unchanged.
 
 What the round trip loses (``decode(encode(s))`` equals ``s`` when none applies):
 
@@ -23,6 +34,8 @@ What the round trip loses (``decode(encode(s))`` equals ``s`` when none applies)
   later one wins;
 - pitches outside ``[min_pitch, max_pitch]`` move by octaves into the range;
 - velocities (decoded as ``velocity``), tempo, track program/name and title;
+- a pickup decodes padded with silence to a full bar (as the readers give it); a
+  leading silence of less than half the first bar stays silence;
 - key changes move to the start of their bar; meters other than ``n/d`` with
   ``d`` in 1, 2, 4, 8, 16 and ``n`` in 1..16 become 4/4.
 """
@@ -41,6 +54,19 @@ PAD, BOS, EOS, BAR, REST, HOLD = range(6)
 _SPECIALS = ("PAD", "BOS", "EOS", "BAR", "REST", "HOLD")
 _DENOMINATORS = (1, 2, 4, 8, 16)
 _MAX_NUMERATOR = 16
+#: the keys of layout 1, then the modes layout 2 adds (in this order: ids never move)
+_OLD_MODES = ("major", "minor")
+_NEW_MODES = ("dorian", "phrygian", "lydian", "mixolydian", "locrian")
+_MINOR_FAMILY = ("minor", "dorian", "phrygian", "locrian")
+#: the styles layout 2 has a token for (fixed: a token id never moves)
+STYLES = ("reel", "jig", "slip-jig", "hornpipe", "strathspey", "polka", "slide", "waltz", "march", "mazurka",
+          "air", "song", "han-song", "chorale")
+#: section letters of layout 2
+SECTION_LETTERS = "ABCDE"
+#: share of equal steps at which a section counts as restating an earlier one
+SECTION_SIMILARITY = 0.6
+#: the layout new tokenizers get
+LAYOUT = 2
 
 
 @dataclass(frozen=True)
@@ -52,19 +78,24 @@ class MelodyConfig:
         min_pitch: lowest MIDI pitch with a ``NOTE`` token.
         max_pitch: highest MIDI pitch with a ``NOTE`` token (inclusive).
         velocity: velocity given to decoded notes.
+        layout: 2 (style, pickup and section tokens, seven modes) or 1 (the first
+            format; what a version 1 tokenizer file holds).
+        section_bars: full bars per section label (layout 2).
     """
 
     steps_per_beat: int = 4
     min_pitch: int = 36
     max_pitch: int = 96
     velocity: int = 80
+    layout: int = LAYOUT
+    section_bars: int = 8
 
 
 class MelodyTokenizer(Tokenizer):
     """Monophonic lines <-> 1-D int32 token ids (see the module docstring)."""
 
     name = "melody"
-    version = 1
+    version = 2
     kind = "tokens"
     config_class = MelodyConfig
 
@@ -78,6 +109,10 @@ class MelodyTokenizer(Tokenizer):
             )
         if not 1 <= c.velocity <= 127:
             raise TokenizerError(f"velocity must be 1-127, got {c.velocity}")
+        if c.layout not in (1, 2):
+            raise TokenizerError(f"layout must be 1 or 2, got {c.layout}")
+        if not 1 <= c.section_bars <= 64:
+            raise TokenizerError(f"section_bars must be 1-64, got {c.section_bars}")
         self.note_base = len(_SPECIALS)
         self.num_pitches = c.max_pitch - c.min_pitch + 1
         self.ts_base = self.note_base + self.num_pitches
@@ -92,6 +127,27 @@ class MelodyTokenizer(Tokenizer):
             + [f"KEY_{PITCH_CLASS_NAMES[i % 12]}_{'major' if i < 12 else 'minor'}" for i in range(24)]
             + ["KEY_NONE"]
         )
+        v2 = c.layout >= 2
+        self.mode_base = len(self._vocab)  # KEY_<tonic>_<mode> of the modes layout 2 adds
+        modal = [f"KEY_{PITCH_CLASS_NAMES[t]}_{m}" for m in _NEW_MODES for t in range(12)] if v2 else []
+        self.style_base = self.mode_base + len(modal)
+        styles = [f"STYLE_{name}" for name in STYLES] + ["STYLE_NONE"] if v2 else []
+        self.pickup_id = self.style_base + len(styles) if v2 else None
+        self.section_base = self.style_base + len(styles) + 1
+        sections = [f"SEC_{letter}" for letter in SECTION_LETTERS] if v2 else []
+        self._vocab += modal + styles + (["PICKUP"] if v2 else []) + sections
+        self.style_none = self.style_base + len(STYLES) if v2 else None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MelodyTokenizer":
+        """A tokenizer file of format version 1 (before layouts) is layout 1."""
+        if int(data.get("version", 1)) < 2:
+            data = {**data, "config": {**dict(data.get("config", {})), "layout": 1}}
+        return super().from_dict(data)
+
+    @property
+    def layout(self) -> int:
+        return self.config.layout
 
     # ------------------------------------------------------------ vocabulary
     def note_id(self, pitch: int) -> int:
@@ -117,16 +173,75 @@ class MelodyTokenizer(Tokenizer):
         """Token id of the key (``KEY_NONE`` for None)."""
         if key is None:
             return self.key_none
-        return self.key_base + key.tonic % 12 + (12 if key.mode == "minor" else 0)
+        mode = key.mode
+        if mode in _NEW_MODES and self.layout >= 2:
+            return self.mode_base + _NEW_MODES.index(mode) * 12 + key.tonic % 12
+        family = "minor" if mode in _MINOR_FAMILY else "major"
+        return self.key_base + key.tonic % 12 + (12 if family == "minor" else 0)
 
     def key_of(self, token: int) -> KeySignature | None:
         k = int(token) - self.key_base
         if 0 <= k < 24:
             return KeySignature(0.0, k % 12, "minor" if k >= 12 else "major")
+        k = int(token) - self.mode_base
+        if self.layout >= 2 and 0 <= k < 12 * len(_NEW_MODES):
+            return KeySignature(0.0, k % 12, _NEW_MODES[k // 12])
         return None
 
     def is_key_token(self, token: int) -> bool:
-        return self.key_base <= int(token) <= self.key_none
+        t = int(token)
+        return self.key_base <= t <= self.key_none or (self.layout >= 2 and self.mode_base <= t < self.style_base)
+
+    @property
+    def key_ids(self) -> np.ndarray:
+        """Ids of every key token but ``KEY_NONE``: what a melody's key is drawn from."""
+        ids = list(range(self.key_base, self.key_none))
+        if self.layout >= 2:
+            ids += list(range(self.mode_base, self.style_base))
+        return np.array(ids, dtype=np.int64)
+
+    def style_id(self, style: str | None) -> int | None:
+        """Token id of ``STYLE_style`` (``STYLE_NONE`` for an unknown or empty style);
+        None in layout 1, which has no style tokens."""
+        if self.layout < 2:
+            return None
+        return self.style_base + STYLES.index(style) if style in STYLES else self.style_none
+
+    def style_of(self, token: int) -> str | None:
+        """The style a ``STYLE_*`` token names ("" for ``STYLE_NONE``), None for any other token."""
+        if self.layout < 2:
+            return None
+        k = int(token) - self.style_base
+        return (STYLES[k] if k < len(STYLES) else "") if 0 <= k <= len(STYLES) else None
+
+    def section_id(self, letter: str) -> int:
+        """Token id of ``SEC_letter`` (layout 2)."""
+        if self.layout < 2 or letter not in SECTION_LETTERS:
+            raise TokenizerError(f"no section token {letter!r} (sections are {', '.join(SECTION_LETTERS)})")
+        return self.section_base + SECTION_LETTERS.index(letter)
+
+    def section_of(self, token: int) -> str | None:
+        """The letter of a ``SEC_*`` token, None for any other token."""
+        k = int(token) - self.section_base
+        return SECTION_LETTERS[k] if self.layout >= 2 and 0 <= k < len(SECTION_LETTERS) else None
+
+    @property
+    def section_ids(self) -> np.ndarray:
+        """Ids of the section tokens (empty in layout 1)."""
+        n = len(SECTION_LETTERS) if self.layout >= 2 else 0
+        return np.arange(self.section_base, self.section_base + n, dtype=np.int64)
+
+    def header(self, meter: tuple[int, int], key: KeySignature | None, style: str | None = None) -> list[int]:
+        """The tokens that open a piece: ``BOS [STYLE] TS KEY``."""
+        out = [BOS]
+        if self.layout >= 2:
+            out.append(self.style_id(style))
+        return out + [self.meter_id(*meter), self.key_id(key)]
+
+    @property
+    def key_position(self) -> int:
+        """Index of the key token in :meth:`header`."""
+        return 3 if self.layout >= 2 else 2
 
     def steps_per_bar(self, numerator: int, denominator: int) -> int:
         """Grid steps in one bar of ``numerator/denominator``."""
@@ -144,7 +259,7 @@ class MelodyTokenizer(Tokenizer):
         return np.array([REST, HOLD] + list(range(self.note_base, self.ts_base)), dtype=np.int64)
 
     # ---------------------------------------------------------------- encode
-    def encode(self, score: Score, close: bool = True) -> np.ndarray:
+    def encode(self, score: Score, close: bool = True, pickup: bool = True) -> np.ndarray:
         """Score -> token ids, shape ``(T,)``, dtype int32.
 
         Args:
@@ -152,6 +267,8 @@ class MelodyTokenizer(Tokenizer):
             close: True pads the last bar with silence and ends with ``EOS``;
                 False stops right after the last note's final step (a primer to
                 continue), without ``EOS``.
+            pickup: False writes an anacrusis as a padded bar (``HOLD`` steps before its
+                first note), as layout 1 does: a primer then keeps whole bars.
 
         Raises:
             TokenizerError: if the score has no pitched notes.
@@ -183,25 +300,63 @@ class MelodyTokenizer(Tokenizer):
         steps = steps[:total]
 
         keys = sorted(line.key_signatures, key=lambda k: k.beat)
-        out: list[int] = [BOS, self.meter_id(*bars[0][2]), self.key_id(keys[0] if keys else None)]
+        out: list[int] = self.header(bars[0][2], keys[0] if keys else None, getattr(score, "style", ""))
         key_changes = {}
         for k in keys[1:]:
             bar_index = max(i for i, b in enumerate(bars) if b[0] <= round(k.beat * q))
             key_changes[bar_index] = k
+        v2 = self.layout >= 2
+        # A pickup: the first bar is silent for at least half its length before its first note.
+        pickup = pickup and v2 and len(bars) > 1 and bars[0][1] // 2 <= int(starts[0]) < bars[0][1]
+        labels = self._section_labels(steps, bars[1:] if pickup else bars) if v2 else {}
         prev_meter = bars[0][2]
         for i, (bar_start, bar_len, meter) in enumerate(bars):
             if bar_start >= total:
                 break
+            if i == 0 and pickup:
+                out.append(self.pickup_id)
+                out.extend(steps[int(starts[0]): bar_len].tolist())
+                continue
             out.append(BAR)
             if meter != prev_meter:
                 out.append(self.meter_id(*meter))
                 prev_meter = meter
             if i in key_changes and i > 0:
                 out.append(self.key_id(key_changes[i]))
+            full_bar = i - (1 if pickup else 0)
+            if full_bar in labels:
+                out.append(self.section_id(labels[full_bar]))
             out.extend(steps[bar_start: bar_start + bar_len].tolist())
         if close:
             out.append(EOS)
         return np.asarray(out, dtype=np.int32)
+
+    def _section_labels(self, steps: np.ndarray, bars: list) -> dict[int, str]:
+        """Full-bar index -> section letter, every ``section_bars`` bars (see the module docstring)."""
+        n = self.config.section_bars
+        spans = []
+        for first in range(0, len(bars), n):
+            a = bars[first][0]
+            b = bars[min(first + n, len(bars)) - 1][0] + bars[min(first + n, len(bars)) - 1][1]
+            spans.append((first, np.asarray(steps[a:b])))
+        labels: dict[int, str] = {}
+        letters: list[str] = []
+        for j, (first, span) in enumerate(spans):
+            if not len(span):
+                break
+            best, best_sim = None, SECTION_SIMILARITY
+            for k in range(j):
+                other = spans[k][1]
+                m = min(len(span), len(other))
+                sim = float(np.mean(span[:m] == other[:m])) if m else 0.0
+                if sim >= best_sim:
+                    best, best_sim = letters[k], sim
+            if best is None:
+                used = sorted(set(letters))
+                best = SECTION_LETTERS[min(len(used), len(SECTION_LETTERS) - 1)]
+            letters.append(best)
+            labels[first] = best
+        return labels
 
     def _bar_layout(self, score: Score, last_step: int, close: bool) -> list[tuple[int, int, tuple[int, int]]]:
         """(start step, steps in bar, (num, den)) of every bar covering ``last_step`` steps."""
@@ -247,11 +402,28 @@ class MelodyTokenizer(Tokenizer):
         keys: list[KeySignature] = []
         pos = 0
         cur: tuple[int, int] | None = None  # (pitch, start step)
+        style = ""
+        pickup: int | None = None  # notes index where a pickup began
         for tok in np.asarray(tokens).tolist():
-            if tok in (PAD, BOS, BAR):
+            if tok in (PAD, BOS):
+                continue
+            if tok == BAR:
+                if pickup is not None:
+                    # The pickup's steps end the first bar: pad its start with silence.
+                    meter = (sigs[0].numerator, sigs[0].denominator) if sigs else (4, 4)
+                    pad = max(0, self.steps_per_bar(*meter) - pos)
+                    notes[pickup:] = [Note(n.pitch, n.start + pad / q, n.duration, n.velocity) for n in notes[pickup:]]
+                    if cur is not None:
+                        cur = (cur[0], cur[1] + pad)
+                    pos += pad
+                    pickup = None
                 continue
             if tok == EOS:
                 break
+            if tok == self.pickup_id:
+                if pos == 0:
+                    pickup = len(notes)
+                continue
             pitch = self.pitch_of(tok)
             if pitch is not None or tok in (REST, HOLD):
                 if tok != HOLD and cur is not None:
@@ -267,9 +439,14 @@ class MelodyTokenizer(Tokenizer):
                 key = self.key_of(tok)
                 if key is not None and (not keys or (keys[-1].tonic, keys[-1].mode) != (key.tonic, key.mode)):
                     keys.append(KeySignature(pos / q, key.tonic, key.mode))
+            elif (named := self.style_of(tok)) is not None and pos == 0:
+                style = named
         if cur is not None and pos > cur[1]:
             notes.append(Note(cur[0], cur[1] / q, (pos - cur[1]) / q, c.velocity))
-        return Score(tracks=[Track(notes=notes)], time_signatures=sigs, key_signatures=keys)
+        score = Score(tracks=[Track(notes=notes)], time_signatures=sigs, key_signatures=keys)
+        if style:
+            score.style = style
+        return score
 
     # ------------------------------------------------------- augmentation
     def transpose_tokens(self, tokens: np.ndarray, semitones: int) -> np.ndarray | None:
@@ -285,8 +462,9 @@ class MelodyTokenizer(Tokenizer):
             moved = shifted[is_note]
             if moved.min() < self.note_base or moved.max() >= self.ts_base:
                 return None
-        is_key = (tokens >= self.key_base) & (tokens < self.key_none)
-        if is_key.any():
-            k = tokens[is_key] - self.key_base
-            shifted[is_key] = self.key_base + (k % 12 + semitones) % 12 + (k // 12) * 12
+        for base, stop in ((self.key_base, self.key_none), (self.mode_base, self.style_base)):
+            is_key = (tokens >= base) & (tokens < stop)
+            if is_key.any():
+                k = tokens[is_key] - base
+                shifted[is_key] = base + (k % 12 + semitones) % 12 + (k // 12) * 12
         return shifted.astype(tokens.dtype)

@@ -155,8 +155,8 @@ class PianoRollTokenizer(Tokenizer):
     - Drum tracks and notes outside ``[low, high]`` are dropped.
     - Velocities (decoded as 80), programs (decoded as 0), track boundaries
       (decoded as one track) and track names are dropped.
-    - Tempos, time signatures, key signatures and the title are dropped: the
-      decoded score stores none, so it plays at 120 bpm in 4/4.
+    - Tempos, time signatures, key signatures, the title and the style are
+      dropped: the decoded score stores none, so it plays at 120 bpm in 4/4.
     - Trailing silence after the last note is dropped.
     """
 

@@ -177,7 +177,7 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
          max_transpose: int = 6, threads: int = 0, device: str = "auto", seed: int = 0, overwrite: bool = False,
          progress: bool = False, info: dict | None = None, skipped: Sequence[str] = (),
          on_log: Callable[[dict], None] | None = None) -> TuneReport:
-    """Fine-tune a ``melody-lstm`` model toward ``liked`` and away from ``disliked`` melodies.
+    """Fine-tune a melody language model toward ``liked`` and away from ``disliked`` melodies.
 
     Args:
         model: the shipped name or model folder to start from; it is never modified.
@@ -209,7 +209,7 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
         a :class:`TuneReport`; its figures are also written to ``OUT/tune.json``.
 
     Raises:
-        ModelError: for a model that is not a melody-lstm, an ``out`` that exists
+        ModelError: for a model that cannot be tuned, an ``out`` that exists
             (without ``overwrite``; with it, one that is not a model folder) or is the model itself.
         SeqartError: for no liked sequences or bad settings.
     """
@@ -240,7 +240,7 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
             general = [general[i] for i in picks]
     validation = [np.asarray(s) for s in held_out if len(s) >= 2] or liked
 
-    seq_len = min(max(len(s) for s in liked) - 1, tuner_cls.max_window)
+    seq_len = min(max(len(s) for s in liked) - 1, tuner_cls.max_window, getattr(base.config, "context", 1 << 30))
     train = TrainConfig(steps=steps, batch_size=batch_size, seq_len=max(seq_len, 8), lr=lr, weight_decay=0.0,
                         warmup_steps=min(5, steps - 1), schedule="cosine", min_lr_ratio=0.1, grad_clip=1.0,
                         val_every=max(1, steps // 6), checkpoint_every=steps, log_every=max(1, min(10, steps)),
@@ -281,6 +281,10 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
         for f in (run / "model").iterdir():
             os.replace(f, staged / f.name)
         shutil.rmtree(run)
+        from seqart.models.melody_lm.keys import KEYS_FILE
+
+        if (folder / KEYS_FILE).is_file():  # the training tunes' openings still describe the style
+            shutil.copyfile(folder / KEYS_FILE, staged / KEYS_FILE)
         write_json_atomic(staged / TUNE_REPORT, report.to_dict())
     return report
 

@@ -24,6 +24,8 @@ class TokenWindows:
         start_prob: probability that a window starts at the sequence start (so the
             model learns openings, where sampling begins).
         pad_id: padding token (ignored by the loss).
+        eval_len: tokens predicted per evaluation window (a model with a bounded
+            context, a transformer's, evaluates windows no longer than it).
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class TokenWindows:
         max_transpose: int = 0,
         start_prob: float = 0.5,
         pad_id: int = 0,
+        eval_len: int = 1024,
     ):
         self.sequences = [s for s in sequences if len(s) >= 2]
         if not self.sequences:
@@ -49,6 +52,7 @@ class TokenWindows:
         self.max_transpose = max_transpose if transpose is not None else 0
         self.start_prob = start_prob
         self.pad_id = pad_id
+        self.eval_len = eval_len
         lengths = np.array([len(s) for s in self.sequences], dtype=np.float64)
         self._weights = lengths / lengths.sum()
         self.num_tokens = int(lengths.sum())
@@ -72,12 +76,14 @@ class TokenWindows:
             out[row, : len(window)] = window
         return torch.from_numpy(out)
 
-    def eval_batches(self, max_batches: int | None = None, eval_len: int = 1024) -> Iterator:
-        """Every sequence, cut into consecutive windows of ``eval_len + 1`` tokens that
+    def eval_batches(self, max_batches: int | None = None, eval_len: int | None = None) -> Iterator:
+        """Every sequence, cut into consecutive windows of ``eval_len + 1`` tokens (default:
+        the ``eval_len`` given at construction) that
         overlap by one, batched by similar length; each token but the first of each
         sequence is predicted exactly once."""
         import torch
 
+        eval_len = self.eval_len if eval_len is None else eval_len
         windows = []
         for seq in self.sequences:
             for a in range(0, len(seq) - 1, eval_len):

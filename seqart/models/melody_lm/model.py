@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from seqart.models.base import SeqartModel, StepFn
 from seqart.models.melody_lm.config import MelodyLSTMConfig
-from seqart.models.melody_lm.data import TokenWindows
+from seqart.models.melody_lm.objective import PAD, NextTokenLM
 
-PAD = 0
+__all__ = ["PAD", "MelodyLSTM"]
 
 
-class MelodyLSTM(SeqartModel):
+class MelodyLSTM(NextTokenLM):
     """Embedding -> LSTM/GRU stack -> linear logits over the next token."""
 
     registry_name = "melody-lstm"
@@ -47,37 +45,6 @@ class MelodyLSTM(SeqartModel):
         h, state = self.rnn(x, state)  # (B, T, H)
         return self.head(self.drop(h)), state  # (B, T, V)
 
-    # ------------------------------------------------------------ training
     def configure_optimizers(self, train):
         return {"main": torch.optim.AdamW(self.parameters(), lr=train.lr, betas=(0.9, 0.99),
                                           weight_decay=train.weight_decay)}
-
-    def _nll(self, batch: torch.Tensor):
-        x, y = batch[:, :-1], batch[:, 1:]
-        logits, _ = self(x)
-        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1),
-                              ignore_index=PAD, reduction="sum")
-        return nll, (y != PAD).sum()
-
-    def training_step(self, batch: torch.Tensor, step: StepFn) -> dict:
-        nll, count = self._nll(batch)
-        loss = nll / self.mean_items(count)  # nats per token (of the global batch in a data-parallel run)
-        step("main", loss)
-        return {"loss": loss.detach(), "items": count}
-
-    @torch.no_grad()
-    def validation_step(self, batch: torch.Tensor) -> dict:
-        nll, count = self._nll(batch)
-        return {"loss": nll, "weight": count}
-
-    @classmethod
-    def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None) -> TokenWindows:
-        """Token windows for training (augmented) or evaluation."""
-        return TokenWindows(
-            sequences,
-            batch_size=train.batch_size,
-            seq_len=train.seq_len,
-            seed=seed,
-            transpose=tokenizer.transpose_tokens if training else None,
-            max_transpose=train.augment_transpose if training else 0,
-        )

@@ -32,16 +32,10 @@ def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
 def check_shapes(weights: dict[str, np.ndarray], config: dict) -> None:
     """Raise ValueError unless ``weights`` are exactly the tensors ``config`` needs
     (a shape that does not fit would fail only mid-sampling, or broadcast silently)."""
-    shapes = expected_shapes(config)
-    for name, array in weights.items():
-        if name not in shapes:
-            raise ValueError(f"unexpected tensor {name!r}")
-        if tuple(array.shape) != shapes[name]:
-            raise ValueError(f"tensor {name!r} has shape {list(array.shape)}, the config needs {list(shapes[name])}")
-    optional = {"head.weight"} if config.get("tie_weights", True) else set()
-    missing = sorted(set(shapes) - set(weights) - optional)
-    if missing:
-        raise ValueError(f"missing tensor {missing[0]!r}")
+    from seqart.models.checks import check_tensor_shapes
+
+    check_tensor_shapes(weights, expected_shapes(config),
+                        optional={"head.weight"} if config.get("tie_weights", True) else set())
 
 
 class NumpyRNNLM:

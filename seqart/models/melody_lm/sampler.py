@@ -19,6 +19,9 @@ DEFAULT_TEMPERATURE = 1.0
 class MelodyGenerator:
     """A trained melody language model ready to sample (no torch: a NumPy forward pass).
 
+    Subclasses for other melody language models (the transformer) name their
+    ``model_type`` and build their NumPy forward pass in :meth:`numpy_lm`.
+
     Args:
         folder: a model folder (``config.json`` + ``model.safetensors`` + ``tokenizer.json``),
             a run folder or a shipped name.
@@ -31,18 +34,27 @@ class MelodyGenerator:
         last_seed: the seed of the last call.
     """
 
+    #: the registry name of the models this class samples
+    MODEL_TYPE = "melody-lstm"
+
+    @staticmethod
+    def numpy_lm(weights: dict, config: dict):
+        """The NumPy forward pass over ``weights`` (raises KeyError/ValueError when they do not fit)."""
+        from seqart.models.melody_lm.numpy_lstm import NumpyRNNLM
+
+        return NumpyRNNLM(weights, config)
+
     def __init__(self, folder: str | Path, device: str | None = None):
         from dataclasses import asdict
 
         from seqart.generate.melody import MelodySampler
         from seqart.models.folder import load_tokenizer_of, model_config
-        from seqart.models.melody_lm.numpy_lstm import NumpyRNNLM
 
         self.folder = resolve_model(folder)
         meta = read_config(self.folder)
         self.model_type = meta["model"]
-        if self.model_type != "melody-lstm":
-            raise ModelError(f"{folder}: a {self.model_type} model is not a melody language model")
+        if self.model_type != self.MODEL_TYPE:
+            raise ModelError(f"{folder}: a {self.model_type} model is not a {self.MODEL_TYPE} model")
         config = asdict(model_config(self.folder, meta))  # refuse absurd sizes before allocating
         self.tokenizer = load_tokenizer_of(self.folder)
         if config.get("vocab_size") != self.tokenizer.vocab_size:
@@ -50,10 +62,12 @@ class MelodyGenerator:
                              f"tokenizer.json ({self.tokenizer.vocab_size})")
         weights = read_weights_numpy(self.folder)
         try:
-            self.lm = NumpyRNNLM(weights, config)
+            self.lm = self.numpy_lm(weights, config)
         except (KeyError, ValueError) as exc:
             raise ModelError(f"{folder}: weights do not match the config ({exc})") from None
-        self._sampler = MelodySampler(self.lm, self.tokenizer)
+        from seqart.models.melody_lm.keys import read_openings
+
+        self._sampler = MelodySampler(self.lm, self.tokenizer, read_openings(self.folder, self.tokenizer))
         self.evaluation = read_evaluation(self.folder)
         self.last_seed: int | None = None
         #: what an option left at None means for this model
@@ -64,7 +78,8 @@ class MelodyGenerator:
                key: str | KeySignature | None = None, scale: str | None = None,
                pitch_range: str | tuple[int, int] | None = None,
                time_signature: str | tuple[int, int] | None = None, tempo: float | None = None,
-               primer: PrimerLike | None = None, steps: int | None = None) -> list[Score]:
+               primer: PrimerLike | None = None, steps: int | None = None,
+               ending: str | None = None, style: str | None = None, form: str | None = None) -> list[Score]:
         """Generate ``num`` melodies of ``bars`` bars (after ``primer``, if given).
 
         Args:
@@ -83,6 +98,12 @@ class MelodyGenerator:
             primer: a Score or a MIDI/MusicXML/ABC path to continue; each result
                 begins with its notes unchanged.
             steps: frames, for frame models only; a melody model refuses it (it takes ``bars``).
+            ending: ``"tonic"`` (default): the last two bars close on the tonic, on a strong
+                beat, held to the end of the bar; ``"free"``: stop after ``bars`` bars as drawn.
+            style: ``reel``, ``jig``, ``hornpipe``, ... (models with style tokens); None: drawn
+                as the training melodies' styles are.
+            form: section letters, one per section of the model's ``section_bars`` bars
+                (``"AABB"``); ``bars`` then defaults to the form's length.
 
         Returns:
             a list of ``num`` :class:`Score` objects (notes in beats).
@@ -95,14 +116,19 @@ class MelodyGenerator:
         refuse_options(self.model_type, {"steps": steps}, "it generates bars, not frames")
         if primer is not None:
             primer = read_primer(primer)
+        if bars is None:
+            bars = len(form.strip()) * self.tokenizer.config.section_bars if form and form.strip() else DEFAULT_BARS
         options = SamplingOptions.parse(
-            bars=DEFAULT_BARS if bars is None else bars,
+            bars=bars,
             temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
             top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range,
-            time_signature=time_signature, tempo=tempo)
+            time_signature=time_signature, tempo=tempo, ending=ending or "tonic", style=style, form=form)
+        from seqart.utils.threads import one_blas_thread
+
         self.last_seed = draw_seed(seed)
         rng = np.random.default_rng(self.last_seed)
-        return self._sampler.sample(num, options, rng, primer=primer)
+        with one_blas_thread():  # batch-1 steps must not wait for a second, busy core
+            return self._sampler.sample(num, options, rng, primer=primer)
 
     def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
         """Continue ``score`` by ``bars`` bars; same options as :meth:`sample`."""

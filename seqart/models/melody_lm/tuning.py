@@ -89,12 +89,13 @@ class FeedbackBatches:
         return self.liked.eval_batches(max_batches)
 
 
-class FeedbackLSTM(MelodyLSTM):
-    """A :class:`MelodyLSTM` whose training step is the feedback objective (module docstring):
-    the ``melody-lstm`` family's registered tuner.
+class FeedbackObjective:
+    """The feedback objective (module docstring) for any melody language model whose
+    ``forward(x)`` returns ``(logits (B, T, V), state)``: mixed in before the model
+    class, it makes that model's tuner (:class:`FeedbackLSTM`, and the transformer's).
 
-    Its weights and config are a MelodyLSTM's (the anchor weights are non-persistent
-    buffers), so the trainer saves a plain ``melody-lstm`` model folder.
+    Its weights and config are the model's (the anchor weights are non-persistent
+    buffers), so the trainer saves a plain model folder of the model's type.
 
     Args:
         config: the base model's config.
@@ -121,7 +122,7 @@ class FeedbackLSTM(MelodyLSTM):
         self._anchors: list[str] = []
 
     @classmethod
-    def from_base(cls, base: MelodyLSTM, tokenizer, **weights) -> "FeedbackLSTM":
+    def from_base(cls, base, tokenizer, **weights) -> "FeedbackObjective":
         """A copy of ``base`` (weights and config) that remembers those weights as its anchor."""
         from seqart.tokenizers.melody import REST
 
@@ -176,7 +177,7 @@ class FeedbackLSTM(MelodyLSTM):
                         training=True)
 
     @staticmethod
-    def sequence_nll(model: MelodyLSTM, sequences: Sequence[np.ndarray], device: str | torch.device = "cpu") -> float:
+    def sequence_nll(model, sequences: Sequence[np.ndarray], device: str | torch.device = "cpu") -> float:
         """Mean NLL of ``sequences`` under ``model``, nats per token (see :func:`sequence_nll`)."""
         return sequence_nll(model, sequences, device=device)
 
@@ -185,20 +186,23 @@ class FeedbackLSTM(MelodyLSTM):
         """:class:`FeedbackBatches` for a :class:`FeedbackData`, else plain token windows
         (evaluation: held-out liked melodies)."""
         if isinstance(sequences, FeedbackData):
-            seq_len = min(max(len(s) for s in sequences.liked) - 1, train.seq_len)
+            seq_len = min(max(len(s) for s in sequences.liked) - 1, train.seq_len,
+                          getattr(config, "context", train.seq_len))
             return FeedbackBatches(sequences, tokenizer, train.batch_size, max(seq_len, 8), seed,
                                    train.augment_transpose if training else 0)
         return super().data(sequences, tokenizer, train, seed, training, config)
 
 
-def sequence_nll(model: MelodyLSTM, sequences: Sequence[np.ndarray], batch_size: int = 16,
+def sequence_nll(model, sequences: Sequence[np.ndarray], batch_size: int = 16,
                  device: str | torch.device = "cpu") -> float:
     """Mean negative log-likelihood of ``sequences`` under ``model``, in nats per token.
 
     Every token but each sequence's first is predicted once, as in the trainer's
-    held-out figures (``eval.json``). Dropout is off.
+    held-out figures (``eval.json``): in windows of at most the model's context (a
+    transformer's) or 1024 tokens. Dropout is off.
     """
-    windows = TokenWindows(sequences, batch_size=batch_size, seq_len=1)
+    windows = TokenWindows(sequences, batch_size=batch_size, seq_len=1,
+                           eval_len=getattr(model.config, "context", 1024))
     was_training = model.training
     model.eval()
     total, count = 0.0, 0.0
@@ -208,3 +212,8 @@ def sequence_nll(model: MelodyLSTM, sequences: Sequence[np.ndarray], batch_size:
             total, count = total + float(out["loss"]), count + float(out["weight"])
     model.train(was_training)
     return total / max(count, 1.0)
+
+
+class FeedbackLSTM(FeedbackObjective, MelodyLSTM):
+    """A :class:`MelodyLSTM` with the feedback objective: the ``melody-lstm`` family's
+    registered tuner; it saves a plain ``melody-lstm`` model folder."""

@@ -45,7 +45,8 @@ class FrameGenerator:
     def sample(self, num: int = 1, *, seed: int | None = None, bars: int | None = None, steps: int | None = None,
                temperature: float | None = None, primer: PrimerLike | None = None, tempo: float | None = None,
                top_k: int | None = None, top_p: float | None = None, key=None, scale: str | None = None,
-               pitch_range=None, time_signature=None) -> list[Score]:
+               pitch_range=None, time_signature=None, style: str | None = None, form: str | None = None,
+               ending: str | None = None) -> list[Score]:
         """Generate ``num`` pieces of ``steps`` frames (or ``bars`` bars of 4 beats) after an optional primer.
 
         Args:
@@ -56,8 +57,8 @@ class FrameGenerator:
             temperature: > 0 (default 1.0); divides every key's logit.
             primer: a Score or MIDI/MusicXML/ABC path whose frames open every piece unchanged.
             tempo: output tempo in bpm (default: the primer's, else 120).
-            top_k, top_p, key, scale, pitch_range, time_signature: melody-model options; a
-                frame model refuses them.
+            top_k, top_p, key, scale, pitch_range, time_signature, style, form, ending:
+                melody-model options; a frame model refuses them.
 
         Raises:
             ScoreError: for options a frame model cannot honour, or bad values.
@@ -65,7 +66,8 @@ class FrameGenerator:
         import torch
 
         refuse_options(self.model_type, {"top_k": top_k, "top_p": top_p, "key": key, "scale": scale,
-                                         "pitch_range": pitch_range, "time_signature": time_signature},
+                                         "pitch_range": pitch_range, "time_signature": time_signature,
+                                         "style": style, "form": form, "ending": ending},
                        "it samples whole piano-roll frames")
         if temperature is None:
             temperature = DEFAULT_TEMPERATURE

@@ -1,0 +1,325 @@
+"""Musical form of generated melodies against the held-out tunes of their corpus.
+
+Generates ``--num`` melodies of ``--bars`` bars per meter (and per temperature,
+and per style with ``--styles``) with ``seqart.load(MODEL).sample(...)``, or
+reads already generated files from ``--samples-dir``, and compares them with the
+test split of the built corpus (``--data``), grouped by meter (the meter bars are
+counted in, see :mod:`seqart.evaluate.form`) and, where the decoded scores
+(``score.style``) or the manifest's items (``"style"``) name a style, by style.
+
+Rows (means over the pieces of a column where the metric is defined):
+
+- every form metric of :data:`seqart.evaluate.form.FORM_METRICS` (a 1/0 flag's
+  mean is the share of pieces);
+- ``overlap``: the mean, over the per-piece metrics of
+  :data:`seqart.evaluate.METRICS`, of the overlap area between the generated
+  column's distribution and its reference column's (as ``seqart evaluate``);
+- ``memorised``: the share of pieces sharing a run of 16 or more notes
+  (intervals and onsets, any transposition) with a tune of the train split; on a
+  reference column, the test tunes' own share (the floor: folk collections hold
+  variants of one tune);
+- ``pieces``: how many pieces the column holds.
+
+With ``--continue-style reel`` (the default; ``""`` skips it) a second table asks
+whether continuations return to the primer's material as the style does: the
+first 4 full bars (and any pickup) of each test tune of that style are the
+primer, continued by 4 bars (``ending="free"``); the figure is the share of tunes
+whose bars 5-6 restate bars 1-2 (similarity >= 0.6, exact pitches, as
+:func:`seqart.evaluate.form.bars_similarity` measures), for the real tunes and
+for the continuations, and the mean similarity.
+
+Usage::
+
+    PYTHONPATH=. python bench/bench_form.py --model folk --data corpora/built/folk [--num 64]
+        [--meters 4/4,6/8] [--temperatures 1.0] [--styles reel,jig] [--samples-dir DIR]
+        [--reference-group auto|meter] [--continue-style reel]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import print_table, write_results  # noqa: E402
+
+NAME = "form"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="folk", help="shipped model name or model folder (default folk)")
+    parser.add_argument("--data", required=True, help="built melody corpus folder (its test split is the reference)")
+    parser.add_argument("--num", type=int, default=64, help="melodies generated per meter, style and temperature")
+    parser.add_argument("--meters", default=None,
+                        help="comma-separated meters (default 4/4,6/8; with --samples-dir: every meter found)")
+    parser.add_argument("--temperatures", default="1.0", help="comma-separated sampling temperatures (default 1.0)")
+    parser.add_argument("--styles", default="", help="comma-separated styles to generate (the model must take style=)")
+    parser.add_argument("--bars", type=int, default=16, help="bars per generated melody (default 16)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    parser.add_argument("--samples-dir", default=None, help="judge these generated files instead of sampling")
+    parser.add_argument("--continue-style", default="reel",
+                        help="style whose test tunes' first 4 bars are continued (default reel; '' skips it)")
+    parser.add_argument("--reference-group", choices=("auto", "meter"), default="auto",
+                        help="auto: by meter, and by style where the corpus names styles; meter: by meter only")
+    args = parser.parse_args(argv)
+    if args.num < 1:
+        parser.error("--num must be at least 1")
+    args.meter_list = [m.strip() for m in args.meters.split(",") if m.strip()] if args.meters else []
+    if not args.meter_list and not args.samples_dir:
+        args.meter_list = ["4/4", "6/8"]
+    args.style_list = [s.strip() for s in args.styles.split(",") if s.strip()]
+    try:
+        args.temperature_list = [float(t) for t in args.temperatures.split(",") if t.strip()]
+    except ValueError:
+        parser.error(f"--temperatures: not numbers: {args.temperatures!r}")
+    return args
+
+
+def style_of(score, item: dict | None = None) -> str:
+    """The style a decoded score (a newer tokenizer sets ``score.style``) or its manifest item names, else ''."""
+    return str(getattr(score, "style", "") or (item or {}).get("style", "") or "")
+
+
+def meter_of(score) -> str:
+    """The meter the form metrics count bars in (a cut first bar is an anacrusis, not the meter)."""
+    from seqart.evaluate.form import FormPiece
+
+    return str(FormPiece(score).meter)
+
+
+# ------------------------------------------------------------------ reading
+def reference_sets(data: str | Path, meters: list[str], by_style: bool) -> tuple[dict, list, list]:
+    """The corpus's test tunes grouped, and its train tunes (for the memorisation index).
+
+    Returns:
+        ``(groups, train_scores, train_labels)``: ``groups`` maps ``(meter, style)``
+        (style '' = all of that meter) to a list of Scores; only ``meters`` are kept
+        (all of them when ``meters`` is empty).
+    """
+    import numpy as np
+
+    from seqart.corpora import CorpusDataset
+
+    ds = CorpusDataset.open(data)
+    tok = ds.tokenizer
+    groups: dict = {}
+    for seq, item in zip(ds.split("test"), ds.items("test")):
+        score = tok.decode(np.asarray(seq))
+        meter = meter_of(score)
+        if meters and meter not in meters:
+            continue
+        groups.setdefault((meter, ""), []).append(score)
+        style = style_of(score, item) if by_style else ""
+        if style:
+            groups.setdefault((meter, style), []).append(score)
+    train, labels = [], []
+    for seq, item in zip(ds.split("train"), ds.items("train")):
+        train.append(tok.decode(np.asarray(seq)))
+        labels.append(item.get("source") or item.get("title") or str(len(labels)))
+    return groups, train, labels
+
+
+def generate(model: str, meters: list[str], styles: list[str], temperatures: list[float], num: int, bars: int,
+             seed: int) -> dict:
+    """``(meter, style, temperature)`` -> ``num`` melodies sampled by ``model``."""
+    import seqart
+    from seqart.errors import SeqartError
+
+    gen = seqart.load(model)
+    out = {}
+    for meter in meters:
+        for style in styles or [""]:
+            for t in temperatures:
+                options = {"style": style} if style else {}
+                try:
+                    out[(meter, style, t)] = gen.sample(num, seed=seed, time_signature=meter, bars=bars,
+                                                        temperature=t, **options)
+                except (SeqartError, TypeError) as exc:
+                    raise SystemExit(f"error: {model} cannot sample {meter} {style or ''} at T={t}: {exc}") from None
+    return out
+
+
+def read_samples(folder: str | Path, meters: list[str]) -> dict:
+    """``(meter, style, None)`` -> the generated files of ``folder`` of that meter (of ``meters``, if given)."""
+    from seqart.evaluate import load_scores
+
+    scores, _ = load_scores([folder])
+    out: dict = {}
+    for score in scores:
+        meter = meter_of(score)
+        if not meters or meter in meters:
+            out.setdefault((meter, style_of(score), None), []).append(score)
+    if not out:
+        raise SystemExit(f"error: no file of {folder} is in {', '.join(meters)}")
+    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][1])))
+
+
+# ---------------------------------------------------------------- comparing
+def _label(meter: str, style: str, temperature: float | None, show_t: bool) -> str:
+    words = [meter] + ([style] if style else []) + ([f"T{temperature:g}"] if show_t and temperature is not None else [])
+    return " ".join(words)
+
+
+def _mean(values) -> float | None:
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if len(v) else None
+
+
+def compare(generated: dict, references: dict, index=None) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The table: one row per figure, one column per reference group and per generated group.
+
+    Args:
+        generated: ``(meter, style, temperature)`` -> Scores.
+        references: ``(meter, style)`` -> Scores; a generated group is compared with
+            ``(meter, style)`` when it exists, else ``(meter, '')``.
+        index: a :class:`seqart.evaluate.MelodyIndex` of the train tunes, or None
+            (no ``memorised`` figures).
+
+    Returns:
+        ``(rows, columns)``: each row ``{"metric", "unit", column key: value or
+        None}``; ``columns`` the ``(header, key)`` pairs in order (a reference
+        column, then the generated ones matched to it).
+    """
+    from seqart.evaluate import FORM_METRICS, FORM_UNITS, METRICS, compare_metrics, form_values, metric_values
+    from seqart.evaluate.compare import FLAG_NOTES
+    from seqart.evaluate.metrics import Piece
+
+    show_t = len({g[2] for g in generated}) > 1
+    match = {g: (g[0], g[1]) if (g[0], g[1]) in references else (g[0], "") for g in generated}
+    order = {m: i for i, m in enumerate(dict.fromkeys(g[0] for g in generated))}
+    ref_keys = sorted(references, key=lambda r: (order.get(r[0], len(order)), r[0], r[1]))
+    columns, figures, metric_tables = [], {}, {}
+
+    def add_column(key: str, scores, reference: str | None = None) -> None:
+        ps = [Piece.of(s) for s in scores]
+        form = form_values(ps)
+        figs = {name: _mean(form[name]) for name in FORM_METRICS}
+        figs["pieces"] = float(len(ps))
+        if index is not None and ps:
+            runs = [index.longest_run(p, flag_notes=FLAG_NOTES) for p in ps]
+            figs["memorised"] = sum(r.flagged for r in runs) / len(runs)
+        metric_tables[key] = metric_values(ps) if ps else None
+        if reference is not None and metric_tables[key] is not None and metric_tables[reference] is not None:
+            figs["overlap"] = _mean([m.overlap for m in compare_metrics(metric_tables[key], metric_tables[reference])])
+        figures[key] = figs
+        columns.append((key, key))
+
+    for r in ref_keys:
+        ref_key = "ref " + _label(r[0], r[1], None, False)
+        add_column(ref_key, references[r])
+        for g in (g for g in generated if match[g] == r):
+            add_column("gen " + _label(g[0], g[1], g[2], show_t), generated[g], ref_key)
+    for g in (g for g in generated if match[g] not in references):  # a meter the test split lacks
+        add_column("gen " + _label(g[0], g[1], g[2], show_t), generated[g])
+
+    names = list(FORM_METRICS) + ["overlap", "memorised", "pieces"]
+    units = {**FORM_UNITS, "overlap": f"0-1, mean of {len(METRICS)}", "memorised": f"share >= {FLAG_NOTES} notes",
+             "pieces": "pieces"}
+    rows = [{"metric": n, "unit": units[n], **{k: figures[k].get(n) for _, k in columns}} for n in names]
+    return rows, columns
+
+
+def continuations(model: str, data: str | Path, style: str, seed: int) -> dict | None:
+    """Do continuations of 4-bar primers restate bars 1-2 in bars 5-6 as the style's tunes do?
+
+    Returns:
+        ``{"style", "tunes", "reference_share", "generated_share", "reference_mean",
+        "generated_mean"}``, or None when the test split holds no tune of ``style``
+        with 6 full bars.
+    """
+    import numpy as np
+
+    import seqart
+    from seqart.corpora import CorpusDataset
+    from seqart.evaluate.form import FormPiece, bars_similarity
+
+    ds = CorpusDataset.open(data)
+    tunes = []
+    for seq in ds.split("test"):
+        score = ds.tokenizer.decode(np.asarray(seq))
+        if style_of(score) == style and FormPiece.of(score).n_full >= 6:
+            tunes.append(score)
+    if not tunes:
+        return None
+    gen = seqart.load(model)
+    real, made = [], []
+    for i, tune in enumerate(tunes):
+        fp = FormPiece.of(tune)
+        cut = (fp.bar1 + 4 * fp.bar_steps) / 12  # beats (the form grid has 12 steps a beat)
+        primer = tune.slice(0.0, cut)
+        real.append(bars_similarity(tune, 1, 5, 2))
+        out = gen.continue_score(primer, bars=4, seed=seed + i, ending="free")[0]
+        made.append(bars_similarity(out, 1, 5, 2))
+    real, made = np.array(real), np.array(made)
+    return {"style": style, "tunes": len(tunes),
+            "reference_share": float(np.mean(real >= 0.6)), "generated_share": float(np.mean(made >= 0.6)),
+            "reference_mean": float(np.nanmean(real)), "generated_mean": float(np.nanmean(made))}
+
+
+# ------------------------------------------------------------------ main
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from seqart.evaluate import MelodyIndex
+
+    start = time.perf_counter()
+    if args.samples_dir:
+        generated = read_samples(args.samples_dir, args.meter_list)
+        source = f"files of {args.samples_dir}"
+    else:
+        generated = generate(args.model, args.meter_list, args.style_list, args.temperature_list, args.num,
+                             args.bars, args.seed)
+        source = f"{args.model}, {args.bars} bars, seed {args.seed}"
+    gen_seconds = time.perf_counter() - start
+    meters = sorted({g[0] for g in generated})
+    references, train, labels = reference_sets(args.data, meters, args.reference_group == "auto")
+    mark = time.perf_counter()
+    index = MelodyIndex(train, labels)
+    index_seconds = time.perf_counter() - mark
+    mark = time.perf_counter()
+    rows, columns = compare(generated, references, index)
+    compare_seconds = time.perf_counter() - mark
+    missing = sorted({g[0] for g in generated} - {r[0] for r in references})
+    shown = [{**r, **{k: f"{r[k]:.0f}" for _, k in columns if r[k] is not None}} if r["metric"] == "pieces" else r
+             for r in rows]
+    print_table(f"Form of generated melodies (gen) vs the test split of {args.data} (ref)",
+                [("metric", "metric", ""), ("unit", "unit", "")] + [(h, k, ".3f") for h, k in columns], shown,
+                note=f"generated: {source} ({gen_seconds:.1f} s); memorisation index: {len(train)} train tunes "
+                     f"({index_seconds:.1f} s); every figure of the table in {compare_seconds:.1f} s.\n"
+                     "Means over the pieces where a metric is defined (bar-k cadences need k full bars after any "
+                     "anacrusis); a 1/0 flag's mean is the share of pieces."
+                     + (f"\nno test tune in {', '.join(missing)}: those columns have no reference" if missing else ""))
+    cont = None
+    if args.continue_style and not args.samples_dir:
+        cont = continuations(args.model, args.data, args.continue_style, args.seed)
+        if cont is not None:
+            print_table(f"Continuations of 4-bar primers: {cont['tunes']} {cont['style']} test tunes",
+                        [("", "what", ""), ("bars 5-6 restate 1-2 (share)", "share", ".3f"),
+                         ("similarity (mean)", "mean", ".3f")],
+                        [{"what": "real tunes", "share": cont["reference_share"], "mean": cont["reference_mean"]},
+                         {"what": f"{args.model} continuations", "share": cont["generated_share"],
+                          "mean": cont["generated_mean"]}])
+    summary = {"continuations": cont} if cont else {}
+    for name in ("restates_phrase", "repeated_bars", "phrase_similarity", "cadences", "final_tonic_long",
+                 "overlap", "memorised"):
+        row = next(r for r in rows if r["metric"] == name)
+        for _, key in columns:
+            value = row.get(key)
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                summary[f"{key} {name}"] = value
+    settings = {k: v for k, v in vars(args).items() if not k.endswith("_list")}
+    path = write_results(NAME, settings, rows, summary, columns=[k for _, k in columns],
+                         seconds={"generate": gen_seconds, "index": index_seconds, "compare": compare_seconds})
+    print(f"figures written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

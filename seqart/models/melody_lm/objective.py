@@ -1,0 +1,61 @@
+"""What every next-token melody model shares: the loss, the held-out figures, the
+training openings saved next to the weights, and the token windows it reads.
+
+A model class built on :class:`NextTokenLM` defines ``forward(idx, state=None) ->
+(logits (B, T, V), state)`` and its optimizer; the LSTM and the transformer are two.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from seqart.models.base import SeqartModel, StepFn
+from seqart.models.melody_lm.data import TokenWindows
+
+PAD = 0
+
+
+class NextTokenLM(SeqartModel):
+    """Base class of the melody language models (cross-entropy on the next token, in nats)."""
+
+    def _nll(self, batch: torch.Tensor):
+        x, y = batch[:, :-1], batch[:, 1:]
+        logits, _ = self(x)
+        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1),
+                              ignore_index=PAD, reduction="sum")
+        return nll, (y != PAD).sum()
+
+    def training_step(self, batch: torch.Tensor, step: StepFn) -> dict:
+        nll, count = self._nll(batch)
+        loss = nll / self.mean_items(count)  # nats per token (of the global batch in a data-parallel run)
+        step("main", loss)
+        return {"loss": loss.detach(), "items": count}
+
+    @torch.no_grad()
+    def validation_step(self, batch: torch.Tensor) -> dict:
+        nll, count = self._nll(batch)
+        return {"loss": nll, "weight": count}
+
+    def after_training(self, folder, corpus, tokenizer) -> None:
+        """Save the openings (style, meter, key) of the untransposed training melodies
+        (``keys.json``): what a sample is given for what its caller leaves open
+        (:mod:`seqart.models.melody_lm.keys`)."""
+        from seqart.models.melody_lm.keys import save_key_counts
+
+        save_key_counts(folder, corpus.split("train"), tokenizer)
+
+    @classmethod
+    def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None) -> TokenWindows:
+        """Token windows for training (augmented) or evaluation; a model with a bounded
+        context trains and is evaluated on windows no longer than it."""
+        context = getattr(config, "context", None)
+        return TokenWindows(
+            sequences,
+            batch_size=train.batch_size,
+            seq_len=min(train.seq_len, context or train.seq_len),
+            seed=seed,
+            transpose=tokenizer.transpose_tokens if training else None,
+            max_transpose=train.augment_transpose if training else 0,
+            eval_len=context or 1024,
+        )

@@ -1,0 +1,221 @@
+"""NumPy inference for the melody transformer, with a key/value cache (no torch needed).
+
+Sampling feeds one token at a time; the cache keeps every earlier position's
+rotated keys and values per layer, so a step costs one row of each matrix
+product plus attention over the cache. Beyond ``context`` tokens the oldest
+cached positions are dropped (a sliding window): rotary positions make a cached
+key's meaning independent of how far the sequence has grown. The logits match
+the torch model within 1e-5 for sequences up to ``context`` (checked in the tests).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqart.models.melody_transformer.rope import rope_angles, rotate
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w + b
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """GELU, tanh approximation (torch's ``approximate="tanh"``)."""
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+
+
+def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape of a MelodyTransformer state dict for ``config`` (``head.weight``
+    included: a tied model stores it once, under ``embed.weight``)."""
+    V, D, F = int(config["vocab_size"]), int(config["d_model"]), int(config["ff_dim"])
+    shapes = {"embed.weight": (V, D), "head.weight": (V, D), "head.bias": (V,),
+              "ln_f.weight": (D,), "ln_f.bias": (D,)}
+    for i in range(int(config["num_layers"])):
+        p = f"blocks.{i}."
+        shapes.update({p + "ln1.weight": (D,), p + "ln1.bias": (D,), p + "qkv.weight": (3 * D, D),
+                       p + "qkv.bias": (3 * D,), p + "proj.weight": (D, D), p + "proj.bias": (D,),
+                       p + "ln2.weight": (D,), p + "ln2.bias": (D,), p + "ff_in.weight": (F, D),
+                       p + "ff_in.bias": (F,), p + "ff_out.weight": (D, F), p + "ff_out.bias": (D,)})
+    return shapes
+
+
+def check_shapes(weights: dict[str, np.ndarray], config: dict) -> None:
+    """Raise ValueError unless ``weights`` are exactly the tensors ``config`` needs
+    (a shape that does not fit would fail only mid-sampling, or broadcast silently)."""
+    from seqart.models.checks import check_tensor_shapes
+
+    check_tensor_shapes(weights, expected_shapes(config),
+                        optional={"head.weight"} if config.get("tie_weights", True) else set())
+
+
+class KVCache:
+    """Rotated keys and values of every position fed so far, per layer.
+
+    Attributes:
+        keys, values: per layer, shape ``(B, H, capacity, Dh)`` float32; the first
+            ``length`` positions along axis 2 are filled.
+        length: filled positions (at most the model's context).
+        position: absolute position of the next token fed.
+        oldest: slot of the oldest position once a full cache is written round-robin
+            (one token at a time past the context: the slot of the oldest position is
+            overwritten, nothing moves; attention does not care where a key sits).
+    """
+
+    def __init__(self, batch: int, num_layers: int, num_heads: int, head_dim: int, capacity: int):
+        shape = (batch, num_heads, capacity, head_dim)
+        self.keys = [np.zeros(shape, dtype=np.float32) for _ in range(num_layers)]
+        self.values = [np.zeros(shape, dtype=np.float32) for _ in range(num_layers)]
+        self.length = 0
+        self.position = 0
+        self.oldest = 0
+
+    def repeat(self, num: int) -> "KVCache":
+        """A copy with each batch row repeated ``num`` times."""
+        out = KVCache.__new__(KVCache)
+        out.keys = [np.repeat(k, num, axis=0) for k in self.keys]
+        out.values = [np.repeat(v, num, axis=0) for v in self.values]
+        out.length, out.position, out.oldest = self.length, self.position, self.oldest
+        return out
+
+    def take(self, rows: np.ndarray) -> "KVCache":
+        """A copy holding only batch rows ``rows`` (in that order, repeats allowed)."""
+        out = KVCache.__new__(KVCache)
+        out.keys = [k[rows] for k in self.keys]
+        out.values = [v[rows] for v in self.values]
+        out.length, out.position, out.oldest = self.length, self.position, self.oldest
+        return out
+
+    def slot_for_one(self, context: int) -> int | None:
+        """Where one more token goes when the cache is full (round-robin), else None."""
+        if self.length < context:
+            return None
+        slot = self.oldest
+        self.oldest = (self.oldest + 1) % self.length
+        return slot
+
+    def make_room(self, count: int, context: int) -> None:
+        """Drop the oldest positions so ``count`` more fit within ``context`` at the end of
+        the buffers (in order), and grow the buffers if they are too small."""
+        if self.oldest:  # back in order, oldest first
+            for arrays in (self.keys, self.values):
+                for i, a in enumerate(arrays):
+                    a[:, :, :self.length] = np.roll(a[:, :, :self.length], -self.oldest, axis=2)
+            self.oldest = 0
+        keep = min(self.length, context - count)
+        if keep < self.length:
+            drop = self.length - keep
+            for arrays in (self.keys, self.values):
+                for a in arrays:
+                    a[:, :, :keep] = a[:, :, drop:self.length]
+            self.length = keep
+        need = self.length + count
+        if need > self.keys[0].shape[2]:
+            grow = max(need, min(context, 2 * self.keys[0].shape[2]))
+            for arrays in (self.keys, self.values):
+                for i, a in enumerate(arrays):
+                    bigger = np.zeros(a.shape[:2] + (grow,) + a.shape[3:], dtype=a.dtype)
+                    bigger[:, :, :self.length] = a[:, :, :self.length]
+                    arrays[i] = bigger
+
+
+class NumpyTransformerLM:
+    """The melody transformer's forward pass in NumPy, fed token by token or in chunks.
+
+    Args:
+        weights: tensor name -> float32 array (``model.safetensors`` contents).
+        config: the model config (``d_model``, ``num_layers``, ``num_heads``, ``context`` ...).
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray], config: dict):
+        check_shapes(weights, config)
+        self.num_layers = int(config["num_layers"])
+        self.num_heads = int(config["num_heads"])
+        self.d_model = int(config["d_model"])
+        self.head_dim = self.d_model // self.num_heads
+        self.context = int(config["context"])
+        self.rope_base = float(config.get("rope_base", 10000.0))
+        self.embed = weights["embed.weight"]  # (V, D)
+        self.head_w = weights.get("head.weight", self.embed).T.copy()  # (D, V)
+        self.head_b = weights["head.bias"]
+        self.ln_f = (weights["ln_f.weight"], weights["ln_f.bias"])
+        self.layers = []
+        for i in range(self.num_layers):
+            p = f"blocks.{i}."
+            self.layers.append({
+                "ln1": (weights[p + "ln1.weight"], weights[p + "ln1.bias"]),
+                "qkv_w": weights[p + "qkv.weight"].T.copy(), "qkv_b": weights[p + "qkv.bias"],
+                "proj_w": weights[p + "proj.weight"].T.copy(), "proj_b": weights[p + "proj.bias"],
+                "ln2": (weights[p + "ln2.weight"], weights[p + "ln2.bias"]),
+                "ff_in_w": weights[p + "ff_in.weight"].T.copy(), "ff_in_b": weights[p + "ff_in.bias"],
+                "ff_out_w": weights[p + "ff_out.weight"].T.copy(), "ff_out_b": weights[p + "ff_out.bias"],
+            })
+
+    def initial_state(self, batch: int) -> KVCache:
+        """An empty cache for ``batch`` rows."""
+        return KVCache(batch, self.num_layers, self.num_heads, self.head_dim, min(self.context, 64))
+
+    def step(self, tokens: np.ndarray, state: KVCache) -> tuple[np.ndarray, KVCache]:
+        """Advance one token.
+
+        Args:
+            tokens: current token ids, (B,) int.
+            state: a cache from :meth:`initial_state` or an earlier call; updated in place.
+
+        Returns:
+            (next-token logits (B, V) float32, the cache)
+        """
+        logits, state = self._forward(np.asarray(tokens)[:, None], state)
+        return logits[:, -1], state
+
+    def run(self, tokens: np.ndarray, state: KVCache | None = None) -> tuple[np.ndarray, KVCache]:
+        """Feed a whole prefix (B, T); returns (logits after the last token (B, V), cache)."""
+        tokens = np.atleast_2d(tokens)
+        state = self.initial_state(tokens.shape[0]) if state is None else state
+        chunk = max(1, self.context // 2)
+        logits = None
+        for a in range(0, tokens.shape[1], chunk):
+            logits, state = self._forward(tokens[:, a:a + chunk], state)
+        return logits[:, -1], state
+
+    def logits(self, tokens: np.ndarray) -> np.ndarray:
+        """Next-token logits at every position of ``tokens`` (B, T <= context): (B, T, V)."""
+        out, _ = self._forward(np.atleast_2d(tokens), self.initial_state(np.atleast_2d(tokens).shape[0]))
+        return out
+
+    def _forward(self, tokens: np.ndarray, cache: KVCache) -> tuple[np.ndarray, KVCache]:
+        """Feed ``tokens`` (B, T), T <= context, after what ``cache`` holds: logits (B, T, V)."""
+        B, T = tokens.shape
+        H, Dh, D = self.num_heads, self.head_dim, self.d_model
+        slot = cache.slot_for_one(self.context) if T == 1 else None
+        if slot is None:
+            cache.make_room(T, self.context)
+        start = cache.length if slot is None else slot
+        cos, sin = rope_angles(np.arange(cache.position, cache.position + T), Dh, self.rope_base)
+        x = self.embed[tokens]  # (B, T, D)
+        scale = np.float32(1.0 / np.sqrt(Dh))
+        if T > 1:  # causal mask among the new tokens; every cached one is visible
+            future = np.triu(np.ones((T, T), dtype=bool), 1)
+            mask = np.concatenate([np.zeros((T, start), dtype=bool), future], axis=1)
+        for layer, w in enumerate(self.layers):
+            qkv = _layer_norm(x, *w["ln1"]) @ w["qkv_w"] + w["qkv_b"]  # (B, T, 3D)
+            q, k, v = qkv.reshape(B, T, 3, H, Dh).transpose(2, 0, 3, 1, 4)  # each (B, H, T, Dh)
+            keys, values = cache.keys[layer], cache.values[layer]
+            keys[:, :, start:start + T] = rotate(k, cos, sin)
+            values[:, :, start:start + T] = v
+            filled = start + T if slot is None else cache.length
+            k_all, v_all = keys[:, :, :filled], values[:, :, :filled]
+            scores = (rotate(q, cos, sin) * scale) @ k_all.transpose(0, 1, 3, 2)  # (B, H, T, L)
+            if T > 1:
+                scores = np.where(mask, -np.inf, scores)
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            att = (scores / scores.sum(axis=-1, keepdims=True)) @ v_all  # (B, H, T, Dh)
+            x = x + att.transpose(0, 2, 1, 3).reshape(B, T, D) @ w["proj_w"] + w["proj_b"]
+            hidden = _gelu(_layer_norm(x, *w["ln2"]) @ w["ff_in_w"] + w["ff_in_b"])
+            x = x + hidden @ w["ff_out_w"] + w["ff_out_b"]
+        if slot is None:
+            cache.length += T
+        cache.position += T
+        logits = _layer_norm(x, *self.ln_f) @ self.head_w + self.head_b
+        return logits.astype(np.float32), cache

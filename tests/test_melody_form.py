@@ -1,0 +1,128 @@
+"""How sampling shapes a melody: a note on the first downbeat, a tonic ending, keys and
+styles drawn as the training melodies have them, section letters for a form."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from seqart.errors import ScoreError
+from seqart.generate.melody import cadence_steps
+from seqart.models.loading import load_generator
+from tests.train_fixtures import tiny_corpus, tiny_run  # noqa: F401
+
+
+def _notes(score):
+    return sorted(score.tracks[0].notes, key=lambda n: n.start)
+
+
+def test_cadence_points_are_strong_beats():
+    assert cadence_steps((4, 4), 16) == (0, 8)
+    assert cadence_steps((6, 8), 12) == (0, 6)
+    assert cadence_steps((3, 4), 12) == (0,)
+    assert cadence_steps((9, 8), 18) == (0,)
+
+
+@pytest.mark.parametrize("meter,bar_beats", [("4/4", 4.0), ("6/8", 3.0), ("3/4", 3.0)])
+def test_melodies_open_on_the_downbeat_and_end_on_a_held_tonic(tiny_run, meter, bar_beats):
+    gen = load_generator(tiny_run)
+    bars = 5
+    for score in gen.sample(num=6, bars=bars, seed=3, time_signature=meter, temperature=1.3):
+        notes = _notes(score)
+        assert notes[0].start == 0.0
+        last = notes[-1]
+        assert last.pitch % 12 == score.key.tonic
+        assert abs(last.end - bars * bar_beats) < 1e-9 and last.duration >= 1.0
+        assert (last.start - (bars - 1) * bar_beats) in (0.0, bar_beats / 2)
+
+
+def test_a_free_ending_stops_wherever_the_melody_is(tiny_run):
+    gen = load_generator(tiny_run)
+    steered = gen.sample(num=8, bars=3, seed=5, temperature=1.5, key="C")
+    free = gen.sample(num=8, bars=3, seed=5, temperature=1.5, key="C", ending="free")
+    assert all(_notes(s)[-1].pitch % 12 == 0 for s in steered)
+    assert [s.to_dict() for s in steered] != [s.to_dict() for s in free]
+    with pytest.raises(ScoreError, match="ending"):
+        gen.sample(num=1, bars=2, ending="maybe")
+
+
+def test_a_primer_continuation_ends_on_the_tonic_and_keeps_the_primer(tiny_run):
+    gen = load_generator(tiny_run)
+    primer = gen.sample(num=1, bars=2, seed=1, key="G", ending="free")[0]
+    out = gen.continue_score(primer, bars=3, num=2, seed=2)
+    for score in out:
+        notes = _notes(score)
+        assert [(n.pitch, n.start, n.duration) for n in notes[:len(_notes(primer))]] == \
+            [(n.pitch, n.start, n.duration) for n in _notes(primer)]
+        assert notes[-1].pitch % 12 == 7
+
+
+def test_keys_and_styles_follow_the_training_openings(tiny_run, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_run / "model", folder)
+    headers = json.loads((folder / "keys.json").read_text())["headers"]
+    assert headers and all(len(row) == 4 for row in headers)  # written after training
+    (folder / "keys.json").write_text(json.dumps({"headers": [
+        ["reel", "2/2", "KEY_D_major", 3], ["reel", "2/2", "KEY_A_dorian", 1], ["jig", "6/8", "KEY_G_major", 5]]}))
+    gen = load_generator(folder)
+    reels = gen.sample(num=40, bars=2, seed=0, style="reel")
+    assert {str(s.time_signature) for s in reels} == {"2/2"}  # the style's meter
+    assert {s.key.name for s in reels} == {"D major", "A dorian"}
+    assert sum(s.key.name == "D major" for s in reels) > 20
+    assert {s.style for s in reels} == {"reel"}
+    jigs = gen.sample(num=5, bars=2, seed=0, time_signature="6/8")
+    assert {s.key.name for s in jigs} == {"G major"} and {s.style for s in jigs} == {"jig"}
+    # A dorian masks by the mode: no G#, no F
+    for score in gen.sample(num=4, bars=4, seed=1, key="A dorian"):
+        assert {n.pitch % 12 for n in score.tracks[0].notes} <= {9, 11, 0, 2, 4, 6, 7}
+
+
+def test_style_and_form_are_checked(tiny_run):
+    gen = load_generator(tiny_run)
+    with pytest.raises(ScoreError, match="unknown style"):
+        gen.sample(num=1, bars=2, style="disco")
+    with pytest.raises(ScoreError, match="form"):
+        gen.sample(num=1, form="AXB")
+    two = gen.sample(num=1, form="AB", seed=0, time_signature="4/4")[0]
+    assert two.end == pytest.approx(16 * 4)  # bars default to the form's sections of 8 bars
+
+
+def test_form_letters_reach_the_model(tiny_run):
+    """The section token fed at each section start is the form's letter."""
+    gen = load_generator(tiny_run)
+    tok = gen.tokenizer
+    fed = []
+    step = gen.lm.step
+
+    def spy(tokens, state):
+        fed.append(np.asarray(tokens).copy())
+        return step(tokens, state)
+
+    gen.lm.step = spy
+    try:
+        gen.sample(num=1, bars=24, form="AABA", seed=0, ending="free", time_signature="4/4")
+    finally:
+        gen.lm.step = step
+    letters = [tok.section_of(int(t[0])) for t in fed if tok.section_of(int(t[0]))]
+    assert letters == ["A", "A", "B"]  # bars 1, 9 and 17 open a section
+
+
+def test_the_cli_takes_style_form_and_ending(tiny_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from seqart.cli import app
+    from seqart.score import Score
+
+    runner = CliRunner()
+    out = tmp_path / "reel.mid"
+    result = runner.invoke(app, ["sample", str(tiny_run), "-o", str(out), "--style", "reel", "--form", "AB",
+                                 "--time-signature", "4/4", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    score = Score.from_file(out)
+    assert score.end == pytest.approx(16 * 4)
+    free = runner.invoke(app, ["sample", str(tiny_run), "-o", str(tmp_path / "free.mid"), "--ending", "free",
+                               "--bars", "2", "--seed", "3"])
+    assert free.exit_code == 0, free.output
+    bad = runner.invoke(app, ["sample", str(tiny_run), "-o", str(tmp_path / "x.mid"), "--style", "disco"])
+    assert bad.exit_code != 0 and "unknown style 'disco'" in bad.output and "Traceback" not in bad.output

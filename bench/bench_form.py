@@ -28,6 +28,12 @@ whose bars 5-6 restate bars 1-2 (similarity >= 0.6, exact pitches, as
 :func:`seqart.evaluate.form.bars_similarity` measures), for the real tunes and
 for the continuations, and the mean similarity.
 
+With ``--form AABB`` a third table samples ``--num`` melodies with that form (in the
+style of ``--form-style``, default reel) and measures, for every pair of sections,
+their similarity (:func:`seqart.evaluate.form.bars_similarity` over the section's
+8 bars): sections sharing a letter should be recognisably alike (>= 0.6), sections
+with different letters not.
+
 Usage::
 
     PYTHONPATH=. python bench/bench_form.py --model folk --data corpora/built/folk [--num 64]
@@ -58,12 +64,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--meters", default=None,
                         help="comma-separated meters (default 4/4,6/8; with --samples-dir: every meter found)")
     parser.add_argument("--temperatures", default="1.0", help="comma-separated sampling temperatures (default 1.0)")
-    parser.add_argument("--styles", default="", help="comma-separated styles to generate (the model must take style=)")
+    parser.add_argument("--styles", default="",
+                        help="comma-separated styles to generate (the model must take style=), in the meter the "
+                             "model gives each style; 'default' (or '-') is sampling without a style, per meter")
     parser.add_argument("--bars", type=int, default=16, help="bars per generated melody (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--samples-dir", default=None, help="judge these generated files instead of sampling")
     parser.add_argument("--continue-style", default="reel",
                         help="style whose test tunes' first 4 bars are continued (default reel; '' skips it)")
+    parser.add_argument("--form", default="", help="also sample with this form (e.g. AABB) and measure its sections")
+    parser.add_argument("--form-style", default="reel", help="style of the --form samples (default reel)")
     parser.add_argument("--reference-group", choices=("auto", "meter"), default="auto",
                         help="auto: by meter, and by style where the corpus names styles; meter: by meter only")
     args = parser.parse_args(argv)
@@ -72,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.meter_list = [m.strip() for m in args.meters.split(",") if m.strip()] if args.meters else []
     if not args.meter_list and not args.samples_dir:
         args.meter_list = ["4/4", "6/8"]
-    args.style_list = [s.strip() for s in args.styles.split(",") if s.strip()]
+    args.style_list = ["" if s.strip() in ("-", "default") else s.strip() for s in args.styles.split(",") if s.strip()]
     try:
         args.temperature_list = [float(t) for t in args.temperatures.split(",") if t.strip()]
     except ValueError:
@@ -132,15 +142,15 @@ def generate(model: str, meters: list[str], styles: list[str], temperatures: lis
 
     gen = seqart.load(model)
     out = {}
-    for meter in meters:
-        for style in styles or [""]:
+    for style in styles or [""]:
+        for meter in meters if not style else [None]:  # a style comes in the meter the model gives it
             for t in temperatures:
-                options = {"style": style} if style else {}
+                options = {"style": style} if style else {"time_signature": meter}
                 try:
-                    out[(meter, style, t)] = gen.sample(num, seed=seed, time_signature=meter, bars=bars,
-                                                        temperature=t, **options)
+                    scores = gen.sample(num, seed=seed, bars=bars, temperature=t, **options)
                 except (SeqartError, TypeError) as exc:
-                    raise SystemExit(f"error: {model} cannot sample {meter} {style or ''} at T={t}: {exc}") from None
+                    raise SystemExit(f"error: {model} cannot sample {meter or ''} {style} at T={t}: {exc}") from None
+                out[(meter or meter_of(scores[0]), style, t)] = scores
     return out
 
 
@@ -195,7 +205,9 @@ def compare(generated: dict, references: dict, index=None) -> tuple[list[dict], 
     show_t = len({g[2] for g in generated}) > 1
     match = {g: (g[0], g[1]) if (g[0], g[1]) in references else (g[0], "") for g in generated}
     order = {m: i for i, m in enumerate(dict.fromkeys(g[0] for g in generated))}
-    ref_keys = sorted(references, key=lambda r: (order.get(r[0], len(order)), r[0], r[1]))
+    # the groups something is compared with, and each generated meter's whole test split
+    wanted = (set(match.values()) | {(g[0], "") for g in generated}) if generated else set(references)
+    ref_keys = sorted((r for r in references if r in wanted), key=lambda r: (order.get(r[0], len(order)), r[0], r[1]))
     columns, figures, metric_tables = [], {}, {}
 
     def add_column(key: str, scores, reference: str | None = None) -> None:
@@ -264,6 +276,25 @@ def continuations(model: str, data: str | Path, style: str, seed: int) -> dict |
             "reference_mean": float(np.nanmean(real)), "generated_mean": float(np.nanmean(made))}
 
 
+def form_sections(model: str, form: str, style: str, num: int, seed: int, section_bars: int = 8) -> list[dict]:
+    """Similarity of every pair of sections of ``num`` melodies sampled with ``form``: one row
+    per pair ``{"pair", "same_letter", "mean", "share_alike"}`` (alike: similarity >= 0.6)."""
+    import numpy as np
+
+    import seqart
+    from seqart.evaluate.form import bars_similarity
+
+    scores = seqart.load(model).sample(num, seed=seed, form=form, style=style or None)
+    rows = []
+    for i in range(len(form)):
+        for j in range(i + 1, len(form)):
+            sims = np.array([bars_similarity(s, 1 + i * section_bars, 1 + j * section_bars, section_bars)
+                             for s in scores])
+            rows.append({"pair": f"{form[i]}{i + 1}-{form[j]}{j + 1}", "same_letter": form[i] == form[j],
+                         "mean": float(np.nanmean(sims)), "share_alike": float(np.mean(sims >= 0.6))})
+    return rows
+
+
 # ------------------------------------------------------------------ main
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
@@ -307,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
                          {"what": f"{args.model} continuations", "share": cont["generated_share"],
                           "mean": cont["generated_mean"]}])
     summary = {"continuations": cont} if cont else {}
+    if args.form and not args.samples_dir:
+        sections = form_sections(args.model, args.form.upper(), args.form_style, args.num, args.seed)
+        print_table(f"Sections of {args.num} melodies sampled with --form {args.form.upper()} "
+                    f"--style {args.form_style or '-'}",
+                    [("sections", "pair", ""), ("same letter", "same_letter", ""), ("similarity", "mean", ".3f"),
+                     ("share >= 0.6", "share_alike", ".3f")], sections)
+        summary["form"] = {"form": args.form.upper(), "sections": sections}
     for name in ("restates_phrase", "repeated_bars", "phrase_similarity", "cadences", "final_tonic_long",
                  "overlap", "memorised"):
         row = next(r for r in rows if r["metric"] == name)

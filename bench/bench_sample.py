@@ -136,10 +136,15 @@ class TorchLM:
 
     def __init__(self, model):
         self.model = model
+        #: a transformer has no recurrent state: the tokens so far are its state, and each
+        #: step runs the model over the last ``context`` of them (no key/value cache)
+        self.context = getattr(model.config, "context", None)
 
     def initial_state(self, batch: int):
         import numpy as np
 
+        if self.context is not None:
+            return np.zeros((batch, 0), np.int64)
         L, H = self.model.config.num_layers, self.model.config.hidden_size
         return [(np.zeros((batch, H), np.float32), np.zeros((batch, H), np.float32)) for _ in range(L)]
 
@@ -149,6 +154,11 @@ class TorchLM:
         import numpy as np
         import torch
 
+        if self.context is not None:
+            seen = np.concatenate([state, np.asarray(tokens, dtype=np.int64)], axis=1)
+            with torch.no_grad():
+                logits, _ = self.model(torch.from_numpy(seen[:, -self.context:]))
+            return logits[:, -1].numpy(), seen
         h = torch.from_numpy(np.stack([hc[0] for hc in state]))
         c = torch.from_numpy(np.stack([hc[1] for hc in state]))
         with torch.no_grad():
@@ -172,15 +182,15 @@ def torch_sample(model: str, out: str, seed: int, bars: int) -> None:
     path a NumPy-free build would take."""
     import torch
 
-    from seqart.models.melody_lm.sampler import MelodyGenerator
     from seqart.generate.melody import MelodySampler
     from seqart.models.folder import load_model
+    from seqart.models.loading import load_generator
 
     torch.set_num_threads(1)
     net, tokenizer, _ = load_model(model)
-    generator = MelodyGenerator(resolve(model))  # the facade, with the torch model put behind it
+    generator = load_generator(resolve(model))  # the facade, with the torch model put behind it
     generator.lm = TorchLM(net.float())
-    generator._sampler = MelodySampler(generator.lm, tokenizer)
+    generator._sampler = MelodySampler(generator.lm, tokenizer, generator._sampler.openings)
     generator.sample(num=1, bars=bars, seed=seed)[0].write(out)
 
 

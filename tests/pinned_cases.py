@@ -4,9 +4,10 @@
 The fixture was written by the code of the commit that added it (before the
 package was restructured) with ``PYTHONPATH=. python tests/pinned_cases.py``;
 regenerating it is for a deliberate change of what the models generate, never to
-make a test pass. Regenerated once so far, for the melody cases only (issue 16: a melody
-opens on the downbeat, ends on the tonic, and draws its key from the training tunes'
-keys); every other case came out identical.
+make a test pass. Regenerated for the melody cases only (issue 16: a melody opens on
+the downbeat, ends on the tonic, draws its key from the training tunes' keys, and the
+default ``folk`` model became a melody transformer over layout-2 tokens, with the
+style and form cases added); every other case came out identical.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def generate() -> dict:
             num=2, bars=4, seed=3, key="D minor", scale="dorian", time_signature="6/8", temperature=0.9,
             top_k=8, top_p=0.95, pitch_range="G3-D6", tempo=110)],
         "folk continues twinkle seed 5": [describe(s) for s in folk.continue_score(str(TWINKLE), bars=2, num=2, seed=5)],
+        "folk reel AABB seed 2": [describe(s) for s in folk.sample(num=1, seed=2, style="reel", form="AABB")],
+        "folk jig A dorian seed 6": [describe(s) for s in folk.sample(num=1, bars=8, seed=6, style="jig",
+                                                                     key="A dorian", temperature=0.9)],
     }
     vae = seqart.load("folk-vae-2bar")
     out["folk-vae-2bar sample seed 4"] = [describe(s) for s in vae.sample(2, temperature=0.5, seed=4)]

@@ -41,7 +41,7 @@ def test_constraints_are_never_broken(tiny_run, key, scale, rng):
     gen = load_generator(tiny_run)
     low, high = parse_range(rng) if rng else (0, 127)
     for score in gen.sample(num=8, bars=8, seed=1, temperature=2.0, key=key, scale=scale, pitch_range=rng):
-        # Without --key each melody draws its key from the model, and that key binds.
+        # Without --key each melody draws its key, which roots the scale (a drawn key binds only under --scale).
         allowed = allowed_pitch_classes(KeySignature.parse(key) if key else score.key, scale)
         for n in score.notes:
             assert n.pitch % 12 in allowed and low <= n.pitch <= high

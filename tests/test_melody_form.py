@@ -10,6 +10,7 @@ import pytest
 from seqart.errors import ScoreError
 from seqart.generate.melody import cadence_steps
 from seqart.models.loading import load_generator
+from seqart.score import KeySignature
 from tests.train_fixtures import tiny_corpus, tiny_run  # noqa: F401
 
 
@@ -126,3 +127,25 @@ def test_the_cli_takes_style_form_and_ending(tiny_run, tmp_path):
     assert free.exit_code == 0, free.output
     bad = runner.invoke(app, ["sample", str(tiny_run), "-o", str(tmp_path / "x.mid"), "--style", "disco"])
     assert bad.exit_code != 0 and "unknown style 'disco'" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_drawn_key_conditions_without_binding_but_a_given_key_binds(tiny_run):
+    gen = load_generator(tiny_run)
+    drawn = gen.sample(num=16, bars=8, seed=2, temperature=2.0)
+    outside = sum(n.pitch % 12 not in s.key.scale for s in drawn for n in s.notes[:-1])
+    assert outside > 0  # accidentals, as the training tunes have them
+    given = gen.sample(num=8, bars=8, seed=2, temperature=2.0, key="G")
+    assert all(n.pitch % 12 in KeySignature.parse("G").scale for s in given for n in s.notes)
+
+
+def test_a_repeated_letter_restates_its_section(tiny_run):
+    """With --form AA the second section is pulled toward the first (the tiny model alone
+    would not restate it)."""
+    from seqart.evaluate.form import bars_similarity
+
+    gen = load_generator(tiny_run)
+    same = gen.sample(num=8, form="AA", seed=4, time_signature="4/4", ending="free")
+    other = gen.sample(num=8, form="AB", seed=4, time_signature="4/4", ending="free")
+    alike = np.mean([bars_similarity(s, 1, 9, 8) for s in same])
+    unlike = np.mean([bars_similarity(s, 1, 9, 8) for s in other])
+    assert alike > unlike + 0.2

@@ -21,14 +21,14 @@ Two rules shape the form of every melody:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from seqart.errors import ScoreError, TokenizerError
 from seqart.generate.constraints import allowed_pitch_classes
 from seqart.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
-from seqart.tokenizers.melody import BAR, BOS, EOS, HOLD, REST, MelodyTokenizer
+from seqart.tokenizers.melody import BAR, BOS, EOS, HOLD, REST, SECTION_LETTERS, MelodyTokenizer
 
 
 @dataclass
@@ -101,6 +101,32 @@ class _Run:
     rng: np.random.Generator
     bar_steps: int
     form: str | None
+    #: step tokens of every row so far, by grid position (-1: not yet), shape (rows, total steps)
+    history: np.ndarray | None = None
+    #: section letter index of every row's sections (-1: not yet), shape (rows, sections)
+    letters: np.ndarray | None = None
+    #: grid steps per section (0: the tokenizer has no sections)
+    section_steps: int = 0
+    #: logit added to the note of the restated section (:data:`RESTATE_BIAS`)
+    restate: float = 0.0
+
+    def restating(self, pos: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(rows, token ids)``: for each row whose current section repeats an earlier
+        section's letter, the step token at the same place in the first such section."""
+        if not self.restate or not self.section_steps or self.letters is None:
+            return None
+        j, offset = divmod(pos, self.section_steps)
+        if j == 0 or j >= self.letters.shape[1]:
+            return None
+        current = self.letters[:, j]
+        same = (self.letters[:, :j] == current[:, None]) & (current[:, None] >= 0)
+        rows = np.flatnonzero(same.any(axis=1))
+        if not len(rows):
+            return None
+        source = same[rows].argmax(axis=1) * self.section_steps + offset
+        tokens = self.history[rows, source]
+        keep = tokens >= 0
+        return rows[keep], tokens[keep]
 
 
 #: what ``--ending`` accepts
@@ -109,6 +135,14 @@ ENDINGS = ("tonic", "free")
 ENDING_CANDIDATES = 8
 #: bars at the end that the candidates rewrite
 ENDING_BARS = 2
+#: In a section whose letter repeats an earlier one (``--form AABA``, or a letter the
+#: model drew), each step's logit of the note at the same place in that earlier section
+#: is raised by this much (nats, before the temperature): the section is restated
+#: unless the model strongly prefers otherwise (a second-time ending).
+RESTATE_BIAS = 3.0
+#: The same for a letter the model drew itself (no ``--form``): a gentler pull, so its
+#: restatements vary about as much as the training tunes' do.
+DRAWN_RESTATE_BIAS = 1.0
 
 
 def cadence_steps(meter: tuple[int, int], bar_steps: int) -> tuple[int, ...]:
@@ -193,7 +227,17 @@ class MelodySampler:
                 raise ScoreError(f"{primer.source or 'primer'}: the primer is {-(-pos // bar_steps)} bars long; "
                                  f"at most {MAX_PRIMER_BARS} can be continued (cut it with Score.slice)")
         headers = np.array([tok.header(meter, k, st) for k, st in zip(keys, styles)])
+        total_steps = (-(-pos // bar_steps) + options.bars) * bar_steps
         ctx = _Run(options=options, rng=rng, bar_steps=bar_steps, form=form)
+        if tok.layout >= 2:
+            ctx.section_steps = tok.config.section_bars * bar_steps
+            ctx.restate = RESTATE_BIAS if form else DRAWN_RESTATE_BIAS
+            ctx.history = np.full((num, total_steps), -1, dtype=np.int64)
+            ctx.letters = np.full((num, total_steps // ctx.section_steps + 2), -1, dtype=np.int64)
+            primer_steps = [t for t in body if t in (REST, HOLD) or tok.pitch_of(t) is not None]
+            ctx.history[:, :len(primer_steps)] = primer_steps
+            primer_letters = [tok.section_of(t) for t in body if tok.section_of(t)]
+            ctx.letters[:, :len(primer_letters)] = [SECTION_LETTERS.index(x) for x in primer_letters]
         if choose_key and drawn is None:  # the model draws each melody's key
             logits, state = self.lm.run(headers[:, :tok.key_position], None)
             key_mask = np.zeros(tok.vocab_size, dtype=bool)
@@ -203,15 +247,15 @@ class MelodySampler:
             logits, state = self.lm.step(chosen, state)
         else:
             logits, state = self.lm.run(headers, None)
-        if any(k is not None for k in keys) and choose_key:
-            # A drawn key binds like --key would.
+        if any(k is not None for k in keys) and choose_key and options.scale:
+            # Under --scale a drawn key roots the scale. Otherwise it conditions the model
+            # without binding it: the melody may use accidentals, as the training tunes do.
             step_mask = np.stack([self._step_mask(k, options) for k in keys])
         if body:
             logits, state = self.lm.run(np.repeat(np.asarray([body]), num, axis=0), state)
         else:
             logits, state = self._bar_line(logits, state, 0, ctx)
 
-        total_steps = (-(-pos // bar_steps) + options.bars) * bar_steps
         steer = options.ending == "tonic"
         free_until = max(pos, total_steps - ENDING_BARS * bar_steps) if steer else total_steps
         generated = np.empty((num, total_steps - pos), dtype=np.int64)
@@ -265,6 +309,8 @@ class MelodySampler:
                 mask = np.zeros(tok.vocab_size, dtype=bool)
                 mask[tok.section_ids] = True
                 choice = self._draw(logits, mask, ctx.options, ctx.rng)
+            if ctx.letters is not None and section < ctx.letters.shape[1]:
+                ctx.letters[:, section] = choice - tok.section_base
             logits, state = self.lm.step(choice, state)
         return logits, state
 
@@ -286,10 +332,16 @@ class MelodySampler:
                     mask[..., REST] = False  # and a melody of its own starts with a note
             if forced is not None and (narrow := forced(pos)) is not None:
                 mask = mask & narrow
-            choice = self._draw(logits, mask, ctx.options, ctx.rng)
+            drawn_from = logits
+            if (restated := ctx.restating(pos)) is not None and len(restated[0]):
+                drawn_from = logits.copy()  # the model's own logits still score the candidates
+                drawn_from[restated] += ctx.restate
+            choice = self._draw(drawn_from, mask, ctx.options, ctx.rng)
             if logp is not None:
                 logp += np.take_along_axis(_log_softmax(logits), choice[:, None], axis=1)[:, 0]
             out[:, pos - first] = choice
+            if ctx.history is not None:
+                ctx.history[:, pos] = choice
             logits, state = self.lm.step(choice, state)
             pos += 1
         return logits, state, pos
@@ -326,6 +378,8 @@ class MelodySampler:
 
         candidates = np.empty((num * k, total_steps - pos), dtype=np.int64)
         logp = np.zeros(num * k)
+        if ctx.history is not None:  # each candidate restates and labels as its melody does
+            ctx = replace(ctx, history=np.repeat(ctx.history, k, axis=0), letters=np.repeat(ctx.letters, k, axis=0))
         logits, state, _ = self._walk(np.repeat(logits, k, axis=0), _repeat_rows(state, k), candidates, pos, pos,
                                       total_steps, allowed, ctx, primed, opening, forced, logp)
         logp += _log_softmax(logits)[:, EOS]  # the model's wish to end the piece here

@@ -227,8 +227,8 @@ def _finish(recipe, cls, corpus, tokenizer, config, train_cfg, trainer, summary,
     for split in ("valid", "test"):
         seqs = corpus.split(split)
         if len(seqs):
-            figures[split] = trainer.evaluate(cls.data(seqs, tokenizer, train_cfg, seed=0, training=False, config=config),
-                                              train_cfg.val_batches)
+            # the whole split (val_batches limits only the checks during training)
+            figures[split] = trainer.evaluate(cls.data(seqs, tokenizer, train_cfg, seed=0, training=False, config=config))
     evaluation = {"preset": recipe.name, "step": summary["step"], "train": asdict(train_cfg),
                   "parameters": best.num_parameters(), **figures}
     write_json_atomic(out / "eval.json", evaluation)

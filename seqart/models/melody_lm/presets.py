@@ -9,7 +9,7 @@ PRESETS = (
         name="melody-lstm",
         model="melody-lstm",
         representation="melody",
-        description="2x384 LSTM language model over melody tokens, transposition-augmented (ships as 'folk')",
+        description="2x384 LSTM language model over melody tokens, transposition-augmented",
         model_config={"embed_dim": 384, "hidden_size": 384, "num_layers": 2, "dropout": 0.25},
         train={"steps": 3000, "batch_size": 32, "seq_len": 256, "lr": 3e-3, "warmup_steps": 100,
                "augment_transpose": 6, "val_every": 250, "val_batches": 20, "checkpoint_every": 100},

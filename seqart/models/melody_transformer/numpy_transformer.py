@@ -16,9 +16,12 @@ from seqart.models.melody_transformer.rope import rope_angles, rotate
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * w + b
+    """LayerNorm over the last axis (torch's, biased variance); sums, not ``mean``: fewer
+    NumPy calls per step."""
+    scale = np.float32(1.0 / x.shape[-1])
+    centred = x - x.sum(axis=-1, keepdims=True) * scale
+    var = (centred * centred).sum(axis=-1, keepdims=True) * scale
+    return centred / np.sqrt(var + np.float32(eps)) * w + b
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -141,11 +144,15 @@ class NumpyTransformerLM:
         self.head_b = weights["head.bias"]
         self.ln_f = (weights["ln_f.weight"], weights["ln_f.bias"])
         self.layers = []
+        # the attention scale 1/sqrt(Dh), folded into the query weights (rotation is linear)
+        q_scale = np.ones(3 * self.d_model, dtype=np.float32)
+        q_scale[:self.d_model] = 1.0 / np.sqrt(self.head_dim)
         for i in range(self.num_layers):
             p = f"blocks.{i}."
             self.layers.append({
                 "ln1": (weights[p + "ln1.weight"], weights[p + "ln1.bias"]),
-                "qkv_w": weights[p + "qkv.weight"].T.copy(), "qkv_b": weights[p + "qkv.bias"],
+                "qkv_w": (weights[p + "qkv.weight"].T * q_scale).astype(np.float32),
+                "qkv_b": (weights[p + "qkv.bias"] * q_scale).astype(np.float32),
                 "proj_w": weights[p + "proj.weight"].T.copy(), "proj_b": weights[p + "proj.bias"],
                 "ln2": (weights[p + "ln2.weight"], weights[p + "ln2.bias"]),
                 "ff_in_w": weights[p + "ff_in.weight"].T.copy(), "ff_in_b": weights[p + "ff_in.bias"],
@@ -166,8 +173,46 @@ class NumpyTransformerLM:
         Returns:
             (next-token logits (B, V) float32, the cache)
         """
-        logits, state = self._forward(np.asarray(tokens)[:, None], state)
-        return logits[:, -1], state
+        slot = state.slot_for_one(self.context)
+        if slot is None:
+            state.make_room(1, self.context)
+            slot = state.length
+            state.length += 1
+        return self._step_one(np.asarray(tokens), state, slot), state
+
+    def _rope_at(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """cos and sin of ``position``, each (Dh/2,), from a table grown as needed."""
+        table = getattr(self, "_rope_table", None)
+        if table is None or position >= len(table[0]):
+            size = max(2 * position + 1, 1024)
+            table = self._rope_table = rope_angles(np.arange(size), self.head_dim, self.rope_base)
+        return table[0][position], table[1][position]
+
+    def _step_one(self, tokens: np.ndarray, cache: KVCache, slot: int) -> np.ndarray:
+        """One token per row (B,) written at cache ``slot``: logits (B, V). The same
+        function as :meth:`_forward` with fewer NumPy calls (2-D rows, one rotation for
+        queries and keys together)."""
+        B = len(tokens)
+        H, Dh, D = self.num_heads, self.head_dim, self.d_model
+        half = Dh // 2
+        cos, sin = self._rope_at(cache.position)
+        filled = cache.length
+        x = self.embed[tokens]  # (B, D)
+        for layer, w in enumerate(self.layers):
+            qkv = (_layer_norm(x, *w["ln1"]) @ w["qkv_w"] + w["qkv_b"]).reshape(B, 3, H, Dh)
+            a, b = qkv[:, :2, :, :half], qkv[:, :2, :, half:]
+            qk = np.concatenate((a * cos - b * sin, b * cos + a * sin), axis=-1)  # (B, 2, H, Dh), q scaled
+            keys, values = cache.keys[layer], cache.values[layer]
+            keys[:, :, slot] = qk[:, 1]
+            values[:, :, slot] = qkv[:, 2]
+            scores = np.matmul(keys[:, :, :filled], qk[:, 0, :, :, None])[..., 0]  # (B, H, L)
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            scores /= scores.sum(axis=-1, keepdims=True)
+            att = np.matmul(scores[:, :, None, :], values[:, :, :filled])  # (B, H, 1, Dh)
+            x = x + att.reshape(B, D) @ w["proj_w"] + w["proj_b"]
+            x = x + _gelu(_layer_norm(x, *w["ln2"]) @ w["ff_in_w"] + w["ff_in_b"]) @ w["ff_out_w"] + w["ff_out_b"]
+        cache.position += 1
+        return (_layer_norm(x, *self.ln_f) @ self.head_w + self.head_b).astype(np.float32, copy=False)
 
     def run(self, tokens: np.ndarray, state: KVCache | None = None) -> tuple[np.ndarray, KVCache]:
         """Feed a whole prefix (B, T); returns (logits after the last token (B, V), cache)."""
@@ -194,19 +239,18 @@ class NumpyTransformerLM:
         start = cache.length if slot is None else slot
         cos, sin = rope_angles(np.arange(cache.position, cache.position + T), Dh, self.rope_base)
         x = self.embed[tokens]  # (B, T, D)
-        scale = np.float32(1.0 / np.sqrt(Dh))
         if T > 1:  # causal mask among the new tokens; every cached one is visible
             future = np.triu(np.ones((T, T), dtype=bool), 1)
             mask = np.concatenate([np.zeros((T, start), dtype=bool), future], axis=1)
         for layer, w in enumerate(self.layers):
-            qkv = _layer_norm(x, *w["ln1"]) @ w["qkv_w"] + w["qkv_b"]  # (B, T, 3D)
-            q, k, v = qkv.reshape(B, T, 3, H, Dh).transpose(2, 0, 3, 1, 4)  # each (B, H, T, Dh)
+            qkv = (_layer_norm(x, *w["ln1"]) @ w["qkv_w"] + w["qkv_b"]).reshape(B, T, 3, H, Dh)
+            q, k = rotate(qkv[:, :, :2].transpose(2, 0, 3, 1, 4), cos, sin)  # each (B, H, T, Dh), q scaled
             keys, values = cache.keys[layer], cache.values[layer]
-            keys[:, :, start:start + T] = rotate(k, cos, sin)
-            values[:, :, start:start + T] = v
+            keys[:, :, start:start + T] = k
+            values[:, :, start:start + T] = qkv[:, :, 2].transpose(0, 2, 1, 3)
             filled = start + T if slot is None else cache.length
             k_all, v_all = keys[:, :, :filled], values[:, :, :filled]
-            scores = (rotate(q, cos, sin) * scale) @ k_all.transpose(0, 1, 3, 2)  # (B, H, T, L)
+            scores = q @ k_all.transpose(0, 1, 3, 2)  # (B, H, T, L)
             if T > 1:
                 scores = np.where(mask, -np.inf, scores)
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
@@ -218,4 +262,4 @@ class NumpyTransformerLM:
             cache.length += T
         cache.position += T
         logits = _layer_norm(x, *self.ln_f) @ self.head_w + self.head_b
-        return logits.astype(np.float32), cache
+        return logits.astype(np.float32, copy=False), cache

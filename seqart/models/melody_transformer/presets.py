@@ -9,7 +9,7 @@ PRESETS = (
         name="melody-transformer",
         model="melody-transformer",
         representation="melody",
-        description="4-layer 256-wide transformer (rotary positions) over melody tokens; about 55 min on a 2-core CPU",
+        description="4-layer 256-wide transformer (rotary positions) over melody tokens; ships as 'folk'; ~55 min on a 2-core CPU",
         model_config={"d_model": 256, "num_layers": 4, "num_heads": 4, "ff_dim": 768, "dropout": 0.1,
                       "context": 256},
         train={"steps": 2000, "batch_size": 32, "seq_len": 256, "lr": 1e-3, "warmup_steps": 100,

@@ -159,7 +159,11 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(tiny_corpus,
         metrics = run / "metrics.jsonl"
         lines_before = len(metrics.read_text().splitlines()) if metrics.exists() else 0
         proc = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if attempts % 2:  # any moment of the first 3 seconds: start-up, set-up, the first steps
+        if attempts == 1:  # before the first checkpoint: as soon as the run folder is set up
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and time.monotonic() < deadline and not (run / "run.json").exists():
+                time.sleep(0.01)
+        elif attempts % 2:  # any moment of the first 3 seconds: start-up, set-up, the first steps
             time.sleep(float(rng.uniform(0.0, 3.0)))
         else:  # once this attempt has trained a step
             deadline = time.monotonic() + 120

@@ -67,12 +67,13 @@ def test_keys_and_styles_follow_the_training_openings(tiny_run, tmp_path):
     (folder / "keys.json").write_text(json.dumps({"headers": [
         ["reel", "2/2", "KEY_D_major", 3], ["reel", "2/2", "KEY_A_dorian", 1], ["jig", "6/8", "KEY_G_major", 5]]}))
     gen = load_generator(folder)
-    reels = gen.sample(num=40, bars=2, seed=0, style="reel")
+    # ending="free": a tonic ending may settle a drawn key the melody left (test below)
+    reels = gen.sample(num=40, bars=2, seed=0, style="reel", ending="free")
     assert {str(s.time_signature) for s in reels} == {"2/2"}  # the style's meter
     assert {s.key.name for s in reels} == {"D major", "A dorian"}
     assert sum(s.key.name == "D major" for s in reels) > 20
     assert {s.style for s in reels} == {"reel"}
-    jigs = gen.sample(num=5, bars=2, seed=0, time_signature="6/8")
+    jigs = gen.sample(num=5, bars=2, seed=0, time_signature="6/8", ending="free")
     assert {s.key.name for s in jigs} == {"G major"} and {s.style for s in jigs} == {"jig"}
     # A dorian masks by the mode: no G#, no F
     for score in gen.sample(num=4, bars=4, seed=1, key="A dorian"):
@@ -149,3 +150,11 @@ def test_a_repeated_letter_restates_its_section(tiny_run):
     alike = np.mean([bars_similarity(s, 1, 9, 8) for s in same])
     unlike = np.mean([bars_similarity(s, 1, 9, 8) for s in other])
     assert alike > unlike + 0.2
+
+
+def test_an_ending_may_settle_a_drawn_key_but_never_a_given_one(tiny_run):
+    gen = load_generator(tiny_run)
+    drawn = gen.sample(num=24, bars=4, seed=9, temperature=1.5)
+    assert all(_notes(s)[-1].pitch % 12 == s.key.tonic for s in drawn)  # the key written is the one it ends in
+    given = gen.sample(num=24, bars=4, seed=9, temperature=1.5, key="Eb")
+    assert {s.key.name for s in given} == {"Eb major"} and all(_notes(s)[-1].pitch % 12 == 3 for s in given)

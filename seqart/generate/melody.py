@@ -264,8 +264,9 @@ class MelodySampler:
         logits, state, pos = self._walk(logits, state, generated, first, pos, free_until, step_mask, ctx,
                                         primer is not None, opening)
         if steer:
-            self._end(logits, state, generated, first, pos, total_steps, meter, step_mask, keys, ctx,
-                      primer is not None and pos == first, opening and pos == first)
+            keys = self._end(logits, state, generated, first, pos, total_steps, meter, step_mask, keys, ctx,
+                             primer is not None and pos == first, opening and pos == first,
+                             drawn=choose_key and not options.scale)
         return [self._to_score(row, primer, meter, k, st, options, total_steps)
                 for row, k, st in zip(generated, keys, styles)]
 
@@ -347,23 +348,42 @@ class MelodySampler:
         return logits, state, pos
 
     def _end(self, logits, state, generated: np.ndarray, first: int, pos: int, total_steps: int, meter,
-             step_mask: np.ndarray, keys: list, ctx: "_Run", primed: bool, opening: bool) -> None:
+             step_mask: np.ndarray, keys: list, ctx: "_Run", primed: bool, opening: bool, drawn: bool) -> list:
         """Write the last bars of every row (``generated[:, pos - first:]``) with a tonic
-        ending: :data:`ENDING_CANDIDATES` candidates per row, the likeliest kept."""
+        ending: :data:`ENDING_CANDIDATES` candidates per row, the likeliest kept.
+
+        With a drawn key (``drawn``: it conditions, it does not bind) a melody may have
+        settled in another key; then half the candidates end on the tonic its notes
+        suggest, and if one of those wins, the melody's key is that one.
+
+        Returns:
+            each row's key (the drawn one, or the one its ending settled).
+        """
         tok = self.tok
         num, k = len(generated), ENDING_CANDIDATES
         bar_steps = ctx.bar_steps
         rows = np.repeat(np.arange(num), k)
         last_bar = total_steps - bar_steps
         starts = cadence_steps(meter, bar_steps)
-        cadence = last_bar + np.array([starts[j % len(starts)] for j in range(k)] * num)  # (num*k,)
-        tonic_masks = np.zeros((num, tok.vocab_size), dtype=bool)
+        cadence = last_bar + np.array([starts[(j // 2) % len(starts)] for j in range(k)] * num)  # (num*k,)
+        settled = [None] * num  # the key a drawn-key melody's notes suggest, where it differs
+        tonics = np.zeros(num * k, dtype=np.int64)
         for r in range(num):
-            tonic = keys[r].tonic if keys[r] is not None else _tonic_guess(tok, generated[r, :pos - first])
-            tonic_masks[r, [tok.note_id(p) for p in range(tok.config.min_pitch, tok.config.max_pitch + 1)
-                            if p % 12 == tonic]] = True
+            if keys[r] is None:
+                tonic = _key_guess(tok, generated[r, :pos - first]).tonic
+            else:
+                tonic = keys[r].tonic
+                guess = _key_guess(tok, generated[r, :pos - first]) if drawn else None
+                if guess is not None and guess.tonic != tonic:
+                    settled[r] = guess
+            tonics[r * k:(r + 1) * k] = tonic
+            if settled[r] is not None:
+                tonics[r * k + 1:(r + 1) * k:2] = settled[r].tonic
+        pitch_classes = np.array([-1 if tok.pitch_of(t) is None else tok.pitch_of(t) % 12
+                                  for t in range(tok.vocab_size)])
+        tonic_masks = pitch_classes[None, :] == tonics[:, None]  # (num*k, V)
         allowed = step_mask[rows] if step_mask.ndim == 2 else np.broadcast_to(step_mask, (num * k, tok.vocab_size))
-        tonic_masks = tonic_masks[rows] & allowed
+        tonic_masks &= allowed
         no_tonic = ~tonic_masks.any(axis=1)
         tonic_masks[no_tonic] = allowed[no_tonic]  # the range holds no tonic: any allowed note ends it
         hold = np.zeros(tok.vocab_size, dtype=bool)
@@ -383,8 +403,10 @@ class MelodySampler:
         logits, state, _ = self._walk(np.repeat(logits, k, axis=0), _repeat_rows(state, k), candidates, pos, pos,
                                       total_steps, allowed, ctx, primed, opening, forced, logp)
         logp += _log_softmax(logits)[:, EOS]  # the model's wish to end the piece here
-        best = logp.reshape(num, k).argmax(axis=1) + np.arange(num) * k
-        generated[:, pos - first:] = candidates[best]
+        choice = logp.reshape(num, k).argmax(axis=1)
+        generated[:, pos - first:] = candidates[choice + np.arange(num) * k]
+        return [KeySignature(0.0, settled[r].tonic, settled[r].mode) if settled[r] is not None and choice[r] % 2
+                else keys[r] for r in range(num)]
 
     def _step_mask(self, key: KeySignature | None, options: SamplingOptions) -> np.ndarray:
         """Boolean (V,) mask of the step tokens that may be drawn."""
@@ -481,18 +503,19 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def _tonic_guess(tok: MelodyTokenizer, steps: np.ndarray) -> int:
-    """Tonic pitch class of a melody without a key: the Krumhansl-Kessler profile that
-    best fits its note counts (major or minor)."""
+def _key_guess(tok: MelodyTokenizer, steps: np.ndarray) -> KeySignature:
+    """The key of a melody's notes: the Krumhansl-Kessler profile (major or minor) that best
+    fits its note counts (C major for a melody without notes)."""
     counts = np.zeros(12)
     for t in steps:
         p = tok.pitch_of(int(t))
         if p is not None:
             counts[p % 12] += 1
     if not counts.any():
-        return 0
+        return KeySignature(0.0, 0, "major")
     major = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
     minor = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-    fits = [(float(np.nan_to_num(np.corrcoef(counts, np.roll(profile, t))[0, 1], nan=-1.0)), t)
-            for profile in (major, minor) for t in range(12)]
-    return max(fits)[1]
+    fits = [(float(np.nan_to_num(np.corrcoef(counts, np.roll(profile, t))[0, 1], nan=-1.0)), t, mode)
+            for profile, mode in ((major, "major"), (minor, "minor")) for t in range(12)]
+    _, tonic, mode = max(fits)
+    return KeySignature(0.0, tonic, mode)

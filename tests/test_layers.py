@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "seqart"
 #: from its own layer and the ones below
 LAYERS = [
     {"errors", "utils"},
-    {"score", "io"},
+    {"score", "io", "key_finding"},
     {"tokenizers", "audio", "plot"},
     {"corpora", "evaluate", "generate", "images"},
     {"models"},

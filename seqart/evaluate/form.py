@@ -43,6 +43,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from seqart.evaluate.metrics import Piece
+from seqart.key_finding import estimate_key
 from seqart.score import Score, TimeSignature
 
 #: Grid of every form metric, in steps per beat (covers 16ths and 8th/16th triplets).
@@ -56,38 +57,16 @@ MAX_SHIFT = 12
 #: The bars whose close is checked for a tonic cadence.
 CADENCE_BARS = (4, 8, 12, 16)
 
-# Krumhansl-Kessler key profiles (probe-tone ratings), index 0 = the tonic.
-_KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
-
-def _key_profiles() -> np.ndarray:
-    """Shape ``(24, 12)``: rows 0-11 the major keys on tonic 0-11, rows 12-23 the minor ones; z-scored."""
-    rows = [np.roll(prof, t) for prof in (_KK_MAJOR, _KK_MINOR) for t in range(12)]
-    out = np.stack(rows)
-    out = out - out.mean(axis=1, keepdims=True)
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
-_PROFILES = _key_profiles()
-
-
 def estimate_tonic(pitch: np.ndarray, weight: np.ndarray) -> int:
-    """Krumhansl-Schmuckler key finding: the tonic pitch class (0-11) of the best of the 24 major/minor keys.
+    """Krumhansl-Schmuckler key finding (:func:`seqart.key_finding.estimate_key`): the tonic
+    pitch class (0-11) of the best of the 24 major/minor keys, or -1 when there is nothing to weigh.
 
     Args:
         pitch: shape ``(n,)`` MIDI pitches.
         weight: shape ``(n,)`` each note's weight (its duration).
-
-    Returns:
-        the tonic, or -1 when there is nothing to weigh.
     """
-    hist = np.bincount(np.asarray(pitch) % 12, weights=np.asarray(weight, dtype=np.float64), minlength=12)
-    centred = hist - hist.mean()
-    norm = np.linalg.norm(centred)
-    if norm <= 0:
-        return -1 if not hist.sum() else int(np.asarray(pitch)[0] % 12)  # every class equal: guess the first note
-    return int(np.argmax(_PROFILES @ (centred / norm)) % 12)
+    key = estimate_key(pitch, weight)
+    return -1 if key is None else key.tonic
 
 
 def strong_beat(meter: TimeSignature) -> float:

@@ -379,8 +379,9 @@ class MelodySampler:
             tonics[r * k:(r + 1) * k] = tonic
             if settled[r] is not None:
                 tonics[r * k + 1:(r + 1) * k:2] = settled[r].tonic
-        pitch_classes = np.array([-1 if tok.pitch_of(t) is None else tok.pitch_of(t) % 12
-                                  for t in range(tok.vocab_size)])
+        pitch_classes = np.full(tok.vocab_size, -1)  # of each NOTE token; -1 for the others
+        pitch_classes[tok.note_base:tok.note_base + tok.num_pitches] = \
+            (tok.config.min_pitch + np.arange(tok.num_pitches)) % 12
         tonic_masks = pitch_classes[None, :] == tonics[:, None]  # (num*k, V)
         allowed = step_mask[rows] if step_mask.ndim == 2 else np.broadcast_to(step_mask, (num * k, tok.vocab_size))
         tonic_masks &= allowed
@@ -504,18 +505,9 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _key_guess(tok: MelodyTokenizer, steps: np.ndarray) -> KeySignature:
-    """The key of a melody's notes: the Krumhansl-Kessler profile (major or minor) that best
-    fits its note counts (C major for a melody without notes)."""
-    counts = np.zeros(12)
-    for t in steps:
-        p = tok.pitch_of(int(t))
-        if p is not None:
-            counts[p % 12] += 1
-    if not counts.any():
-        return KeySignature(0.0, 0, "major")
-    major = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-    minor = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-    fits = [(float(np.nan_to_num(np.corrcoef(counts, np.roll(profile, t))[0, 1], nan=-1.0)), t, mode)
-            for profile, mode in ((major, "major"), (minor, "minor")) for t in range(12)]
-    _, tonic, mode = max(fits)
-    return KeySignature(0.0, tonic, mode)
+    """The key of a melody's step tokens, each note counted once
+    (:func:`seqart.key_finding.estimate_key`); C major for a melody without notes."""
+    from seqart.key_finding import estimate_key
+
+    pitches = [p for p in (tok.pitch_of(int(t)) for t in steps) if p is not None]
+    return estimate_key(np.array(pitches, dtype=np.int64)) or KeySignature(0.0, 0, "major")

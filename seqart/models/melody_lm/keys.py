@@ -26,10 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
+from seqart.models.folder import OPENINGS as KEYS_FILE  # the file in a model folder
 from seqart.tokenizers.melody import BOS
-
-#: the file in a model folder (:data:`seqart.models.folder.OPENINGS`)
-KEYS_FILE = "keys.json"
 
 
 def header_counts(sequences: Sequence[np.ndarray], tokenizer) -> list[list]:

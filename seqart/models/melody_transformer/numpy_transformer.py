@@ -221,8 +221,13 @@ class NumpyTransformerLM:
         chunk = max(1, self.context // 2)
         logits = None
         for a in range(0, tokens.shape[1], chunk):
-            logits, state = self._forward(tokens[:, a:a + chunk], state)
-        return logits[:, -1], state
+            part = tokens[:, a:a + chunk]
+            if part.shape[1] == 1:
+                logits, state = self.step(part[:, 0], state)
+            else:
+                logits, state = self._forward(part, state)
+                logits = logits[:, -1]
+        return logits, state
 
     def logits(self, tokens: np.ndarray) -> np.ndarray:
         """Next-token logits at every position of ``tokens`` (B, T <= context): (B, T, V)."""
@@ -230,13 +235,13 @@ class NumpyTransformerLM:
         return out
 
     def _forward(self, tokens: np.ndarray, cache: KVCache) -> tuple[np.ndarray, KVCache]:
-        """Feed ``tokens`` (B, T), T <= context, after what ``cache`` holds: logits (B, T, V)."""
+        """Feed ``tokens`` (B, T), T <= context, after what ``cache`` holds (in order, as
+        :meth:`KVCache.make_room` leaves it): logits (B, T, V). One token at a time goes
+        through :meth:`_step_one` instead."""
         B, T = tokens.shape
         H, Dh, D = self.num_heads, self.head_dim, self.d_model
-        slot = cache.slot_for_one(self.context) if T == 1 else None
-        if slot is None:
-            cache.make_room(T, self.context)
-        start = cache.length if slot is None else slot
+        cache.make_room(T, self.context)
+        start = cache.length
         cos, sin = rope_angles(np.arange(cache.position, cache.position + T), Dh, self.rope_base)
         x = self.embed[tokens]  # (B, T, D)
         if T > 1:  # causal mask among the new tokens; every cached one is visible
@@ -248,8 +253,7 @@ class NumpyTransformerLM:
             keys, values = cache.keys[layer], cache.values[layer]
             keys[:, :, start:start + T] = k
             values[:, :, start:start + T] = qkv[:, :, 2].transpose(0, 2, 1, 3)
-            filled = start + T if slot is None else cache.length
-            k_all, v_all = keys[:, :, :filled], values[:, :, :filled]
+            k_all, v_all = keys[:, :, :start + T], values[:, :, :start + T]
             scores = q @ k_all.transpose(0, 1, 3, 2)  # (B, H, T, L)
             if T > 1:
                 scores = np.where(mask, -np.inf, scores)
@@ -258,8 +262,7 @@ class NumpyTransformerLM:
             x = x + att.transpose(0, 2, 1, 3).reshape(B, T, D) @ w["proj_w"] + w["proj_b"]
             hidden = _gelu(_layer_norm(x, *w["ln2"]) @ w["ff_in_w"] + w["ff_in_b"])
             x = x + hidden @ w["ff_out_w"] + w["ff_out_b"]
-        if slot is None:
-            cache.length += T
+        cache.length += T
         cache.position += T
         logits = _layer_norm(x, *self.ln_f) @ self.head_w + self.head_b
         return logits.astype(np.float32, copy=False), cache

@@ -23,6 +23,7 @@ def sample_command(
     top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
     primer: Annotated[Optional[Path], typer.Option(help="MIDI, MusicXML, ABC or audio (transcribed) to continue.")] = None,
+    track: Annotated[Optional[int], typer.Option(help="The primer's track to continue, from 1 (default: the top voice of all).")] = None,
     key: Annotated[Optional[str], typer.Option(help="Key to stay in, e.g. 'D minor', 'Bb'.")] = None,
     scale: Annotated[Optional[str], typer.Option(help="major, natural-minor, harmonic-minor, dorian, mixolydian, pentatonic, blues, ...")] = None,
     pitch_range: Annotated[Optional[str], typer.Option("--range", help="Pitch range LOW-HIGH, e.g. 60-84 or G3-C6.")] = None,
@@ -44,9 +45,11 @@ def sample_command(
     result = sample_to_files(model, out, num=num, fmt=fmt, force=force, keep=keep, reference=reference, audio=audio,
                              bars=bars, steps=steps, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
                              key=key, scale=scale, pitch_range=pitch_range, time_signature=time_signature,
-                             tempo=tempo, primer=primer, style=style, form=form, ending=ending)
+                             tempo=tempo, primer=primer, track=track, style=style, form=form, ending=ending)
     for line in _report(result, out):
         typer.echo(line)
+    if result.primer_note:
+        typer.echo(result.primer_note, err=True)
     if result.warning:
         typer.echo(result.warning, err=True)
     typer.echo(f"seed {result.seed}", err=True)

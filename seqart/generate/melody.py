@@ -176,11 +176,17 @@ class MelodySampler:
         self.openings = openings
 
     def sample(self, num: int, options: SamplingOptions, rng: np.random.Generator,
-               primer: Score | None = None) -> list[Score]:
+               primer: Score | None = None, track: int | None = None) -> list[Score]:
         """Generate ``num`` melodies (continuations of ``primer`` if given).
 
+        Args:
+            track: index into ``primer.tracks`` of the line to continue (its top voice);
+                None: the top voice of all pitched tracks (:mod:`seqart.generate.primer`).
+
         Returns:
-            ``num`` scores; with a primer each begins with the primer's notes, unchanged.
+            ``num`` scores; with a primer each begins with the primer's notes, unchanged,
+            every track kept; the new notes extend the chosen track (or the primer's one
+            pitched track), else they form a track of their own.
         """
         options.check()
         if not 1 <= num <= 100_000:
@@ -214,7 +220,7 @@ class MelodySampler:
         body: list[int] = []
         pos = 0
         if primer is not None:
-            primed = primer.copy()
+            primed = primer.monophonic(track) if track is not None else primer.copy()
             primed.time_signatures = [TimeSignature(0.0, *meter)]
             primed.key_signatures = [KeySignature(0.0, key.tonic, key.mode)] if key else []
             try:
@@ -267,7 +273,7 @@ class MelodySampler:
             keys = self._end(logits, state, generated, first, pos, total_steps, meter, step_mask, keys, ctx,
                              primer is not None and pos == first, opening and pos == first,
                              drawn=choose_key and not options.scale)
-        return [self._to_score(row, primer, meter, k, st, options, total_steps)
+        return [self._to_score(row, primer, meter, k, st, options, total_steps, track)
                 for row, k, st in zip(generated, keys, styles)]
 
     def _style_and_form(self, options: SamplingOptions, primer: Score | None) -> tuple[str | None, str | None]:
@@ -450,7 +456,7 @@ class MelodySampler:
         return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
 
     def _to_score(self, steps: np.ndarray, primer: Score | None, meter, key, style: str, options,
-                  total_steps: int) -> Score:
+                  total_steps: int, track: int | None = None) -> Score:
         tok = self.tok
         q = tok.config.steps_per_beat
         start_step = total_steps - len(steps)
@@ -473,7 +479,9 @@ class MelodySampler:
         if options.tempo is not None:
             out.tempos = [TempoChange(0.0, float(tempo))]
         pitched = [t for t in out.tracks if not t.is_drum]
-        if len(pitched) == 1:
+        if track is not None:
+            out.tracks[track].notes.extend(new_notes)
+        elif len(pitched) == 1:
             pitched[0].notes.extend(new_notes)
         else:
             out.tracks.append(Track(notes=new_notes, name="seqart melody"))

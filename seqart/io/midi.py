@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import struct
+import unicodedata
 from pathlib import Path
 
 from seqart.errors import ScoreError, ScoreReadError, one_line
@@ -42,18 +43,30 @@ MAX_NOTES = 2_000_000
 #: symusic keeps as uint8).
 _DENOMINATORS = (1, 2, 4, 8, 16, 32, 64, 128)
 
+#: The tempo a MIDI file plays at until its first tempo event, in bpm.
+MIDI_DEFAULT_BPM = 120.0
+
+#: Characters XML 1.0 forbids even as character references, besides control characters.
+_NOT_XML_CHARS = frozenset("\ufffe\uffff")
+
 
 # ------------------------------------------------------------------- reading
 def read_midi(path: str | Path) -> Score:
     """Read a Standard MIDI File (format 0, 1 or 2).
 
     Each symusic track (one per MTrk chunk and channel) becomes a :class:`Track`
-    with its program, drum flag (channel 10) and name. Onsets and durations are
+    with its program, drum flag (channel 10) and name, the name cleaned by
+    :func:`clean_text` (real files often pad names with NUL bytes); a track
+    without a name keeps ``""``. Onsets and durations are
     in beats (quarter notes); notes with zero length are dropped; notes are
     sorted by ``(start, pitch)``. Tempos are rounded to 1/1000 bpm, which undoes
     the microseconds-per-beat storage (93 bpm is stored as 645161 us and would
     otherwise read as 93.00004). Key signatures with impossible values (more
     than 7 sharps or flats) are dropped, since a key only annotates the notes.
+    A file whose first tempo event comes after beat 0 plays at 120 bpm until
+    then (the MIDI standard's default), so the score gets an explicit
+    ``TempoChange(0.0, 120.0)`` in front: :class:`TempoMap` would otherwise play
+    the first tempo from the start.
 
     Args:
         path: the ``.mid`` file.
@@ -157,7 +170,8 @@ def _from_symusic(sym, source: str) -> Score:
             if d > 0 and t >= 0
         ]
         notes.sort(key=lambda n: (n.start, n.pitch))
-        tracks.append(Track(notes=notes, program=int(st.program), is_drum=bool(st.is_drum), name=str(st.name)))
+        name = clean_text(str(st.name))
+        tracks.append(Track(notes=notes, program=int(st.program), is_drum=bool(st.is_drum), name=name))
     tempos = [
         TempoChange(t.time / tpq, round(60_000_000 / t.mspq, 3) if t.mspq > 0 else math.inf)
         for t in sym.tempos
@@ -170,11 +184,37 @@ def _from_symusic(sym, source: str) -> Score:
     ]
     return Score(
         tracks=[t for t in tracks if t.notes],
-        tempos=_dedupe(tempos),
+        tempos=_with_default_first_tempo(_dedupe(tempos)),
         time_signatures=_dedupe(sigs),
         key_signatures=_dedupe(keys),
         source=source,
     )
+
+
+def clean_text(text: str) -> str:
+    """``text`` fit for a name or title: control characters out, whitespace trimmed.
+
+    NUL and the other control characters (Unicode category Cc, C0 and C1) are
+    removed, except tab, newline and carriage return, which become spaces;
+    lone surrogates and U+FFFE/U+FFFF are removed too, so the result can be
+    written into XML. Letters of any script, accents, symbols and emoji are
+    kept. ``"Piano\\x00"`` -> ``"Piano"``, ``" Str\\tings "`` -> ``"Str ings"``.
+    """
+    kept = []
+    for ch in text:
+        if ch in "\t\n\r":
+            kept.append(" ")
+        elif unicodedata.category(ch) not in ("Cc", "Cs") and ch not in _NOT_XML_CHARS:
+            kept.append(ch)
+    return "".join(kept).strip()
+
+
+def _with_default_first_tempo(tempos: list[TempoChange]) -> list[TempoChange]:
+    """``tempos`` (sorted by beat) with :data:`MIDI_DEFAULT_BPM` at beat 0 when the
+    first change comes later; an empty list stays empty (a score's default is 120 bpm)."""
+    if tempos and tempos[0].beat > 0:
+        return [TempoChange(0.0, MIDI_DEFAULT_BPM)] + tempos
+    return tempos
 
 
 def key_from_sharps(sharps: int, tonality: int) -> tuple[int, str]:

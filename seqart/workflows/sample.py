@@ -42,12 +42,14 @@ class SampleResult:
         written: the files, in order.
         seed: the seed used (to reproduce the run).
         warning: why the feedback store could not be written, or None.
+        primer_note: what was kept of a primer with several tracks or chords, or None.
         image_size: side of the images in pixels (image models), else None.
     """
 
     written: list[Written] = field(default_factory=list)
     seed: int | None = None
     warning: str | None = None
+    primer_note: str | None = None
     image_size: int | None = None
 
 
@@ -68,7 +70,8 @@ def sample_to_files(model: str | Path, out: str | Path, num: int = 1, *, fmt: st
         audio: also write a ``.wav`` preview beside each file.
         record: add the files and their settings to the model's feedback store.
         options: the generator's ``sample`` options (bars, steps, temperature, top_k,
-            top_p, seed, key, scale, pitch_range, time_signature, tempo, primer); None
+            top_p, seed, key, scale, pitch_range, time_signature, tempo, primer, track,
+            style, form, ending); None
             takes the model's default. A primer may be an audio recording: it is
             transcribed first.
 
@@ -109,7 +112,7 @@ def sample_to_files(model: str | Path, out: str | Path, num: int = 1, *, fmt: st
         from seqart.evaluate import select_best
 
         ranked = select_best(scores, stats, keep)
-    result = SampleResult(seed=generator.last_seed)
+    result = SampleResult(seed=generator.last_seed, primer_note=getattr(generator, "last_primer_note", None))
     for (score, distance), path in zip(ranked, paths):
         path.parent.mkdir(parents=True, exist_ok=True)
         written = Written(score.write(path, format=fmt), score, distance)

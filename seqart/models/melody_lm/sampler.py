@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqart.errors import ModelError
+from seqart.errors import ModelError, ScoreError
 from seqart.generate.protocol import PrimerLike, draw_seed, read_primer, refuse_options
 from seqart.models.folder import read_config, read_evaluation, read_weights_numpy, resolve_model
 from seqart.score import KeySignature, Score
@@ -32,6 +32,8 @@ class MelodyGenerator:
         model_type: its registry name (``"melody-lstm"``).
         evaluation: its held-out figures (``eval.json``), if recorded.
         last_seed: the seed of the last call.
+        last_primer_note: what the last call kept of a primer with several tracks or
+            chords ("continuing the top voice of 3 tracks ..."), or None.
     """
 
     #: the registry name of the models this class samples
@@ -70,6 +72,8 @@ class MelodyGenerator:
         self._sampler = MelodySampler(self.lm, self.tokenizer, read_openings(self.folder, self.tokenizer))
         self.evaluation = read_evaluation(self.folder)
         self.last_seed: int | None = None
+        #: what the last call kept of a primer with several tracks or chords (None: all of it)
+        self.last_primer_note: str | None = None
         #: what an option left at None means for this model
         self.sampling_defaults: dict = {"bars": DEFAULT_BARS, "temperature": DEFAULT_TEMPERATURE}
 
@@ -79,7 +83,8 @@ class MelodyGenerator:
                pitch_range: str | tuple[int, int] | None = None,
                time_signature: str | tuple[int, int] | None = None, tempo: float | None = None,
                primer: PrimerLike | None = None, steps: int | None = None,
-               ending: str | None = None, style: str | None = None, form: str | None = None) -> list[Score]:
+               ending: str | None = None, style: str | None = None, form: str | None = None,
+               track: int | None = None) -> list[Score]:
         """Generate ``num`` melodies of ``bars`` bars (after ``primer``, if given).
 
         Args:
@@ -104,6 +109,9 @@ class MelodyGenerator:
                 as the training melodies' styles are.
             form: section letters, one per section of the model's ``section_bars`` bars
                 (``"AABB"``); ``bars`` then defaults to the form's length.
+            track: the primer's track to continue, numbered from 1 (None: the top voice of
+                all its pitched tracks). What was kept of a primer with several tracks or
+                chords is said in ``self.last_primer_note``.
 
         Returns:
             a list of ``num`` :class:`Score` objects (notes in beats).
@@ -114,8 +122,16 @@ class MelodyGenerator:
         from seqart.generate.melody import SamplingOptions
 
         refuse_options(self.model_type, {"steps": steps}, "it generates bars, not frames")
+        self.last_primer_note = None
+        line_track = None
         if primer is not None:
+            from seqart.generate.primer import primer_line
+
             primer = read_primer(primer)
+            _, self.last_primer_note = primer_line(primer, track)
+            line_track = None if track is None else track - 1
+        elif track is not None:
+            raise ScoreError("track chooses a line of the primer: give a primer too")
         if bars is None:
             bars = len(form.strip()) * self.tokenizer.config.section_bars if form and form.strip() else DEFAULT_BARS
         options = SamplingOptions.parse(
@@ -128,7 +144,7 @@ class MelodyGenerator:
         self.last_seed = draw_seed(seed)
         rng = np.random.default_rng(self.last_seed)
         with one_blas_thread():  # batch-1 steps must not wait for a second, busy core
-            return self._sampler.sample(num, options, rng, primer=primer)
+            return self._sampler.sample(num, options, rng, primer=primer, track=line_track)
 
     def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
         """Continue ``score`` by ``bars`` bars; same options as :meth:`sample`."""

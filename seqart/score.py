@@ -10,6 +10,30 @@ directly::
     from seqart import Score, Track, Note
     score = Score(tracks=[Track(notes=[Note(60, 0.0, 1.0), Note(62, 1.0, 1.0)])])
     score.write("clip.mid")
+
+Conventions of the readers (:func:`seqart.io.read_scores`; ``tests/test_conformance.py``
+checks them against pretty_midi and music21):
+
+* Repeats of MusicXML and ABC are read as written, not played out, unless
+  ``expand_repeats=True`` (``--expand-repeats`` of ``seqart corpus build`` and
+  ``seqart sample``). A MIDI file is a performance, played out already.
+* Grace notes are dropped unless ``grace_notes=True`` (``seqart sample
+  --grace-notes``), which keeps each as a note of 1/8 beat (a run at most a quarter
+  of the next note), taken from the start of the note it leads into.
+* Pitches are sounding pitches: a B-flat clarinet part is moved down a major second.
+* Keys keep their mode (MusicXML ``<mode>``, ABC ``K:Ador``) in :class:`KeySignature`.
+  A MIDI key signature holds only sharps or flats and major or minor, so a modal key
+  written to MIDI reads back as that signature's major or minor key (A dorian -> E minor).
+* An unpitched MusicXML part becomes a drum track (``is_drum``) of General MIDI keys:
+  those its ``<midi-unpitched>`` elements name, else the notes' display pitches.
+* Tied notes become one note. A pickup bar is read after the rest that fills it, so
+  bar lines fall on multiples of the bar length from beat 0.
+* A MIDI file plays at 120 bpm until its first tempo event; reading makes that an
+  explicit ``TempoChange(0.0, 120.0)``, since in a :class:`TempoMap` the first tempo
+  holds from beat 0.
+* MIDI track names lose NUL padding and other control characters.
+
+Slurs, articulations and other markings are not kept.
 """
 
 from __future__ import annotations

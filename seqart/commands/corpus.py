@@ -78,6 +78,10 @@ Resume = Annotated[
                  help="Carry on from an interrupted build of the same source and settings into OUT (default), "
                       "or start afresh."),
 ]
+ExpandRepeats = Annotated[
+    bool,
+    typer.Option("--expand-repeats", help="Play repeats of MusicXML and ABC tunes out (default: read as written)."),
+]
 Settings = Annotated[
     Optional[list[str]],
     typer.Option("--set", help="Tokenizer option KEY=VALUE (repeatable), e.g. steps_per_beat=2."),
@@ -101,6 +105,7 @@ def build(
     time_limit: TimeLimit = 60.0,
     shard_items: ShardItems = None,
     resume: Resume = True,
+    expand_repeats: ExpandRepeats = False,
 ) -> None:
     """Parse, encode, dedupe and split SOURCE into a corpus folder for training.
 
@@ -116,7 +121,7 @@ def build(
     try:
         r = build_corpus(source, out, representation=representation, tokenizer_config=parse_settings(settings or []),
                          workers=workers, use_cache=not no_cache, progress=True, limit=limit, time_limit=time_limit,
-                         shard_items=shard_items, resume=resume)
+                         shard_items=shard_items, resume=resume, expand_repeats=expand_repeats)
     except KeyboardInterrupt:
         typer.echo("build interrupted: run the same command again to carry on from where it stopped", err=True)
         raise

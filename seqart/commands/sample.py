@@ -23,6 +23,8 @@ def sample_command(
     top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
     primer: Annotated[Optional[Path], typer.Option(help="MIDI, MusicXML, ABC or audio (transcribed) to continue.")] = None,
+    expand_repeats: Annotated[bool, typer.Option("--expand-repeats", help="Read a MusicXML/ABC primer with its repeats played out.")] = False,
+    grace_notes: Annotated[bool, typer.Option("--grace-notes", help="Keep a MusicXML/ABC primer's grace notes (1/8 beat each).")] = False,
     track: Annotated[Optional[int], typer.Option(help="The primer's track to continue, from 1 (default: the top voice of all).")] = None,
     key: Annotated[Optional[str], typer.Option(help="Key to stay in, e.g. 'D minor', 'Bb'.")] = None,
     scale: Annotated[Optional[str], typer.Option(help="major, natural-minor, harmonic-minor, dorian, mixolydian, pentatonic, blues, ...")] = None,
@@ -42,6 +44,8 @@ def sample_command(
     model (default: 'folk'). An image model writes a grid (-o grid.png) or single PNGs (-o FOLDER)."""
     from seqart.workflows.sample import sample_to_files
 
+    if primer is not None:
+        primer = _read_primer(primer, expand_repeats, grace_notes)
     result = sample_to_files(model, out, num=num, fmt=fmt, force=force, keep=keep, reference=reference, audio=audio,
                              bars=bars, steps=steps, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
                              key=key, scale=scale, pitch_range=pitch_range, time_signature=time_signature,
@@ -53,6 +57,18 @@ def sample_command(
     if result.warning:
         typer.echo(result.warning, err=True)
     typer.echo(f"seed {result.seed}", err=True)
+
+
+def _read_primer(primer: Path, expand_repeats: bool, grace_notes: bool):
+    """The primer read with the read options (a Score), or its path as given when
+    no option is set or it is audio (transcribed later, where none applies)."""
+    from seqart.audio import is_audio_path
+
+    if not (expand_repeats or grace_notes) or is_audio_path(primer):
+        return primer
+    from seqart.io import read_score
+
+    return read_score(primer, expand_repeats=expand_repeats, grace_notes=grace_notes)
 
 
 def _report(result, out: str) -> list[str]:

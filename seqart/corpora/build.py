@@ -23,8 +23,8 @@ per-sequence bookkeeping (index records, manifest entries, dedupe digests), not
 the corpus. An interrupted build (Ctrl-C, a kill) leaves a journal in its staging
 folder, and the same call carries on from its last checkpoint.
 
-The result depends only on the source content, the representation, the tokenizer
-config and the shard size: not on the number of workers, the order in which
+The result depends only on the source content, the read options (``expand_repeats``),
+the representation, the tokenizer config and the shard size: not on the number of workers, the order in which
 workers finish, what was cached, or whether the build was interrupted and resumed.
 """
 
@@ -143,6 +143,7 @@ def build_corpus(
     time_limit: float | None = READ_TIME_LIMIT,
     shard_items: int | None = None,
     resume: bool = True,
+    expand_repeats: bool = False,
 ) -> BuildReport:
     """Parse, encode, dedupe and split a source into a corpus folder.
 
@@ -182,6 +183,8 @@ def build_corpus(
             source, settings and ``out_dir`` (``.NAME.building`` next to it), keeping
             its finished work; False starts afresh. A staging folder left by another
             build is always discarded.
+        expand_repeats: read MusicXML and ABC with their repeats played out (see
+            :func:`seqart.io.read_scores`) rather than as written.
 
     Returns:
         a :class:`BuildReport`.
@@ -229,7 +232,8 @@ def build_corpus(
         except TypeError as exc:  # e.g. --set min_pitch=x: a value of the wrong type
             raise TokenizerError(f"invalid {representation} tokenizer option ({exc})") from None
         report = _build_scores(resolved, out, representation, tokenizer, workers, valid_fraction,
-                               test_fraction, use_cache, progress, limit, time_limit, shard_items, resume)
+                               test_fraction, use_cache, progress, limit, time_limit, shard_items, resume,
+                               expand_repeats)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -277,10 +281,10 @@ def split_of(digest: str, valid_fraction: float, test_fraction: float) -> int:
 def _build_scores(resolved: ResolvedSource, out: Path, representation: str, tokenizer, workers: int | None,
                   valid_fraction: float, test_fraction: float, use_cache: bool, progress: ProgressArg,
                   limit: int | None, time_limit: float | None, shard_items: int | None,
-                  resume: bool) -> BuildReport:
+                  resume: bool, expand_repeats: bool = False) -> BuildReport:
     from seqart import __version__
 
-    units = sources.expand_units(resolved)
+    units = sources.expand_units(resolved, expand_repeats)  # their keys hold the option: cache, resume
     if limit is not None:
         units = units[:limit]
     styles = file_styles(resolved)

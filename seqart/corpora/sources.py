@@ -29,6 +29,8 @@ class Unit:
         key: cache key of the unit's content ("" for a unit that failed before parsing).
         error: why the file could not even be cut into units (unreadable, an ABC
             file without tunes), else None.
+        expand_repeats: parse with repeats played out (see :func:`seqart.io.read_scores`);
+            part of ``key``, so the cache never answers with the other reading.
     """
 
     label: str
@@ -37,14 +39,16 @@ class Unit:
     text: str | None = None
     key: str = ""
     error: str | None = None
+    expand_repeats: bool = False
 
 
-def expand_units(resolved: ResolvedSource) -> list[Unit]:
+def expand_units(resolved: ResolvedSource, expand_repeats: bool = False) -> list[Unit]:
     """The units of a folder, file or built-in source, in source order.
 
     Reads every file once (to split ABC books and hash content); parses nothing.
     The format comes from the content first (:func:`seqart.io.detect_format`), so a
-    MIDI file named ``.abc`` is one file unit, not a tune book.
+    MIDI file named ``.abc`` is one file unit, not a tune book. ``expand_repeats``
+    is given to every unit.
     """
     from seqart.errors import ScoreReadError
     from seqart.io import detect_format
@@ -63,7 +67,8 @@ def expand_units(resolved: ResolvedSource) -> list[Unit]:
             units.append(Unit(label, FILE, str(path), error=f"cannot read ({exc.strerror or exc})"))
             continue
         if fmt != "abc":
-            units.append(Unit(label, FILE, str(path), key=unit_key(f"{FILE}{path.suffix.lower()}", data)))
+            key = unit_key(f"{FILE}{path.suffix.lower()}", _with_options(data, expand_repeats))
+            units.append(Unit(label, FILE, str(path), key=key, expand_repeats=expand_repeats))
             continue
         tunes = split_abc_tunes(data.decode("utf-8-sig", errors="replace"))
         if not tunes:
@@ -71,8 +76,15 @@ def expand_units(resolved: ResolvedSource) -> list[Unit]:
             continue
         for i, tune in enumerate(tunes):
             units.append(Unit(f"{label}#{i + 1}", ABC_TUNE, str(path), text=tune,
-                              key=unit_key(ABC_TUNE, tune.encode("utf-8"))))
+                              key=unit_key(ABC_TUNE, _with_options(tune.encode("utf-8"), expand_repeats)),
+                              expand_repeats=expand_repeats))
     return units
+
+
+def _with_options(content: bytes, expand_repeats: bool) -> bytes:
+    """What a unit's cache key hashes: its content, plus the read options that
+    change its parse (none by default, so default keys stay as they were)."""
+    return content + b"\0expand_repeats" if expand_repeats else content
 
 
 def parse_unit(unit: Unit, time_limit: float | None = None) -> tuple[dict, bool]:
@@ -100,11 +112,12 @@ def parse_unit(unit: Unit, time_limit: float | None = None) -> tuple[dict, bool]
             if unit.kind == ABC_TUNE:
                 from seqart.io.music21_reader import parse_abc_tune
 
-                scores = [parse_abc_tune(unit.text or "", source=unit.label)]
+                scores = [parse_abc_tune(unit.text or "", source=unit.label, expand_repeats=unit.expand_repeats)]
             else:
                 from seqart.io import read_scores
 
-                scores = read_scores(unit.path, time_limit=None)  # the limit above covers it
+                # the limit above covers it
+                scores = read_scores(unit.path, time_limit=None, expand_repeats=unit.expand_repeats)
     except TimeLimitExceeded as exc:
         return {"error": f"{exc} (the time limit per file; see --time-limit)"}, False
     except ScoreReadError as exc:

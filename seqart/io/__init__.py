@@ -109,7 +109,8 @@ def _head_text(head: bytes) -> str | None:
     return text
 
 
-def read_scores(path: str | Path, time_limit: float | None = READ_TIME_LIMIT) -> list[Score]:
+def read_scores(path: str | Path, time_limit: float | None = READ_TIME_LIMIT, *, expand_repeats: bool = False,
+                grace_notes: bool = False) -> list[Score]:
     """Every score in a file: each tune of an ABC tune book, one score otherwise.
 
     Times are in beats (quarter notes); see :class:`seqart.Score`. Tunes of an
@@ -121,6 +122,13 @@ def read_scores(path: str | Path, time_limit: float | None = READ_TIME_LIMIT) ->
         path: the file.
         time_limit: seconds the parse may take (None: no limit); enforced in the
             main thread only (see :func:`seqart.utils.timelimit.time_limit`).
+        expand_repeats: MusicXML/ABC: play repeats, endings and D.C./D.S. out (a
+            score as performed); repeats too malformed to play out are read as
+            written, with a logged warning. False (default): as written. MIDI is
+            a performance already: it has nothing to expand.
+        grace_notes: MusicXML/ABC: keep grace notes as short notes of 1/8 beat
+            each (a run at most a quarter of the following note), taken from the
+            start of the note they lead into. False (default): drop them.
 
     Raises:
         ScoreReadError: one-line message naming the file, for a missing,
@@ -140,7 +148,7 @@ def read_scores(path: str | Path, time_limit: float | None = READ_TIME_LIMIT) ->
             else:
                 from seqart.io.music21_reader import parse_music21_file
 
-                scores = parse_music21_file(path, fmt=fmt)
+                scores = parse_music21_file(path, fmt=fmt, expand_repeats=expand_repeats, grace_notes=grace_notes)
     except timelimit.TimeLimitExceeded as exc:
         if not time_limit:
             raise  # a caller's own limit ran out; the caller reports it
@@ -183,14 +191,16 @@ def _check_mxl(path: Path) -> None:
         raise ScoreReadError(path, f"MXL score unpacks to {biggest / 1e6:.0f} MB (limit {_MAX_MXL_BYTES // 10**6} MB)")
 
 
-def read_score(path: str | Path, index: int = 0, time_limit: float | None = READ_TIME_LIMIT) -> Score:
+def read_score(path: str | Path, index: int = 0, time_limit: float | None = READ_TIME_LIMIT, *,
+               expand_repeats: bool = False, grace_notes: bool = False) -> Score:
     """The ``index``-th score of :func:`read_scores` (0 = the first readable tune
-    of an ABC book; negative indices count from the end).
+    of an ABC book; negative indices count from the end); ``time_limit``,
+    ``expand_repeats`` and ``grace_notes`` as there.
 
     Raises:
         ScoreReadError: as :func:`read_scores`, or if ``index`` is out of range.
     """
-    scores = read_scores(path, time_limit=time_limit)
+    scores = read_scores(path, time_limit=time_limit, expand_repeats=expand_repeats, grace_notes=grace_notes)
     if not -len(scores) <= index < len(scores):
         raise ScoreReadError(
             path, f"tune index {index} is out of range (the file holds {len(scores)})"

@@ -1,9 +1,11 @@
 """:class:`seqart.Score` -> MusicXML, through music21.
 
 Each track becomes one part. Notes with the same onset and duration become a
-chord; notes that overlap otherwise go to extra voices, so nothing is cut
-short. Times are snapped to 1/48 beat, the finest grid that holds both 64th
-notes and 32nd-note triplets, because music21 cannot notate arbitrary floats.
+chord, each note keeping its velocity; notes that overlap otherwise, a note
+doubled at the same pitch included, go to extra voices, so nothing is cut
+short or merged. Times are snapped to 1/48 beat, the finest grid that holds
+both 64th notes and 32nd-note triplets, because music21 cannot notate
+arbitrary floats.
 
 The measures are built here rather than by ``makeNotation``: music21 puts
 overlapping notes of one part into a single voice and gives each voice its own
@@ -30,6 +32,13 @@ GRID = 48
 
 _SCORE_PART = re.compile(rb"<score-part\b.*?</score-part>", re.DOTALL)
 _MIDI_CHANNEL = re.compile(rb"<midi-channel>\d+</midi-channel>")
+# Marks a chord note's velocity in its id while music21 exports (an XML id must not
+# start with a digit); _chord_velocities replaces it with the note's dynamics.
+_VELOCITY_MARK = "seqart-velocity-"
+_VELOCITY_ID = re.compile(rb'<note(?: dynamics="[^"]*")? id="seqart-velocity-(\d+)"')
+# Characters XML 1.0 forbids (control characters such as NUL, lone surrogates,
+# U+FFFE and U+FFFF): a file holding one is not well-formed and no reader opens it.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # music21 fills a missing title and composer with these placeholders.
 _PLACEHOLDERS = re.compile(
     rb"\s*<movement-title>Music21 Fragment</movement-title>"
@@ -40,18 +49,19 @@ _PLACEHOLDERS = re.compile(
 def write_musicxml(score: Score, path: str | Path) -> Path:
     """Write ``score`` as an uncompressed MusicXML file, atomically.
 
-    Onsets and offsets (beats) are snapped to 1/:data:`GRID` beat; a note
-    shorter than that lasts one step. Tempos go into the first part as
-    metronome marks; time and key signatures into every part, a key as the
+    Onsets and offsets (beats) are snapped, each on its own, to 1/:data:`GRID`
+    beat; a note shorter than that lasts one step. Tempos go into the first part
+    as metronome marks; time and key signatures into every part, a key as the
     ``<fifths>`` of its mode's signature and its ``<mode>`` (``dorian``, ...), so the
     mode reads back. The style (:attr:`Score.style`) is not stored. Velocities are
-    kept as MusicXML note dynamics, drum tracks on MIDI channel 10. Reading the
-    file back gives the same pitches, onsets and durations for notes on that
-    grid, except where one track holds two overlapping notes of the same pitch
-    (their ties cannot be told apart, as in MIDI). Programs come back as far as
-    music21's instrument classes keep them: it reads a piano-family program as
-    0, and a pitched track with program 113, 115, 116 or 117 (agogo, woodblock,
-    taiko, melodic tom) as a drum track.
+    kept per note as MusicXML note dynamics (chord notes too); drum tracks go on
+    MIDI channel 10. A track's program (0-127) is written as the 1-based
+    ``<midi-program>`` (program 4 as 5) of a plain instrument, written at
+    sounding pitch. Names lose the characters XML 1.0 cannot hold (NUL and other
+    control characters); an empty track name stays empty. Reading the file back
+    with :func:`seqart.io.read_score` gives every note (same count, pitches,
+    onsets, durations and velocities for notes on the grid, overlapping notes of
+    one pitch included), each track's program, drum flag and name, and the title.
 
     Args:
         score: the score to write.
@@ -73,9 +83,10 @@ def write_musicxml(score: Score, path: str | Path) -> Path:
     except Exception as exc:  # music21 raises its own exception kinds for unexportable streams
         msg = one_line(exc, 160)
         raise ScoreError(f"music21 cannot export this score as MusicXML ({msg})") from None
-    if not score.title:
+    if not _xml_text(score.title):
         data = _PLACEHOLDERS.sub(b"", data)
     data = _force_drum_channels(data, [t.is_drum for t in score.tracks])
+    data = _chord_velocities(data)
     path = Path(path)
     write_bytes_atomic(path, data)
     return path
@@ -116,7 +127,8 @@ def score_to_music21(score: Score):
     end = max((_span(n)[1] for t in score.tracks for n in t.notes), default=Fraction(0))
     bars = _bars(score.time_signatures, end)
     out = stream.Score()
-    out.insert(0, metadata.Metadata(title=score.title) if score.title else metadata.Metadata())
+    title = _xml_text(score.title)
+    out.insert(0, metadata.Metadata(title=title) if title else metadata.Metadata())
     tracks = score.tracks or [Track()]
     pitched_channels = [c for c in range(16) if c != 9]
     pitched = 0
@@ -125,6 +137,50 @@ def score_to_music21(score: Score):
         pitched += not track.is_drum
         out.insert(0, _part(track, bars, score, with_tempo=(i == 0), channel=channel))
     return out
+
+
+def _xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (``"Piano\\x00"`` -> ``"Piano"``)."""
+    return _NOT_XML.sub("", text)
+
+
+def _instrument(track: Track, channel: int):
+    """A plain music21 instrument playing ``track``'s exact program on ``channel``
+    (0-15; drums on 9, MIDI channel 10).
+
+    music21's own instrument classes would change the program (it writes
+    program 4 as an "Electric Piano", which it reads back as program 2), write
+    a pitched agogo or taiko as unpitched drums, and mark a clarinet as
+    transposing while its notes stay at sounding pitch.
+    """
+    from music21 import instrument
+
+    inst = instrument.Instrument()
+    inst.midiProgram = track.program  # written 1-based as <midi-program>, read back 0-based
+    inst.midiChannel = 9 if track.is_drum else channel
+    inst.instrumentName = _instrument_name(track)
+    inst.partName = _xml_text(track.name)
+    return inst
+
+
+def _instrument_name(track: Track) -> str:
+    """The ``<instrument-name>`` for ``track``: music21's name for its program when
+    music21 reads that name back as the same program ("Violin" for 40), else empty.
+
+    music21's reader lets a known instrument name override ``<midi-program>``
+    for piano-like programs, so a name that means another program would change
+    the program read back. Drum tracks get no name (program 0 is "Piano").
+    """
+    from music21 import instrument
+
+    if track.is_drum:
+        return ""
+    try:
+        name = instrument.instrumentFromMidiProgram(track.program).instrumentName or ""
+        same = bool(name) and instrument.fromString(name).midiProgram == track.program
+    except instrument.InstrumentException:  # music21 knows no instrument for this program or name
+        return ""
+    return name if same else ""
 
 
 def _check(score: Score) -> None:
@@ -197,19 +253,44 @@ def _meter_of_length(beats: Fraction) -> TimeSignature:
     return TimeSignature(0.0, int(beats * denominator / 4), denominator)
 
 
-def _voices(track: Track) -> list[list[tuple[Fraction, Fraction, list[int], int]]]:
-    """Group notes into chords ``(start, end, pitches, velocity)`` and pack them
-    into as few voices as keep each voice free of overlaps (highest chord first)."""
-    chords: dict[tuple[Fraction, Fraction], dict[int, int]] = {}
+#: One chord of a voice: onset and offset on the grid (beats) and its notes as
+#: ``(pitch, velocity)``, lowest pitch first.
+Chord = tuple[Fraction, Fraction, list[tuple[int, int]]]
+
+
+def _chords(track: Track) -> list[Chord]:
+    """The notes of ``track`` grouped into chords by their span on the grid.
+
+    Each note keeps its own velocity. A note whose pitch its span's chord already
+    holds (a doubled note) starts another chord, so that it gets a voice of its
+    own instead of disappearing.
+    """
+    by_span: dict[tuple[Fraction, Fraction], list[dict[int, int]]] = {}
     for n in track.notes:
-        start, end = _span(n)
-        chords.setdefault((start, end), {})[n.pitch] = max(1, min(127, int(n.velocity)))
-    ordered = sorted(chords.items(), key=lambda kv: (kv[0][0], -max(kv[1])))
-    voices: list[list[tuple[Fraction, Fraction, list[int], int]]] = []
-    for (start, end), pitches in ordered:
-        item = (start, end, sorted(pitches), max(pitches.values()))
+        velocity = max(1, min(127, int(n.velocity)))
+        chords_here = by_span.setdefault(_span(n), [])
+        for members in chords_here:
+            if n.pitch not in members:
+                members[n.pitch] = velocity
+                break
+        else:
+            chords_here.append({n.pitch: velocity})
+    return [
+        (start, end, sorted(members.items()))
+        for (start, end), chords_here in by_span.items()
+        for members in chords_here
+    ]
+
+
+def _voices(track: Track) -> list[list[Chord]]:
+    """The chords of ``track`` packed into as few voices as keep each voice free
+    of overlaps (highest chord first), so two overlapping notes of one pitch
+    always sit in different voices and their ties stay apart."""
+    ordered = sorted(_chords(track), key=lambda c: (c[0], -c[2][-1][0]))
+    voices: list[list[Chord]] = []
+    for item in ordered:
         for voice in voices:
-            if voice[-1][1] <= start:
+            if voice[-1][1] <= item[0]:
                 voice.append(item)
                 break
         else:
@@ -218,23 +299,14 @@ def _voices(track: Track) -> list[list[tuple[Fraction, Fraction, list[int], int]
 
 
 def _part(track: Track, bars, score: Score, with_tempo: bool, channel: int):
-    from music21 import clef, instrument, stream, tempo
+    from music21 import clef, stream, tempo
 
     part = stream.Part()
-    try:
-        inst = instrument.instrumentFromMidiProgram(track.program)
-    except Exception:  # an unknown program number still gets a generic instrument
-        inst = instrument.Instrument()
-        inst.midiProgram = track.program
-    # Channel 10 (9 counted from 0) marks drums; a pitched percussion instrument
-    # such as taiko (program 116) would otherwise default to it.
-    inst.midiChannel = 9 if track.is_drum else channel
-    if track.name:
-        part.partName = track.name
-        inst.partName = track.name
+    part.partName = _xml_text(track.name)  # "" writes an empty <part-name>, not "Piano"
+    inst = _instrument(track, channel)
     voices = _voices(track)
     keys = sorted(score.key_signatures, key=lambda k: k.beat)
-    pitches = [p for v in voices for (_s, _e, ps, _v) in v for p in ps]
+    pitches = [p for v in voices for (_s, _e, members) in v for p, _v in members]
     flats = bool(keys) and key_sharps(keys[0]) < 0
     for number, (b0, b1, sig) in enumerate(bars, start=1):
         measure = stream.Measure(number=number)
@@ -264,29 +336,26 @@ def _part(track: Track, bars, score: Score, with_tempo: bool, channel: int):
     return part
 
 
-def _fill(container, items, b0: Fraction, b1: Fraction, flats: bool, rests: bool) -> bool:
+def _fill(container, items: list[Chord], b0: Fraction, b1: Fraction, flats: bool, rests: bool) -> bool:
     """Put the parts of ``items`` that sound in bar ``[b0, b1)`` into ``container``,
     tied across bar lines, with rests in the gaps. Returns True if anything was added."""
-    from music21 import chord, note
+    from music21 import note
 
     cursor, added = b0, False
-    for start, end, pitches, velocity in items:
+    for start, end, members in items:
         if end <= b0 or start >= b1:
             continue
         seg_start, seg_end = max(start, b0), min(end, b1)
         if seg_start > cursor and rests:
             container.insert(cursor - b0, note.Rest(quarterLength=seg_start - cursor))
-        spelled = [_spell(p, flats) for p in pitches]
-        el = note.Note(spelled[0]) if len(spelled) == 1 else chord.Chord(spelled)
+        el = _sounding(members, flats)
         el.quarterLength = seg_end - seg_start
-        el.volume.velocity = velocity
         # A length such as 5/2 beats needs tied notes (half + eighth). Split here,
         # because the exporter would split it itself and overwrite the ties that
         # continue the note across bar lines.
         pieces = el.splitAtDurations() if el.duration.type == "complex" else (el,)
         offset = seg_start - b0
         for i, piece in enumerate(pieces):
-            piece.volume.velocity = velocity
             _tie(piece, tied_from=start < b0 or i > 0, tied_to=end > b1 or i < len(pieces) - 1)
             container.insert(offset, piece)
             offset += Fraction(piece.quarterLength)
@@ -295,6 +364,31 @@ def _fill(container, items, b0: Fraction, b1: Fraction, flats: bool, rests: bool
         container.insert(cursor - b0, note.Rest(quarterLength=b1 - cursor))
         added = True
     return added
+
+
+def _sounding(members: list[tuple[int, int]], flats: bool):
+    """A music21 note, or a chord whose notes carry their velocities in marker
+    ids (music21 writes one chord's velocity on all its notes;
+    :func:`_chord_velocities` puts each note's own back)."""
+    from music21 import chord, note
+
+    if len(members) == 1:
+        pitch, velocity = members[0]
+        single = note.Note(_spell(pitch, flats))
+        single.volume.velocity = velocity
+        return single
+    together = chord.Chord([_spell(pitch, flats) for pitch, _v in members])
+    for member, (_pitch, velocity) in zip(together.notes, members):
+        member.id = f"{_VELOCITY_MARK}{velocity}"
+    return together
+
+
+def _chord_velocities(data: bytes) -> bytes:
+    """Turn the velocity markers of chord notes into MusicXML ``dynamics``
+    (percent of velocity 90, as music21 writes and reads them)."""
+    return _VELOCITY_ID.sub(
+        lambda m: b'<note dynamics="%.2f"' % (int(m.group(1)) * 100 / 90), data
+    )
 
 
 def _tie(el, tied_from: bool, tied_to: bool) -> None:

@@ -90,3 +90,13 @@ def test_cli_says_what_it_continues_and_takes_track(tiny_run, tmp_path):
     assert res.exit_code != 0 and "track 9 does not exist" in res.output and "Traceback" not in res.output
     b = Score.from_file(tmp_path / "b.mid")
     assert len(b.tracks) == 4
+
+
+def test_a_dorian_primer_is_continued_in_its_mode(tiny_run, tmp_path):
+    """Issue 17's E-dorian primer: read as E dorian (not E major), continued with its notes only."""
+    path = tmp_path / "edor.abc"
+    path.write_text("X:1\nT:Dorian idea\nM:4/4\nL:1/8\nK:Edor\nEFGA B2AG|FDEF G2FE|\n")
+    gen = load_generator(tiny_run)
+    for score in gen.continue_score(path, bars=4, num=6, seed=2):
+        assert score.key.name == "E dorian"
+        assert {n.pitch % 12 for n in score.tracks[0].notes} <= {4, 6, 7, 9, 11, 1, 2}  # no G#, no D#

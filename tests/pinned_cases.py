@@ -7,7 +7,8 @@ regenerating it is for a deliberate change of what the models generate, never to
 make a test pass. Regenerated for the melody cases only (issue 16: a melody opens on
 the downbeat, ends on the tonic, draws its key from the training tunes' keys, and the
 default ``folk`` model became a melody transformer over layout-2 tokens, with the
-style and form cases added); every other case came out identical.
+style and form cases added); every other case came out identical. The reel AABB case
+again when each 8-bar section's last bars became candidates, half closing on the tonic.
 """
 
 from __future__ import annotations

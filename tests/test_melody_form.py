@@ -158,3 +158,38 @@ def test_an_ending_may_settle_a_drawn_key_but_never_a_given_one(tiny_run):
     assert all(_notes(s)[-1].pitch % 12 == s.key.tonic for s in drawn)  # the key written is the one it ends in
     given = gen.sample(num=24, bars=4, seed=9, temperature=1.5, key="Eb")
     assert {s.key.name for s in given} == {"Eb major"} and all(_notes(s)[-1].pitch % 12 == 3 for s in given)
+
+
+class _FlatLM:
+    """Every token equally likely, whatever came before: all candidates of a close tie,
+    and the first one (a tonic on the downbeat, held) is kept."""
+
+    def __init__(self, vocab_size: int):
+        self.vocab_size = vocab_size
+
+    def initial_state(self, batch: int):
+        return np.zeros((batch, 1))
+
+    def step(self, tokens, state):
+        return np.zeros((len(tokens), self.vocab_size), np.float32), state
+
+    def run(self, tokens, state):
+        tokens = np.atleast_2d(tokens)
+        return np.zeros((len(tokens), self.vocab_size), np.float32), \
+            self.initial_state(len(tokens)) if state is None else state
+
+
+@pytest.mark.parametrize("bars,closes", [(16, [8, 16]), (24, [8, 16, 24]), (12, [12])])
+def test_every_section_may_close_on_the_tonic(tiny_run, bars, closes):
+    from seqart.generate.melody import MelodySampler, SamplingOptions
+
+    tok = load_generator(tiny_run).tokenizer
+    sampler = MelodySampler(_FlatLM(tok.vocab_size), tok)
+    options = SamplingOptions(bars=bars, key=KeySignature(0, 2, "major"), time_signature=(4, 4))
+    for score in sampler.sample(3, options, np.random.default_rng(0)):
+        for bar in closes:  # a D held through the section's last bar
+            held = [n for n in score.tracks[0].notes if n.start == 4 * (bar - 1)]
+            assert len(held) == 1 and held[0].pitch % 12 == 2 and held[0].end == 4 * bar, (bar, held)
+    free = sampler.sample(3, SamplingOptions(bars=bars, key=KeySignature(0, 2, "major"), time_signature=(4, 4),
+                                             ending="free"), np.random.default_rng(0))
+    assert not any(n.start == 28 and n.end == 32 and n.pitch % 12 == 2 for s in free for n in s.tracks[0].notes)

@@ -17,6 +17,12 @@ Two rules shape the form of every melody:
   finds likeliest, its own log-probability of every step token of those bars
   plus that of ending the piece there (``EOS`` after the last bar), is kept: the
   cadence is forced, the approach to it is the model's most natural one.
+- **Sections that close** (with ``ending="tonic"``, models with section tokens). The
+  last :data:`ENDING_BARS` bars of every section before the last (every
+  ``section_bars`` bars) are drawn :data:`SECTION_CANDIDATES` times per melody; half
+  of the candidates close on the tonic as the ending does, half are drawn freely, and
+  the model's likeliest is kept. A section closes on the tonic where the model finds
+  that natural, and elsewhere it is free to end on the dominant or run on.
 """
 
 from __future__ import annotations
@@ -135,6 +141,9 @@ ENDINGS = ("tonic", "free")
 ENDING_CANDIDATES = 8
 #: bars at the end that the candidates rewrite
 ENDING_BARS = 2
+#: candidate closes drawn per melody for the last :data:`ENDING_BARS` bars of every section
+#: before the last (every ``section_bars`` bars of a layout-2 model), half on the tonic
+SECTION_CANDIDATES = 4
 #: In a section whose letter repeats an earlier one (``--form AABA``, or a letter the
 #: model drew), each step's logit of the note at the same place in that earlier section
 #: is raised by this much (nats, before the temperature): the section is restated
@@ -267,8 +276,17 @@ class MelodySampler:
         generated = np.empty((num, total_steps - pos), dtype=np.int64)
         first = pos
         opening = primer is None  # a melody of its own opens with a note on the downbeat
+        closes = [b for b in range(ctx.section_steps, free_until, ctx.section_steps or 1)
+                  if steer and ctx.section_steps and b - ENDING_BARS * bar_steps >= pos]
+        for close in closes:  # each section's last bars: the likeliest of free and tonic closes
+            logits, state, pos = self._walk(logits, state, generated, first, pos, close - ENDING_BARS * bar_steps,
+                                            step_mask, ctx, primer is not None and pos == first,
+                                            opening and pos == first)
+            logits, state, pos = self._section_close(logits, state, generated, first, pos, close, meter, step_mask,
+                                                     keys, ctx, primer is not None and pos == first,
+                                                     opening and pos == first)
         logits, state, pos = self._walk(logits, state, generated, first, pos, free_until, step_mask, ctx,
-                                        primer is not None, opening)
+                                        primer is not None and pos == first, opening and pos == first)
         if steer:
             keys = self._end(logits, state, generated, first, pos, total_steps, meter, step_mask, keys, ctx,
                              primer is not None and pos == first, opening and pos == first,
@@ -365,55 +383,92 @@ class MelodySampler:
         Returns:
             each row's key (the drawn one, or the one its ending settled).
         """
-        tok = self.tok
         num, k = len(generated), ENDING_CANDIDATES
-        bar_steps = ctx.bar_steps
-        rows = np.repeat(np.arange(num), k)
-        last_bar = total_steps - bar_steps
-        starts = cadence_steps(meter, bar_steps)
-        cadence = last_bar + np.array([starts[(j // 2) % len(starts)] for j in range(k)] * num)  # (num*k,)
         settled = [None] * num  # the key a drawn-key melody's notes suggest, where it differs
         tonics = np.zeros(num * k, dtype=np.int64)
         for r in range(num):
             if keys[r] is None:
-                tonic = _key_guess(tok, generated[r, :pos - first]).tonic
+                tonic = _key_guess(self.tok, generated[r, :pos - first]).tonic
             else:
                 tonic = keys[r].tonic
-                guess = _key_guess(tok, generated[r, :pos - first]) if drawn else None
+                guess = _key_guess(self.tok, generated[r, :pos - first]) if drawn else None
                 if guess is not None and guess.tonic != tonic:
                     settled[r] = guess
             tonics[r * k:(r + 1) * k] = tonic
             if settled[r] is not None:
                 tonics[r * k + 1:(r + 1) * k:2] = settled[r].tonic
-        pitch_classes = np.full(tok.vocab_size, -1)  # of each NOTE token; -1 for the others
-        pitch_classes[tok.note_base:tok.note_base + tok.num_pitches] = \
-            (tok.config.min_pitch + np.arange(tok.num_pitches)) % 12
-        tonic_masks = pitch_classes[None, :] == tonics[:, None]  # (num*k, V)
-        allowed = step_mask[rows] if step_mask.ndim == 2 else np.broadcast_to(step_mask, (num * k, tok.vocab_size))
-        tonic_masks &= allowed
-        no_tonic = ~tonic_masks.any(axis=1)
-        tonic_masks[no_tonic] = allowed[no_tonic]  # the range holds no tonic: any allowed note ends it
-        hold = np.zeros(tok.vocab_size, dtype=bool)
-        hold[HOLD] = True
-
-        def forced(p: int):
-            at = p - cadence  # (num*k,)
-            masks = np.ones((len(cadence), tok.vocab_size), dtype=bool)
-            masks[at == 0] = tonic_masks[at == 0]
-            masks[at > 0] = hold
-            return masks
-
-        candidates = np.empty((num * k, total_steps - pos), dtype=np.int64)
-        logp = np.zeros(num * k)
-        if ctx.history is not None:  # each candidate restates and labels as its melody does
-            ctx = replace(ctx, history=np.repeat(ctx.history, k, axis=0), letters=np.repeat(ctx.letters, k, axis=0))
-        logits, state, _ = self._walk(np.repeat(logits, k, axis=0), _repeat_rows(state, k), candidates, pos, pos,
-                                      total_steps, allowed, ctx, primed, opening, forced, logp)
+        starts = cadence_steps(meter, ctx.bar_steps)
+        cadence = total_steps - ctx.bar_steps + np.array([starts[(j // 2) % len(starts)] for j in range(k)] * num)
+        candidates, logp, logits, _ = self._candidates(logits, state, pos, total_steps, tonics, cadence, step_mask,
+                                                       ctx, primed, opening)
         logp += _log_softmax(logits)[:, EOS]  # the model's wish to end the piece here
         choice = logp.reshape(num, k).argmax(axis=1)
         generated[:, pos - first:] = candidates[choice + np.arange(num) * k]
         return [KeySignature(0.0, settled[r].tonic, settled[r].mode) if settled[r] is not None and choice[r] % 2
                 else keys[r] for r in range(num)]
+
+    def _section_close(self, logits, state, generated: np.ndarray, first: int, pos: int, stop: int, meter,
+                       step_mask: np.ndarray, keys: list, ctx: "_Run", primed: bool, opening: bool):
+        """Write grid positions ``pos`` to ``stop`` (the last bars of a section) as the
+        likeliest of :data:`SECTION_CANDIDATES` candidates per row, half of which close
+        on the tonic on a strong beat of the section's last bar, held to its end; the
+        other half are drawn freely. Returns ``(logits, state, stop)`` of the kept ones."""
+        num, k = len(generated), SECTION_CANDIDATES
+        tonics = np.repeat([(_key_guess(self.tok, generated[r, :pos - first]) if keys[r] is None else keys[r]).tonic
+                            for r in range(num)], k)
+        starts = cadence_steps(meter, ctx.bar_steps)
+        last_bar = stop - ctx.bar_steps
+        cadence = np.array([last_bar + starts[(j // 2) % len(starts)] if j % 2 == 0 else -1 for j in range(k)] * num)
+        candidates, logp, logits, state = self._candidates(logits, state, pos, stop, tonics, cadence, step_mask,
+                                                           ctx, primed, opening)
+        kept = logp.reshape(num, k).argmax(axis=1) + np.arange(num) * k
+        generated[:, pos - first:stop - first] = candidates[kept]
+        if ctx.history is not None:
+            ctx.history[:, pos:stop] = candidates[kept]
+        return logits[kept], _take_rows(state, kept), stop
+
+    def _candidates(self, logits, state, pos: int, stop: int, tonics: np.ndarray, cadence: np.ndarray,
+                    step_mask: np.ndarray, ctx: "_Run", primed: bool, opening: bool):
+        """Draw ``len(tonics) // rows`` candidates per row for grid positions ``pos`` to ``stop``.
+
+        Args:
+            tonics: (rows * k,) pitch class each candidate closes on.
+            cadence: (rows * k,) grid position where its tonic starts (then held to
+                ``stop``); -1: a free candidate.
+
+        Returns:
+            ``(candidates (rows * k, stop - pos), model log-probability of each (rows * k,),
+            logits after them, state after them)``.
+        """
+        tok = self.tok
+        k = len(tonics) // len(logits)
+        rows = np.repeat(np.arange(len(logits)), k)
+        pitch_classes = np.full(tok.vocab_size, -1)  # of each NOTE token; -1 for the others
+        pitch_classes[tok.note_base:tok.note_base + tok.num_pitches] = \
+            (tok.config.min_pitch + np.arange(tok.num_pitches)) % 12
+        tonic_masks = pitch_classes[None, :] == tonics[:, None]  # (rows * k, V)
+        allowed = step_mask[rows] if step_mask.ndim == 2 else np.broadcast_to(step_mask, (len(rows), tok.vocab_size))
+        tonic_masks &= allowed
+        no_tonic = ~tonic_masks.any(axis=1)
+        tonic_masks[no_tonic] = allowed[no_tonic]  # the range holds no tonic: any allowed note closes
+        hold = np.zeros(tok.vocab_size, dtype=bool)
+        hold[HOLD] = True
+        steered = cadence >= 0
+
+        def forced(p: int):
+            at = np.where(steered, p - cadence, -1)
+            masks = np.ones((len(cadence), tok.vocab_size), dtype=bool)
+            masks[at == 0] = tonic_masks[at == 0]
+            masks[at > 0] = hold
+            return masks
+
+        candidates = np.empty((len(rows), stop - pos), dtype=np.int64)
+        logp = np.zeros(len(rows))
+        if ctx.history is not None:  # each candidate restates and labels as its melody does
+            ctx = replace(ctx, history=np.repeat(ctx.history, k, axis=0), letters=np.repeat(ctx.letters, k, axis=0))
+        logits, state, _ = self._walk(np.repeat(logits, k, axis=0), _repeat_rows(state, k), candidates, pos, pos,
+                                      stop, allowed, ctx, primed, opening, forced, logp)
+        return candidates, logp, logits, state
 
     def _step_mask(self, key: KeySignature | None, options: SamplingOptions) -> np.ndarray:
         """Boolean (V,) mask of the step tokens that may be drawn."""
@@ -503,6 +558,20 @@ def _repeat_rows(state, num: int):
         return {k: _repeat_rows(v, num) for k, v in state.items()}
     return state
 
+
+
+def _take_rows(state, rows: np.ndarray):
+    """A model's recurrent state (as :func:`_repeat_rows` takes it) holding only batch rows
+    ``rows``, in that order. A state object with a ``take(rows)`` method takes its own."""
+    if hasattr(state, "take") and not isinstance(state, np.ndarray):
+        return state.take(rows)
+    if isinstance(state, np.ndarray):
+        return state[rows]
+    if isinstance(state, (list, tuple)):
+        return type(state)(_take_rows(s, rows) for s in state)
+    if isinstance(state, dict):
+        return {k: _take_rows(v, rows) for k, v in state.items()}
+    return state
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:

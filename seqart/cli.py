@@ -43,10 +43,12 @@ from seqart.commands.images import evaluate_images_command, walk_command  # noqa
 from seqart.commands.latent import interpolate_command, shift_command, vary_command  # noqa: E402
 from seqart.commands.presets import presets_command  # noqa: E402
 from seqart.commands.sample import sample_command  # noqa: E402
+from seqart.commands.store import store_app  # noqa: E402
 from seqart.commands.train import train_command  # noqa: E402
 
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(bench_app, name="bench")
+app.add_typer(store_app, name="store")
 for _name, _command in [
     ("train", train_command), ("sample", sample_command), ("export", export_command),
     ("evaluate", evaluate_command), ("interpolate", interpolate_command), ("vary", vary_command),

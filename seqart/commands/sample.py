@@ -39,6 +39,7 @@ def sample_command(
     keep: Annotated[Optional[int], typer.Option(help="Write only the K of --num whose metrics best match --reference.")] = None,
     reference: Annotated[Optional[str], typer.Option(help="Built corpus folder or music folder that --keep matches.")] = None,
     audio: Annotated[bool, typer.Option("--audio", help="Also write a .wav preview of each file.")] = False,
+    no_record: Annotated[bool, typer.Option("--no-record", help="Do not record the files in the model's feedback store (for seqart rate/tune); SEQART_NO_RECORD=1 does the same.")] = False,
 ) -> None:
     """Generate melodies (or piano rolls, with a frame model; melodies, with a VAE) with a trained
     model (default: 'folk'). An image model writes a grid (-o grid.png) or single PNGs (-o FOLDER)."""
@@ -47,15 +48,17 @@ def sample_command(
     if primer is not None:
         primer = _read_primer(primer, expand_repeats, grace_notes)
     result = sample_to_files(model, out, num=num, fmt=fmt, force=force, keep=keep, reference=reference, audio=audio,
-                             bars=bars, steps=steps, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-                             key=key, scale=scale, pitch_range=pitch_range, time_signature=time_signature,
-                             tempo=tempo, primer=primer, track=track, style=style, form=form, ending=ending)
+                             record=not no_record, bars=bars, steps=steps, temperature=temperature, top_k=top_k,
+                             top_p=top_p, seed=seed, key=key, scale=scale, pitch_range=pitch_range,
+                             time_signature=time_signature, tempo=tempo, primer=primer, track=track, style=style,
+                             form=form, ending=ending)
     for line in _report(result, out):
         typer.echo(line)
     if result.primer_note:
         typer.echo(result.primer_note, err=True)
-    if result.warning:
-        typer.echo(result.warning, err=True)
+    for note in (result.record_notice, result.warning):
+        if note:
+            typer.echo(note, err=True)
     typer.echo(f"seed {result.seed}", err=True)
 
 

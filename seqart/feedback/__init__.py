@@ -2,6 +2,7 @@
 
 - :mod:`seqart.feedback.store`: the SQLite feedback store (samples, settings, ratings);
 - :mod:`seqart.feedback.summary`: what ``seqart rate`` shows of a sample.
+- :mod:`seqart.feedback.housekeeping`: finding, listing and pruning stores (``seqart store``).
 
 Tuning a model on the ratings is :mod:`seqart.workflows.tune` (the objective is the
 model family's registered tuner).

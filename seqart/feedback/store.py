@@ -18,6 +18,10 @@ be tuned on. Ratings are kept as a history; a sample's latest rating counts.
 A rating is a like (+1), a dislike (-1), or 1-5 stars, which map to a preference
 as 1-2 stars: dislike, 3 stars: neutral (0: tuning ignores it), 4-5 stars: like.
 
+``seqart sample`` records every file it writes (see :func:`record_generated`);
+``SEQART_NO_RECORD=1`` turns that off (:func:`recording_enabled`). Listing and
+pruning stores is :mod:`seqart.feedback.housekeeping`.
+
 Every write is one ``BEGIN IMMEDIATE`` transaction, and a busy database is
 waited on for :data:`TIMEOUT` seconds, so two ``seqart`` processes can rate and
 record at once. Nothing here imports torch.
@@ -50,6 +54,10 @@ STORE_NAME = "feedback.sqlite"
 TIMEOUT = 30.0
 #: Largest sample file the store accepts, in bytes (a 16-bar melody as MIDI is well under 1 kB).
 MAX_SAMPLE_BYTES = 16 << 20
+#: Environment switch: ``1``/``true``/``yes`` stops the generating commands recording their samples.
+NO_RECORD_ENV = "SEQART_NO_RECORD"
+_YES = {"1", "true", "yes", "on"}
+_NO = {"", "0", "false", "no", "off"}
 #: Preference of each star count (1-5).
 STARS_PREFERENCE = {1: -1, 2: -1, 3: 0, 4: 1, 5: 1}
 _WORDS = {"like": 1, "l": 1, "+": 1, "+1": 1, "dislike": -1, "d": -1, "-": -1, "-1": -1}
@@ -152,6 +160,20 @@ def data_dir() -> Path:
     return Path(base).expanduser() / "seqart"
 
 
+def recording_enabled() -> bool:
+    """False when ``$SEQART_NO_RECORD`` is ``1``/``true``/``yes``/``on`` (any case), True when it is
+    unset, empty, ``0``/``false``/``no``/``off``.
+
+    Raises:
+        FeedbackError: for any other value (checked before anything is generated).
+    """
+    value = os.environ.get(NO_RECORD_ENV, "").strip().lower()
+    if value in _YES or value in _NO:
+        return value not in _YES
+    raise FeedbackError(f"{NO_RECORD_ENV}={os.environ[NO_RECORD_ENV]!r}: use 1 (do not record samples) "
+                        "or 0 (record them)")
+
+
 def is_shipped(folder: Path) -> bool:
     """True if ``folder`` is a model that ships inside the seqart package."""
     from seqart.models.folder import ASSETS
@@ -215,6 +237,9 @@ class FeedbackStore:
         create: create the file (and its folder) if missing; with False a missing
             store is an error.
 
+    Attributes:
+        created: True if opening it created the store (this process wrote its tables).
+
     Raises:
         FeedbackError: for a file that is not a feedback store, one written by a
             newer seqart, or a missing store with ``create=False``.
@@ -222,6 +247,7 @@ class FeedbackStore:
 
     def __init__(self, path: str | os.PathLike, create: bool = True):
         self.path = Path(path).expanduser()
+        self.created = False
         if not self.path.exists() and not create:
             raise FeedbackError(f"{self.path}: no feedback store (rate some samples first: seqart rate)")
         try:
@@ -299,6 +325,7 @@ class FeedbackStore:
                 if statement.strip():
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.created = True
 
     # ------------------------------------------------------------- samples
     def add_sample(self, path: str | os.PathLike, model: str | None = None, settings: dict | None = None) -> Sample:
@@ -422,6 +449,42 @@ class FeedbackStore:
                        (sample.id, preference, stars, note, _now()))
         return self.get(sample.id)
 
+    def remove(self, ids: Sequence[int], keep_rated: bool = True) -> int:
+        """Delete samples (with their ratings) in one transaction.
+
+        Args:
+            ids: row ids of the samples.
+            keep_rated: spare any of them that has a rating, even one given since
+                the ids were chosen.
+
+        Returns:
+            how many samples were deleted.
+        """
+        spare = "AND NOT EXISTS (SELECT 1 FROM ratings WHERE sample_id = samples.id)" if keep_rated else ""
+        removed = 0
+        with self._write() as db:
+            for sid in ids:
+                removed += db.execute(f"DELETE FROM samples WHERE id = ? {spare}", (int(sid),)).rowcount
+        return removed
+
+    def stored_bytes(self, ids: Sequence[int]) -> int:
+        """Bytes of the recorded files of the samples ``ids`` (what deleting them frees, roughly)."""
+        total = 0
+        for sid in ids:
+            total += self._query("SELECT COALESCE(SUM(LENGTH(content)), 0) FROM samples WHERE id = ?", (int(sid),))[0][0]
+        return total
+
+    def vacuum(self) -> None:
+        """Rewrite the file without the space of deleted rows (SQLite ``VACUUM``), so it shrinks on disk.
+
+        Raises:
+            FeedbackError: if another process keeps the store busy for :data:`TIMEOUT` seconds.
+        """
+        try:
+            self._db.execute("VACUUM")
+        except sqlite3.Error as exc:
+            raise FeedbackError(f"{self.path}: cannot compact the feedback store ({exc})") from None
+
     def counts(self) -> dict[str, int]:
         """``{"samples", "liked", "disliked", "neutral", "unrated"}``: samples by latest rating."""
         samples = self.samples()
@@ -430,6 +493,30 @@ class FeedbackStore:
         for s in samples:
             out[by[s.rating]] += 1
         return out
+
+
+NOTICE = ("recording samples for 'seqart rate'/'seqart tune' in {path} (--no-record or {env}=1 turns this off; "
+          "'seqart store list' shows what is kept)")
+
+
+@dataclass
+class Recording:
+    """What :func:`record_generated` did.
+
+    Attributes:
+        store: the store's path, or None if nothing was recorded.
+        created: this call created the store.
+        warning: why the files were not recorded, or None.
+    """
+
+    store: Path | None = None
+    created: bool = False
+    warning: str | None = None
+
+    @property
+    def notice(self) -> str | None:
+        """The one line that says where samples go, when this call created the store; else None."""
+        return NOTICE.format(path=self.store, env=NO_RECORD_ENV) if self.created else None
 
 
 def record_samples(model: str | os.PathLike, paths: Sequence[str | os.PathLike], settings: dict | None = None) -> Path:
@@ -447,15 +534,19 @@ def record_samples(model: str | os.PathLike, paths: Sequence[str | os.PathLike],
         FeedbackError: if the store cannot be written.
         ModelError: if ``model`` names no model.
     """
+    return _record(model, paths, settings).store
+
+
+def _record(model: str | os.PathLike, paths: Sequence[str | os.PathLike], settings: dict | None) -> Recording:
     label = model_label(model)
     kept = {k: (str(v) if isinstance(v, os.PathLike) else v) for k, v in (settings or {}).items() if v is not None}
     with FeedbackStore.for_model(model) as store:
         for path in paths:
             store.add_sample(path, model=label, settings=kept)
-    return store.path
+    return Recording(store.path, store.created)
 
 
-def record_generated(model: str | os.PathLike, paths: Sequence[str | os.PathLike], **settings) -> str | None:
+def record_generated(model: str | os.PathLike, paths: Sequence[str | os.PathLike], **settings) -> Recording:
     """:func:`record_samples` for ``seqart sample``, which has written its files already
     and must not fail because of the store.
 
@@ -465,10 +556,10 @@ def record_generated(model: str | os.PathLike, paths: Sequence[str | os.PathLike
         settings: generation settings by name (``seed=...``, ``temperature=...``; None values dropped).
 
     Returns:
-        None when recorded, else a one-line warning to print.
+        where they were recorded, whether the store is new (its :attr:`Recording.notice`
+        is then to be shown once), or a one-line warning to print.
     """
     try:
-        record_samples(model, paths, settings)
+        return _record(model, paths, settings)
     except SeqartError as exc:
-        return f"warning: samples not recorded for rating ({exc})"
-    return None
+        return Recording(warning=f"warning: samples not recorded for rating ({exc})")

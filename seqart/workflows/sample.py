@@ -42,6 +42,8 @@ class SampleResult:
         written: the files, in order.
         seed: the seed used (to reproduce the run).
         warning: why the feedback store could not be written, or None.
+        record_notice: where the samples were recorded, when this run created the model's
+            feedback store (shown once per store), else None.
         primer_note: what was kept of a primer with several tracks or chords, or None.
         image_size: side of the images in pixels (image models), else None.
     """
@@ -49,6 +51,7 @@ class SampleResult:
     written: list[Written] = field(default_factory=list)
     seed: int | None = None
     warning: str | None = None
+    record_notice: str | None = None
     primer_note: str | None = None
     image_size: int | None = None
 
@@ -68,7 +71,8 @@ def sample_to_files(model: str | Path, out: str | Path, num: int = 1, *, fmt: st
         keep: write only the ``keep`` pieces whose metrics best match ``reference``.
         reference: built corpus folder or music folder (with ``keep``).
         audio: also write a ``.wav`` preview beside each file.
-        record: add the files and their settings to the model's feedback store.
+        record: add the files and their settings to the model's feedback store
+            (``SEQART_NO_RECORD=1`` in the environment makes it False).
         options: the generator's ``sample`` options (bars, steps, temperature, top_k,
             top_p, seed, key, scale, pitch_range, time_signature, tempo, primer, track,
             style, form, ending); None
@@ -76,11 +80,13 @@ def sample_to_files(model: str | Path, out: str | Path, num: int = 1, *, fmt: st
             transcribed first.
 
     Raises:
-        SeqartError: bad options (named as the arguments here are).
+        SeqartError: bad options (named as the arguments here are), or an invalid ``SEQART_NO_RECORD``.
         OutputExistsError: an output exists and ``force`` is False (checked before anything is generated).
     """
+    from seqart.feedback.store import recording_enabled
     from seqart.models.loading import load_generator, model_type_of
 
+    record = record and recording_enabled()
     if model_type_of(model).outputs == "images":
         given = {"fmt": fmt, "keep": keep, "reference": reference, "audio": audio or None}
         _refuse_for_images(given)
@@ -128,8 +134,9 @@ def sample_to_files(model: str | Path, out: str | Path, num: int = 1, *, fmt: st
         settings.pop("seed", None)
         if isinstance(settings.get("primer"), Score):
             settings.pop("primer")  # a score made in Python has no name to record
-        result.warning = record_generated(model, [w.path for w in result.written], seed=generator.last_seed,
-                                          num=num, **settings)
+        recording = record_generated(model, [w.path for w in result.written], seed=generator.last_seed,
+                                     num=num, **settings)
+        result.warning, result.record_notice = recording.warning, recording.notice
     return result
 
 

@@ -44,6 +44,7 @@ from seqart.commands.latent import interpolate_command, shift_command, vary_comm
 from seqart.commands.presets import presets_command  # noqa: E402
 from seqart.commands.sample import sample_command  # noqa: E402
 from seqart.commands.store import store_app  # noqa: E402
+from seqart.commands.studio import studio_command  # noqa: E402
 from seqart.commands.train import train_command  # noqa: E402
 
 app.add_typer(corpus_app, name="corpus")
@@ -54,7 +55,7 @@ for _name, _command in [
     ("evaluate", evaluate_command), ("interpolate", interpolate_command), ("vary", vary_command),
     ("shift", shift_command), ("render", render_command), ("transcribe", transcribe_command),
     ("plot", plot_command), ("walk", walk_command), ("evaluate-images", evaluate_images_command),
-    ("tune", tune_command), ("presets", presets_command),
+    ("tune", tune_command), ("presets", presets_command), ("studio", studio_command),
 ]:
     app.command(_name)(_command)
 app.command("rate", context_settings=RATE_CONTEXT)(rate_command)

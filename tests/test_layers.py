@@ -24,7 +24,7 @@ LAYERS = [
     {"corpora", "evaluate", "generate", "images"},
     {"models"},
     {"train", "feedback", "benchmarks"},
-    {"workflows"},
+    {"workflows", "studio"},
     {"commands"},
     {"cli", "__main__"},
 ]

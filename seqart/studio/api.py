@@ -1,0 +1,135 @@
+"""The studio's JSON API, under ``/api/``: a thin HTTP layer over :class:`StudioSession`.
+
+=======  ======================================  ==================================================
+GET      /api/models                             the models, with the form fields each one takes
+POST     /api/takes                              ``{model, num, options}`` -> ``{takes, warning}``
+GET      /api/takes/{id}                         one take as a card draws it
+GET      /api/takes/{id}/download.{fmt}          its MIDI (``mid``), ``musicxml`` or ``wav`` file
+POST     /api/takes/{id}/rating                  ``{rating: like|dislike|1..5}`` -> the take
+GET      /api/history                            every take of the session, newest first
+=======  ======================================  ==================================================
+
+Errors are ``{"error": one line}``: 400 for bad input (every
+:class:`~seqart.errors.SeqartError`, with its own message), 404 for an unknown take
+or download. Generating, rendering and the feedback store run in a worker thread,
+never on the event loop, so one long request does not stop the page from drawing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any, Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from seqart.errors import SeqartError, one_line
+from seqart.studio.takes import DOWNLOADS, UnknownTakeError
+
+#: largest request body read, in bytes (a request is a few hundred)
+MAX_BODY = 64 << 10
+
+
+def error(status: int, message: str | BaseException) -> JSONResponse:
+    """``{"error": message}`` on one line."""
+    return JSONResponse({"error": one_line(message, 300)}, status_code=status)
+
+
+def json_errors(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Turn seqart's errors into JSON answers: an unknown take 404, any other 400."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except UnknownTakeError as exc:
+            return error(404, exc)
+        except SeqartError as exc:
+            return error(400, exc)
+
+    return wrapper
+
+
+class BadRequest(SeqartError):
+    """A request body that is not the JSON object an endpoint reads."""
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object.
+
+    Raises:
+        BadRequest: for a body too large, not JSON, or not an object.
+    """
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise BadRequest(f"the request body is too large ({len(body)} bytes; at most {MAX_BODY})")
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, RecursionError):
+        raise BadRequest("the request body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return data
+
+
+def session(request: Request):
+    return request.app.state.session
+
+
+@json_errors
+async def list_models(request: Request) -> Response:
+    return JSONResponse({"models": await run_in_threadpool(session(request).models_json)})
+
+
+@json_errors
+async def create_takes(request: Request) -> Response:
+    body = await read_object(request)
+    unknown = sorted(set(body) - {"model", "num", "options"})
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0][:40]!r}; a request has model, num and options")
+    takes, warning = await run_in_threadpool(session(request).generate, body.get("model"), body.get("num"),
+                                             body.get("options"))
+    return JSONResponse({"takes": [t.to_json() for t in takes], "warning": warning})
+
+
+@json_errors
+async def show_take(request: Request) -> Response:
+    return JSONResponse(session(request).takes.get(request.path_params["take_id"]).to_json())
+
+
+@json_errors
+async def download(request: Request) -> Response:
+    takes = session(request).takes
+    take = takes.get(request.path_params["take_id"])
+    fmt = request.path_params["fmt"]
+    path = await run_in_threadpool(takes.file, take, fmt)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{take.model_name}-{take.seed}-{take.index}") + DOWNLOADS[fmt][0]
+    return FileResponse(path, media_type=DOWNLOADS[fmt][1], filename=name)
+
+
+@json_errors
+async def rate_take(request: Request) -> Response:
+    body = await read_object(request)
+    if "rating" not in body:
+        raise BadRequest("a rating request has a rating: like, dislike or 1-5 stars")
+    take = await run_in_threadpool(session(request).rate, request.path_params["take_id"], body["rating"])
+    return JSONResponse(take.summary())
+
+
+@json_errors
+async def history(request: Request) -> Response:
+    return JSONResponse({"takes": [t.summary() for t in session(request).takes.history()]})
+
+
+routes = [
+    Route("/api/models", list_models, methods=["GET"]),
+    Route("/api/takes", create_takes, methods=["POST"]),
+    Route("/api/takes/{take_id}", show_take, methods=["GET"]),
+    Route("/api/takes/{take_id}/download.{fmt}", download, methods=["GET"]),
+    Route("/api/takes/{take_id}/rating", rate_take, methods=["POST"]),
+    Route("/api/history", history, methods=["GET"]),
+]

@@ -1,0 +1,138 @@
+"""Which models the studio offers, each addressed by an id the page sends back.
+
+Three sources, in this order: the models shipped inside seqart (``folk``, ...), the
+model and run folders directly inside the current folder (one level, not deeper:
+a studio started in a project folder finds the runs kept there without walking a
+whole disk), and the folders given with ``--model``. A folder found twice is offered
+once. Image models are left out: the studio generates music.
+
+An id is the shipped name, or for a folder its name and a short hash of its
+absolute path (``my-run-3f2a9c``): stable for one folder, opaque to the page, and
+never read as a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from seqart.errors import ModelError, SeqartError
+
+#: entries of the current folder looked at, at most (a huge folder is not walked whole)
+MAX_SCANNED = 500
+
+
+@dataclass
+class ModelEntry:
+    """One model the page offers.
+
+    Attributes:
+        id: what the page sends back (see the module docstring).
+        name: what the page shows: the shipped name or the folder's name.
+        source: what :func:`seqart.load` and the feedback store take: the shipped name
+            or the folder's absolute path.
+        model_type: its registry name (``"melody-transformer"``).
+        folder: the model folder, absolute (what tells two entries apart).
+        shipped: True for a model inside the seqart package.
+        lock: held while its generator samples (a generator keeps ``last_seed`` and
+            caches; one call at a time).
+    """
+
+    id: str
+    name: str
+    source: str
+    model_type: str
+    folder: Path
+    shipped: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    generator: object | None = field(default=None, repr=False, compare=False)
+
+    def summary(self) -> dict:
+        """What ``GET /api/models`` says of it besides its options."""
+        return {"id": self.id, "name": self.name, "type": self.model_type,
+                "where": "shipped with seqart" if self.shipped else self.source}
+
+    def load(self):
+        """Its generator, loaded once (call with :attr:`lock` held)."""
+        if self.generator is None:
+            from seqart.models.loading import load_generator
+
+            self.generator = load_generator(self.source)
+        return self.generator
+
+
+def find_models(given: Sequence[str | Path] = (), cwd: str | Path | None = None,
+                shipped: Sequence[str] | None = None) -> list[ModelEntry]:
+    """The models to offer (see the module docstring).
+
+    Args:
+        given: ``--model`` values: shipped names or model/run folders.
+        cwd: the folder to look in, one level deep (None: none is looked in).
+        shipped: the shipped names to offer (None: every shipped music model).
+
+    Raises:
+        ModelError: for a given model that does not exist or makes images.
+    """
+    from seqart.models.folder import shipped_models
+
+    entries: dict[Path, ModelEntry] = {}
+    for name in shipped_models() if shipped is None else shipped:
+        _add(entries, name, refuse=False)
+    if cwd is not None:
+        for folder in _model_folders(Path(cwd)):
+            _add(entries, folder, refuse=False)
+    for model in given:
+        _add(entries, model, refuse=True)
+    return list(entries.values())
+
+
+def _model_folders(cwd: Path) -> list[Path]:
+    """Model and run folders directly inside ``cwd``, by name."""
+    from seqart.models.folder import CONFIG
+
+    try:
+        children = sorted(p for _, p in zip(range(MAX_SCANNED), cwd.iterdir()))
+    except OSError:
+        return []
+    found = []
+    for child in children:
+        try:
+            if (child / CONFIG).is_file() or (child / "model" / CONFIG).is_file():
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
+def _add(entries: dict[Path, ModelEntry], model: str | Path, refuse: bool) -> None:
+    """Add ``model`` unless its folder is there already; a broken or image model is
+    refused (``refuse``) or skipped."""
+    try:
+        entry = _entry(model)
+    except SeqartError:
+        if refuse:
+            raise
+        return
+    entries.setdefault(entry.folder, entry)
+
+
+def _entry(model: str | Path) -> ModelEntry:
+    from seqart.feedback.store import is_shipped
+    from seqart.models.folder import read_config, resolve_model
+    from seqart.models.registry import model_type
+
+    folder = resolve_model(model).resolve()
+    kind = model_type(read_config(folder)["model"])
+    if kind.outputs == "images":
+        raise ModelError(f"{model} is an image model ({kind.name}); the studio generates music: "
+                         "use seqart sample for images")
+    if is_shipped(folder):
+        return ModelEntry(folder.name, folder.name, folder.name, kind.name, folder, shipped=True)
+    named = folder.parent if folder.name == "model" else folder  # a run folder is known by its own name
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:6]
+    slug = re.sub(r"[^a-z0-9]+", "-", named.name.lower()).strip("-")[:40] or "model"
+    return ModelEntry(f"{slug}-{digest}", named.name, str(folder), kind.name, folder)

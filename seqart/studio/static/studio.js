@@ -1,0 +1,422 @@
+// seqart studio page: calls the JSON API and draws. Every musical decision is made in
+// Python; this file only builds the form from the fields a model declares, shows the
+// takes (piano roll, playback, downloads, rating) and the history.
+// Times are in beats (a quarter note = 1 beat), as the API sends them.
+"use strict";
+
+(() => {
+  const PITCH_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
+  const BLACK_KEYS = new Set([1, 3, 6, 8, 10]);
+  const state = { models: new Map(), cards: new Map(), playing: null };
+  const byId = (id) => document.getElementById(id);
+
+  // ------------------------------------------------------------------ helpers
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    Object.assign(node, props || {});
+    for (const child of children) {
+      if (child !== null && child !== undefined) node.append(child);
+    }
+    return node;
+  }
+
+  function showStatus(text, isError) {
+    const status = byId("status");
+    status.textContent = text;
+    status.classList.toggle("error", Boolean(isError));
+  }
+
+  async function api(path, body) {
+    const init = { credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.method = "POST";
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (_) {
+      data = null;
+    }
+    if (!response.ok) {
+      throw new Error((data && data.error) || `${response.status} ${response.statusText}`);
+    }
+    return data;
+  }
+
+  function pitchName(pitch) {
+    return PITCH_NAMES[pitch % 12] + String(Math.floor(pitch / 12) - 1);
+  }
+
+  function ratingText(rating) {
+    if (rating === null || rating === undefined) return "unrated";
+    if (typeof rating === "number") return "★".repeat(rating);
+    return rating;
+  }
+
+  // ---------------------------------------------------------------- the form
+  function fieldControl(field) {
+    if (field.kind === "choice") {
+      const select = el("select", { name: field.name });
+      for (const choice of field.choices) {
+        select.append(el("option", { value: choice, textContent: choice || "(model's choice)" }));
+      }
+      return select;
+    }
+    if (field.kind === "key") {
+      const tonic = el("select", { name: `${field.name}-tonic`, title: "tonic" });
+      for (const choice of field.choices) {
+        tonic.append(el("option", { value: choice, textContent: choice || "(model's choice)" }));
+      }
+      const mode = el("select", { name: `${field.name}-mode`, title: "mode" });
+      for (const choice of field.modes) mode.append(el("option", { value: choice, textContent: choice }));
+      return el("span", { className: "pair" }, tonic, mode);
+    }
+    const input = el("input", { name: field.name, type: field.kind === "text" ? "text" : "number" });
+    if (field.kind !== "text") {
+      if (field.minimum !== null) input.min = String(field.minimum);
+      if (field.maximum !== null) input.max = String(field.maximum);
+      input.step = field.kind === "int" ? "1" : String(field.step || "any");
+    }
+    if (field.default !== null && field.default !== undefined) input.value = String(field.default);
+    else input.placeholder = "(model's choice)";
+    return input;
+  }
+
+  function buildForm(model) {
+    const fields = byId("fields");
+    fields.replaceChildren();
+    byId("model-note").textContent = model.error ? `Cannot use this model: ${model.error}` : `${model.type} · ${model.where}`;
+    byId("generate").disabled = Boolean(model.error);
+    for (const field of model.options) {
+      fields.append(el("label", { className: "field" },
+        el("span", { className: "label", textContent: field.label }),
+        fieldControl(field),
+        field.help ? el("span", { className: "help", textContent: field.help }) : null));
+    }
+  }
+
+  function readForm() {
+    const form = byId("settings");
+    const model = state.models.get(form.elements.model.value);
+    const options = {};
+    let num = 1;
+    for (const field of model.options) {
+      let value;
+      if (field.kind === "key") {
+        const tonic = form.elements[`${field.name}-tonic`].value;
+        value = tonic ? `${tonic} ${form.elements[`${field.name}-mode`].value}` : null;
+      } else {
+        const raw = form.elements[field.name].value.trim();
+        if (raw === "") value = null;
+        else if (field.kind === "int" || field.kind === "float") value = Number(raw);
+        else value = raw;
+      }
+      if (field.name === "num") num = value === null ? 1 : value;
+      else if (value !== null) options[field.name] = value;
+    }
+    return { model: model.id, num, options };
+  }
+
+  function setField(form, field, value) {
+    if (field.kind === "key") {
+      const [tonic, mode] = value ? String(value).split(/\s+/) : ["", ""];
+      form.elements[`${field.name}-tonic`].value = tonic || "";
+      form.elements[`${field.name}-mode`].value = mode || "major";
+      return;
+    }
+    const control = form.elements[field.name];
+    const text = value === null || value === undefined ? "" : String(value);
+    if (control.tagName === "SELECT" && ![...control.options].some((option) => option.value === text)) {
+      control.append(el("option", { value: text, textContent: text }));  // a value the list did not offer
+    }
+    control.value = text;
+  }
+
+  function fillForm(take) {
+    const model = state.models.get(take.model);
+    if (!model) {
+      showStatus(`The model of that take (${take.model_name}) is not offered any more.`, true);
+      return;
+    }
+    const form = byId("settings");
+    form.elements.model.value = model.id;
+    buildForm(model);
+    const values = { ...take.settings, seed: take.seed, num: take.num };
+    for (const field of model.options) setField(form, field, values[field.name]);
+    showStatus(`Settings of ${take.model_name} take ${take.index} (seed ${take.seed}) are back in the form.`);
+  }
+
+  // ---------------------------------------------------------- the piano roll
+  function beatAt(seconds, tempos) {
+    let elapsed = 0;
+    for (let i = 0; i < tempos.length; i += 1) {
+      const [beat, bpm] = tempos[i];
+      const next = i + 1 < tempos.length ? tempos[i + 1][0] : Infinity;
+      const span = ((next - beat) * 60) / bpm;
+      if (seconds < elapsed + span) return beat + ((seconds - elapsed) * bpm) / 60;
+      elapsed += span;
+    }
+    return 0;
+  }
+
+  function drawRoll(canvas, take, playhead) {
+    const pitches = take.notes.map((n) => n[0]);
+    const low = (pitches.length ? Math.min(...pitches) : 60) - 1;
+    const high = (pitches.length ? Math.max(...pitches) : 72) + 1;
+    const rows = high - low + 1;
+    const rowHeight = Math.max(4, Math.min(12, 260 / rows));
+    const gutter = 38;
+    const footer = 16;
+    const width = canvas.clientWidth || 600;
+    const height = Math.round(rows * rowHeight + footer);
+    const ratio = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+      canvas.style.height = `${height}px`;
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const perBeat = (width - gutter - 4) / Math.max(take.end_beat, 1);
+    const x = (beat) => gutter + beat * perBeat;
+    const y = (pitch) => (high - pitch) * rowHeight;
+
+    ctx.font = "10px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    for (let pitch = low; pitch <= high; pitch += 1) {
+      if (BLACK_KEYS.has(pitch % 12)) {
+        ctx.fillStyle = "#eef1f6";
+        ctx.fillRect(gutter, y(pitch), width - gutter, rowHeight);
+      }
+      const labelled = rowHeight >= 9 || pitch % 12 === 0 || (rowHeight >= 5 && pitch % 12 === 7);
+      if (labelled) {
+        ctx.fillStyle = "#5b6576";
+        ctx.fillText(pitchName(pitch), 2, y(pitch) + rowHeight / 2);
+      }
+    }
+    if (take.primer) {
+      ctx.fillStyle = "rgba(47, 111, 219, 0.08)";
+      ctx.fillRect(x(take.primer[0]), 0, (take.primer[1] - take.primer[0]) * perBeat, rows * rowHeight);
+    }
+    take.bar_starts.forEach((beat, index) => {
+      ctx.fillStyle = "#c3cad6";
+      ctx.fillRect(Math.round(x(beat)), 0, 1, rows * rowHeight);
+      ctx.fillStyle = "#5b6576";
+      ctx.fillText(String(index + 1), x(beat) + 2, rows * rowHeight + footer / 2);
+    });
+    for (const [pitch, start, duration, velocity] of take.notes) {
+      const loud = Math.max(1, Math.min(127, velocity)) / 127;
+      ctx.fillStyle = `hsl(216, 70%, ${Math.round(78 - loud * 45)}%)`;
+      ctx.fillRect(x(start) + 0.5, y(pitch) + 0.5, Math.max(duration * perBeat - 1, 1.5), rowHeight - 1);
+    }
+    if (playhead !== null && playhead !== undefined) {
+      ctx.fillStyle = "#d6336c";
+      ctx.fillRect(Math.round(x(playhead)), 0, 2, rows * rowHeight);
+    }
+  }
+
+  // ----------------------------------------------------------------- playback
+  function stopOthers(card) {
+    if (state.playing && state.playing !== card) state.playing.audio.pause();
+  }
+
+  function animate(card) {
+    if (state.playing !== card || card.audio.paused) return;
+    drawRoll(card.canvas, card.take, beatAt(card.audio.currentTime, card.take.tempos));
+    window.requestAnimationFrame(() => animate(card));
+  }
+
+  function togglePlay(card) {
+    if (!card.audio.paused) {
+      card.audio.pause();
+      return;
+    }
+    stopOthers(card);
+    if (!card.audio.src) {
+      card.play.textContent = "Rendering…";
+      card.audio.src = card.take.downloads.wav;
+    }
+    card.audio.play().catch((error) => showStatus(`Cannot play: ${error.message}`, true));
+  }
+
+  function wireAudio(card) {
+    const { audio } = card;
+    audio.addEventListener("playing", () => {
+      state.playing = card;
+      card.play.textContent = "Pause";
+      animate(card);
+    });
+    audio.addEventListener("pause", () => {
+      card.play.textContent = "Play";
+    });
+    audio.addEventListener("ended", () => {
+      card.play.textContent = "Play";
+      drawRoll(card.canvas, card.take, null);
+    });
+    audio.addEventListener("error", () => {
+      card.play.textContent = "Play";
+      showStatus("The audio of that take could not be rendered.", true);
+    });
+  }
+
+  // ------------------------------------------------------------------ rating
+  async function rate(card, rating) {
+    try {
+      const rated = await api(`/api/takes/${card.take.id}/rating`, { rating });
+      card.take.rating = rated.rating;
+      showRating(card);
+      showStatus(`Rated ${ratingText(rated.rating)}; kept in ${card.take.model_name}'s feedback store.`);
+      refreshHistory();
+    } catch (error) {
+      showStatus(error.message, true);
+    }
+  }
+
+  function showRating(card) {
+    const { rating } = card.take;
+    card.like.classList.toggle("on", rating === "like");
+    card.dislike.classList.toggle("on", rating === "dislike");
+    card.stars.forEach((star, index) => {
+      const lit = typeof rating === "number" && index < rating;
+      star.textContent = lit ? "★" : "☆";
+      star.classList.toggle("on", lit);
+    });
+  }
+
+  // ------------------------------------------------------------------- cards
+  function describe(take) {
+    const parts = [take.key || "no key", take.meter, `${Math.round(take.tempo)} bpm`, `${take.bars} bars`];
+    if (take.style) parts.unshift(take.style);
+    parts.push(`seed ${take.seed}`);
+    return parts.join(" · ");
+  }
+
+  function makeCard(take) {
+    const card = { take };
+    card.canvas = el("canvas", { className: "roll" });
+    card.canvas.setAttribute("role", "img");
+    card.canvas.setAttribute("aria-label", `piano roll of ${take.notes.length} notes`);
+    card.audio = el("audio", { preload: "none" });
+    card.play = el("button", { type: "button", textContent: "Play" });
+    card.play.addEventListener("click", () => togglePlay(card));
+    wireAudio(card);
+    const downloads = el("span", { className: "downloads" });
+    for (const [format, label] of [["mid", "MIDI"], ["musicxml", "MusicXML"], ["wav", "WAV"]]) {
+      downloads.append(el("a", { href: take.downloads[format], download: "", textContent: label }));
+    }
+    card.like = el("button", { type: "button", className: "like", textContent: "Like" });
+    card.like.addEventListener("click", () => rate(card, "like"));
+    card.dislike = el("button", { type: "button", className: "dislike", textContent: "Dislike" });
+    card.dislike.addEventListener("click", () => rate(card, "dislike"));
+    card.stars = [1, 2, 3, 4, 5].map((stars) => {
+      const star = el("button", { type: "button", className: "star", textContent: "☆", title: `${stars} of 5` });
+      star.addEventListener("click", () => rate(card, stars));
+      return star;
+    });
+    card.node = el("article", { className: "card" },
+      el("div", { className: "card-head" },
+        el("h3", { textContent: `${take.model_name} · take ${take.index} of ${take.num}` }),
+        el("span", { className: "help", textContent: new Date(take.created).toLocaleTimeString() })),
+      el("p", { className: "meta", textContent: describe(take) }),
+      card.canvas,
+      card.audio,
+      el("div", { className: "actions" },
+        card.play,
+        downloads,
+        el("span", { className: "rating" }, card.like, card.dislike, ...card.stars)));
+    card.node.dataset.take = take.id;
+    state.cards.set(take.id, card);
+    showRating(card);
+    return card;
+  }
+
+  function addTakes(takes) {
+    const list = byId("takes");
+    byId("empty").hidden = true;
+    const cards = takes.map(makeCard);
+    for (const card of [...cards].reverse()) list.insertBefore(card.node, list.children[1] || null);
+    for (const card of cards) drawRoll(card.canvas, card.take, null);
+  }
+
+  // ----------------------------------------------------------------- history
+  function summarize(settings) {
+    return Object.entries(settings)
+      .map(([name, value]) => `${name} ${value}`)
+      .join(", ");
+  }
+
+  async function refreshHistory() {
+    try {
+      const { takes } = await api("/api/history");
+      const list = byId("history");
+      list.replaceChildren(...takes.map((take) => {
+        const button = el("button", { type: "button", title: summarize(take.settings) },
+          el("span", { className: "when", textContent: new Date(take.created).toLocaleTimeString() }),
+          `${take.model_name} #${take.index} · seed ${take.seed} · ${ratingText(take.rating)}`);
+        button.addEventListener("click", () => {
+          fillForm(take);
+          const card = state.cards.get(take.id);
+          if (card) {
+            card.node.scrollIntoView({ behavior: "smooth", block: "nearest" });
+            card.node.classList.add("flash");
+            window.setTimeout(() => card.node.classList.remove("flash"), 1200);
+          }
+        });
+        return el("li", {}, button);
+      }));
+    } catch (error) {
+      showStatus(error.message, true);
+    }
+  }
+
+  // ------------------------------------------------------------------- start
+  async function generate(event) {
+    event.preventDefault();
+    const request = readForm();
+    const button = byId("generate");
+    button.disabled = true;
+    showStatus(`Generating ${request.num} take${request.num === 1 ? "" : "s"}…`);
+    try {
+      const { takes, warning } = await api("/api/takes", request);
+      addTakes(takes);
+      const seed = takes.length ? takes[0].seed : "";
+      showStatus(warning || `${takes.length} new take${takes.length === 1 ? "" : "s"} (seed ${seed}).`, Boolean(warning));
+      refreshHistory();
+    } catch (error) {
+      showStatus(error.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function start() {
+    const form = byId("settings");
+    form.addEventListener("submit", generate);
+    form.elements.model.addEventListener("change", () => buildForm(state.models.get(form.elements.model.value)));
+    window.addEventListener("resize", () => {
+      for (const card of state.cards.values()) drawRoll(card.canvas, card.take, null);
+    });
+    try {
+      const { models } = await api("/api/models");
+      for (const model of models) {
+        state.models.set(model.id, model);
+        form.elements.model.append(el("option", { value: model.id, textContent: `${model.name} (${model.type})` }));
+      }
+      if (!models.length) {
+        showStatus("No model to offer: give one with seqart studio --model FOLDER.", true);
+        return;
+      }
+      buildForm(models[0]);
+      showStatus("Ready.");
+      refreshHistory();
+    } catch (error) {
+      showStatus(error.message, true);
+    }
+  }
+
+  start();
+})();

@@ -1,0 +1,199 @@
+"""The takes of one studio session: in memory, with their files on disk.
+
+A take is one generated piece. It is addressed by an opaque id (16 hex digits,
+drawn at random); a client never names a file: every file lives in the session's
+own folder, named by the server (``<id>.mid``, ``<id>.musicxml``, ``<id>.wav``),
+and an id that is not exactly 16 hex digits is refused before any lookup, so a
+path-like id never reaches the file system.
+
+The session folder is ``<data dir>/studio/<date>-<time>-<random>/`` (the data dir of
+:func:`seqart.feedback.store.data_dir`), created on the first take, readable by its
+owner only. The MIDI file is written when the take is made (the feedback store
+records it then); MusicXML and WAV are written on the first download and kept.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from seqart.errors import SeqartError
+from seqart.score import Score
+
+#: what a take id looks like; anything else is refused unseen
+TAKE_ID = re.compile(r"[0-9a-f]{16}")
+#: download formats -> (file extension, media type)
+DOWNLOADS = {"mid": (".mid", "audio/midi"), "musicxml": (".musicxml", "application/vnd.recordare.musicxml+xml"),
+             "wav": (".wav", "audio/wav")}
+
+
+class UnknownTakeError(SeqartError):
+    """No take of that id in this session (or an id that cannot be one)."""
+
+
+@dataclass
+class Take:
+    """One generated piece.
+
+    Attributes:
+        id: its opaque id.
+        model_id, model_name: the model that made it (the catalogue's id, and the name shown).
+        model_source: the shipped name or folder the feedback store files it under.
+        score: the piece (notes in beats, a quarter note = 1 beat).
+        settings: the options it was asked with, the model's defaults filled in (no seed, no num).
+        seed: the seed of its request (with ``num`` and ``settings`` it reproduces the take).
+        index: its place in its request, from 1.
+        num: how many takes its request made.
+        created: when it was made (ISO 8601, UTC, seconds).
+        midi: its MIDI file in the session folder.
+        rating: the latest rating: ``"like"``, ``"dislike"``, 1-5 stars, or None.
+        primer_end: the beat where a primer it continues ends (None: it has no primer).
+        batch: the number of its request in the session, from 0.
+    """
+
+    id: str
+    model_id: str
+    model_name: str
+    model_source: str
+    score: Score
+    settings: dict
+    seed: int
+    index: int
+    num: int
+    created: str
+    midi: Path
+    rating: str | int | None = None
+    primer_end: float | None = None
+    batch: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def summary(self) -> dict[str, Any]:
+        """What the history lists: who made it, how, and its rating."""
+        return {"id": self.id, "model": self.model_id, "model_name": self.model_name, "index": self.index,
+                "num": self.num, "seed": self.seed, "settings": self.settings, "created": self.created,
+                "rating": self.rating, "notes_count": self.score.num_notes}
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything a card needs: the summary, the notes to draw and where to download.
+
+        ``notes`` holds ``[pitch, start_beat, duration_beats, velocity]`` of every note
+        (all tracks, by start); ``bar_starts`` the bar lines in beats; ``end_beat`` the
+        end of the last bar; ``tempos`` ``[beat, bpm]`` changes (for the playhead).
+        """
+        score = self.score
+        bars = score.bar_starts()
+        key = score.key
+        return {
+            **self.summary(),
+            "notes": [[n.pitch, round(n.start, 4), round(n.duration, 4), n.velocity] for n in score.notes],
+            "meter": str(score.time_signature),
+            "key": key.name if key is not None else None,
+            "tempo": score.tempos[0].bpm if score.tempos else 120.0,
+            "tempos": [[t.beat, t.bpm] for t in score.tempos] or [[0.0, 120.0]],
+            "bar_starts": bars,
+            "bars": len(bars),
+            "end_beat": _end_of_last_bar(score, bars),
+            "style": score.style or None,
+            "primer": None if self.primer_end is None else [0.0, self.primer_end],
+            "downloads": {fmt: f"/api/takes/{self.id}/download.{fmt}" for fmt in DOWNLOADS},
+        }
+
+
+class TakeRegistry:
+    """The takes of one session, by id, with their files in the session folder.
+
+    Args:
+        folder: the session folder (None: a new one under the data dir, see the module docstring).
+    """
+
+    def __init__(self, folder: str | Path | None = None):
+        self.folder = Path(folder) if folder is not None else new_session_folder()
+        self._takes: dict[str, Take] = {}
+        self._lock = threading.Lock()
+        self._batches = itertools.count()
+
+    def add(self, model, scores: list[Score], settings: dict, seed: int) -> list[Take]:
+        """Register the scores of one request and write their MIDI files.
+
+        Args:
+            model: the :class:`~seqart.studio.models.ModelEntry` that made them.
+            scores: the pieces, in order.
+            settings: the options asked, defaults filled in (no seed, no num).
+            seed: the request's seed.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        takes = []
+        for index, score in enumerate(scores, start=1):
+            take_id = secrets.token_hex(8)
+            midi = score.write(self.folder / f"{take_id}.mid", format="mid")
+            takes.append(Take(take_id, model.id, model.name, model.source, score, dict(settings), seed, index,
+                              len(scores), created, midi))
+        with self._lock:
+            batch = next(self._batches)
+            for take in takes:
+                take.batch = batch
+                self._takes[take.id] = take
+        return takes
+
+    def get(self, take_id: str) -> Take:
+        """The take of ``take_id``.
+
+        Raises:
+            UnknownTakeError: for an id that is not 16 hex digits or not of this session.
+        """
+        take = self._takes.get(take_id) if TAKE_ID.fullmatch(str(take_id)) else None
+        if take is None:
+            raise UnknownTakeError(f"no take {str(take_id)[:40]!r} in this session")
+        return take
+
+    def history(self) -> list[Take]:
+        """Every take of the session: the newest request first, its takes in order."""
+        with self._lock:
+            return sorted(self._takes.values(), key=lambda t: (-t.batch, t.index))
+
+    def file(self, take: Take, fmt: str) -> Path:
+        """The take's file in ``fmt`` (``"mid"``, ``"musicxml"`` or ``"wav"``), written on first use.
+
+        Raises:
+            UnknownTakeError: for another format.
+            SeqartError: if the file cannot be written.
+        """
+        if fmt not in DOWNLOADS:
+            raise UnknownTakeError(f"no {str(fmt)[:20]!r} download; there are {', '.join(DOWNLOADS)}")
+        path = take.midi.with_suffix(DOWNLOADS[fmt][0])
+        with take.lock:  # two requests for one WAV render it once
+            if not path.is_file():
+                self._write(take.score, path, fmt)
+        return path
+
+    @staticmethod
+    def _write(score: Score, path: Path, fmt: str) -> None:
+        if fmt == "wav":
+            from seqart.audio.render import render
+
+            render(score, path)
+        else:
+            score.write(path, format=fmt)
+
+
+def _end_of_last_bar(score: Score, bar_starts: list[float]) -> float:
+    """The beat where the bar holding the last note ends."""
+    in_force = [s for s in score.time_signatures if s.beat <= bar_starts[-1]] or [score.time_signature]
+    meter = max(in_force, key=lambda s: s.beat)
+    return max(bar_starts[-1] + meter.bar_beats, score.end)
+
+
+def new_session_folder() -> Path:
+    """A fresh folder name for a session's files (not created here)."""
+    from seqart.feedback.store import data_dir
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return data_dir() / "studio" / f"{stamp}-{secrets.token_hex(3)}-{os.getpid()}"

@@ -2,17 +2,26 @@
 
 =======  ======================================  ==================================================
 GET      /api/models                             the models, with the form fields each one takes
-POST     /api/takes                              ``{model, num, options}`` -> ``{takes, warning}``
+POST     /api/primers?name=idea.mid              the file as the body -> the primer, as its roll draws it
+GET      /api/primers/{id}                       one primer again
+POST     /api/takes                              ``{model, num, options}`` -> ``{takes, warning, notice}``
 GET      /api/takes/{id}                         one take as a card draws it
 GET      /api/takes/{id}/download.{fmt}          its MIDI (``mid``), ``musicxml`` or ``wav`` file
 POST     /api/takes/{id}/rating                  ``{rating: like|dislike|1..5}`` -> the take
 GET      /api/history                            every take of the session, newest first
 =======  ======================================  ==================================================
 
+A take's ``options`` may name a primer (``"primer": id``, never a path) and the track of
+it to continue (``"track": 2``, numbered from 1); ``notice`` then says what line was
+continued. An upload is at most 5 MB, a score or a recording whose content matches
+its extension (:mod:`.uploads`), read in a child process under a time limit
+(:mod:`.reading`).
+
 Errors are ``{"error": one line}``: 400 for bad input (every
-:class:`~seqart.errors.SeqartError`, with its own message), 404 for an unknown take
-or download. Generating, rendering and the feedback store run in a worker thread,
-never on the event loop, so one long request does not stop the page from drawing.
+:class:`~seqart.errors.SeqartError`, with its own message: a bad upload too), 404 for
+an unknown take, primer or download. Generating, reading uploads, rendering and the
+feedback store run in a worker thread, never on the event loop, so one long request
+does not stop the page from drawing.
 """
 
 from __future__ import annotations
@@ -28,7 +37,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from seqart.errors import SeqartError, one_line
+from seqart.studio.primers import UnknownPrimerError
 from seqart.studio.takes import DOWNLOADS, UnknownTakeError
+from seqart.studio.uploads import read_upload, upload_name
 
 #: largest request body read, in bytes (a request is a few hundred)
 MAX_BODY = 64 << 10
@@ -91,9 +102,26 @@ async def create_takes(request: Request) -> Response:
     unknown = sorted(set(body) - {"model", "num", "options"})
     if unknown:
         raise BadRequest(f"unknown field {unknown[0][:40]!r}; a request has model, num and options")
-    takes, warning = await run_in_threadpool(session(request).generate, body.get("model"), body.get("num"),
-                                             body.get("options"))
-    return JSONResponse({"takes": [t.to_json() for t in takes], "warning": warning})
+    takes, warning, notice = await run_in_threadpool(session(request).generate, body.get("model"), body.get("num"),
+                                                     body.get("options"))
+    return JSONResponse({"takes": [t.to_json() for t in takes], "warning": warning, "notice": notice})
+
+
+@json_errors
+async def upload_primer(request: Request) -> Response:
+    name = upload_name(request.query_params.get("name"))  # refuse a wrong kind before reading the body
+    data = await read_upload(request)
+    primer = await run_in_threadpool(session(request).add_primer, name, data)
+    return JSONResponse(primer.to_json())
+
+
+@json_errors
+async def show_primer(request: Request) -> Response:
+    try:
+        primer = session(request).primers.get(request.path_params["primer_id"])
+    except UnknownPrimerError as exc:
+        return error(404, exc)
+    return JSONResponse(primer.to_json())
 
 
 @json_errors
@@ -127,6 +155,8 @@ async def history(request: Request) -> Response:
 
 routes = [
     Route("/api/models", list_models, methods=["GET"]),
+    Route("/api/primers", upload_primer, methods=["POST"]),
+    Route("/api/primers/{primer_id}", show_primer, methods=["GET"]),
     Route("/api/takes", create_takes, methods=["POST"]),
     Route("/api/takes/{take_id}", show_take, methods=["GET"]),
     Route("/api/takes/{take_id}/download.{fmt}", download, methods=["GET"]),

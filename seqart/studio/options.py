@@ -74,9 +74,17 @@ class Field:
 
 @dataclass
 class ModelOptions:
-    """A model's fields, in the order the page shows them."""
+    """A model's fields, in the order the page shows them, and how it continues a primer.
+
+    Attributes:
+        fields: the form fields.
+        continues: ``"line"``: it continues one line of a primer, a track of it may be
+            chosen (a melody model); ``"all"``: every track (a frame model); None: it
+            continues nothing (a latent model).
+    """
 
     fields: list[Field] = field(default_factory=list)
+    continues: str | None = None
 
     def names(self) -> list[str]:
         return [f.name for f in self.fields]
@@ -94,16 +102,17 @@ def options_of(generator) -> ModelOptions:
     from seqart.generate.protocol import LatentGenerator, MusicGenerator
 
     defaults = dict(getattr(generator, "sampling_defaults", {}) or {})
+    continues = None
     if isinstance(generator, LatentGenerator):
         fields = [_temperature(defaults, minimum=0.0)]
     elif isinstance(generator, MusicGenerator) and _is_melody(generator):
-        fields = _melody_fields(generator, defaults)
+        fields, continues = _melody_fields(generator, defaults), "line"
     elif isinstance(generator, MusicGenerator):
-        fields = [_bars(defaults), _temperature(defaults), _tempo()]
+        fields, continues = [_bars(defaults), _temperature(defaults), _tempo()], "all"
     else:
         raise OptionError(f"a {generator.model_type} model makes images; the studio generates music")
     return ModelOptions([*fields, _seed(), Field("num", "int", "Takes", 2, 1, MAX_NUM, step=1,
-                                                 help=f"how many takes at once (1-{MAX_NUM})")])
+                                                 help=f"how many takes at once (1-{MAX_NUM})")], continues)
 
 
 def check_options(options: ModelOptions, raw: Any, model_name: str) -> dict[str, Any]:
@@ -137,6 +146,45 @@ def check_options(options: ModelOptions, raw: Any, model_name: str) -> dict[str,
             continue
         checked[name] = _check_value(spec, value)
     return checked
+
+
+def split_primer(options: ModelOptions, raw: Any, model_name: str) -> tuple[Any, Any, int | None]:
+    """A request's options without ``primer`` and ``track``, and those two checked.
+
+    Args:
+        options: the model's fields (and how it continues a primer).
+        raw: the request's options (anything: :func:`check_options` checks the rest).
+        model_name: named in messages.
+
+    Returns:
+        ``(rest, primer, track)``: the other options, the primer's id as sent (None: no
+        primer; the session looks it up), and the track to continue, numbered from 1
+        (None: the top voice of all pitched tracks).
+
+    Raises:
+        OptionError: for a primer to a model that continues none, a track that is not a
+            whole number from 1, or a track without a primer or to a model that continues
+            every track.
+    """
+    if not isinstance(raw, dict):
+        return raw, None, None
+    rest = dict(raw)
+    primer, track = rest.pop("primer", None), rest.pop("track", None)
+    primer = None if primer == "" else primer
+    track = None if track == "" else track
+    if primer is not None and options.continues is None:
+        raise OptionError(f"{model_name} cannot continue an idea (it draws whole pieces from its latent space); "
+                          "choose a melody or piano-roll model")
+    if track is None:
+        return rest, primer, None
+    if isinstance(track, bool) or not isinstance(track, (int, float)) or track != int(track) or track < 1:
+        raise OptionError(f"track must be a whole number from 1 (tracks are numbered from 1), got {_shown(track)}")
+    track = int(track)
+    if primer is None:
+        raise OptionError("track chooses a line of the primer: give a primer too")
+    if options.continues != "line":
+        raise OptionError(f"{model_name} continues every track of a primer; leave track out")
+    return rest, primer, track
 
 
 def check_num(value: Any) -> int:

@@ -1,4 +1,5 @@
-"""One studio launch: the models offered, their generators, the takes; generate and rate.
+"""One studio launch: the models offered, their generators, the primers and the takes;
+upload, generate and rate.
 
 Everything here is plain, blocking Python (the API runs it in a worker thread, off
 the event loop). Generation goes through the one protocol every generator speaks
@@ -14,7 +15,8 @@ from typing import Any, Sequence
 
 from seqart.errors import SeqartError, one_line
 from seqart.studio.models import ModelEntry
-from seqart.studio.options import ModelOptions, check_num, check_options, options_of
+from seqart.studio.options import ModelOptions, check_num, check_options, options_of, split_primer
+from seqart.studio.primers import Primer, PrimerRegistry
 from seqart.studio.takes import Take, TakeRegistry
 
 
@@ -33,6 +35,7 @@ class StudioSession:
     def __init__(self, models: Sequence[ModelEntry], folder: str | Path | None = None):
         self.models = {m.id: m for m in models}
         self.takes = TakeRegistry(folder)
+        self.primers = PrimerRegistry(self.takes.folder / "primers")
         self._options: dict[str, ModelOptions] = {}
 
     def model(self, model_id: Any) -> ModelEntry:
@@ -60,42 +63,67 @@ class StudioSession:
         out = []
         for entry in self.models.values():
             try:
-                out.append({**entry.summary(), "options": self.options(entry).to_json()})
+                options = self.options(entry)
+                out.append({**entry.summary(), "options": options.to_json(), "continues": options.continues})
             except SeqartError as exc:
-                out.append({**entry.summary(), "options": [], "error": one_line(exc, 200)})
+                out.append({**entry.summary(), "options": [], "continues": None, "error": one_line(exc, 200)})
         return out
 
-    def generate(self, model_id: Any, num: Any, raw_options: Any) -> tuple[list[Take], str | None]:
-        """Make ``num`` takes with a model.
+    def add_primer(self, name: str, data: bytes) -> Primer:
+        """Keep an uploaded idea for takes to continue (see :meth:`PrimerRegistry.add`)."""
+        return self.primers.add(name, data)
+
+    def generate(self, model_id: Any, num: Any, raw_options: Any) -> tuple[list[Take], str | None, str | None]:
+        """Make ``num`` takes with a model, continuing a primer if the options name one.
 
         Args:
             model_id: the model's id.
             num: takes, 1-8 (None: 1).
-            raw_options: the request's options (see :func:`seqart.studio.options.check_options`).
+            raw_options: the request's options (see :func:`seqart.studio.options.check_options`),
+                with ``primer`` (a primer's id) and ``track`` (from 1) to continue an upload.
 
         Returns:
-            the takes, and a one-line warning if the feedback store could not record them (else None).
+            the takes; a one-line warning if the feedback store could not record them (else
+            None); and what was kept of a primer with several tracks or chords (else None).
 
         Raises:
-            SeqartError: for an unknown model, bad options or options the generator refuses.
+            SeqartError: for an unknown model or primer, bad options or options the generator refuses.
         """
-        from seqart.feedback.store import record_samples
-
         entry = self.model(model_id)
         num = check_num(num)
-        asked = check_options(self.options(entry), raw_options, entry.name)
+        options = self.options(entry)
+        rest, primer_id, track = split_primer(options, raw_options, entry.name)
+        asked = check_options(options, rest, entry.name)
+        primer = None if primer_id is None else self.primers.get(primer_id)
+        continued = {} if primer is None else {"primer": primer.score, **({} if track is None else {"track": track})}
         with entry.lock:
             generator = entry.load()
-            scores = generator.sample(num, **asked)
+            scores = generator.sample(num, **asked, **continued)
             seed = generator.last_seed
             defaults = dict(generator.sampling_defaults)
+            notice = getattr(generator, "last_primer_note", None) if primer is not None else None
         settings = {**defaults, **{k: v for k, v in asked.items() if k != "seed"}}
-        takes = self.takes.add(entry, scores, settings, seed)
-        try:  # as seqart sample does: the takes are made, a store that cannot be written only warns
-            record_samples(entry.source, [t.midi for t in takes], {**settings, "seed": seed, "num": num})
+        primer_end = None
+        if primer is not None:
+            settings.update(primer=primer.id, **({} if track is None else {"track": track}))
+            primer_end = primer.line(track)[0].end if options.continues == "line" else primer.score.end
+        takes = self.takes.add(entry, scores, settings, seed, primer=primer, primer_end=primer_end)
+        recorded = {**settings, "seed": seed, "num": num}
+        if primer is not None:
+            recorded["primer"] = str(primer.path)  # as seqart sample records --primer: the file
+        return takes, self._record(entry, takes, recorded), notice
+
+    @staticmethod
+    def _record(entry: ModelEntry, takes: list[Take], settings: dict) -> str | None:
+        """Record the takes in the model's feedback store; a one-line warning if it cannot be
+        written (as seqart sample does: the takes are made, a store that fails only warns)."""
+        from seqart.feedback.store import record_samples
+
+        try:
+            record_samples(entry.source, [t.midi for t in takes], settings)
         except SeqartError as exc:
-            return takes, f"warning: takes not recorded for rating ({one_line(exc, 200)})"
-        return takes, None
+            return f"warning: takes not recorded for rating ({one_line(exc, 200)})"
+        return None
 
     def rate(self, take_id: Any, rating: Any) -> Take:
         """Rate a take in its model's feedback store: ``"like"``, ``"dislike"`` or 1-5 stars.

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 
 from seqart.errors import SeqartError
 from seqart.score import Score
+from seqart.studio.roll import roll_json
 
 #: what a take id looks like; anything else is refused unseen
 TAKE_ID = re.compile(r"[0-9a-f]{16}")
@@ -54,7 +56,9 @@ class Take:
         created: when it was made (ISO 8601, UTC, seconds).
         midi: its MIDI file in the session folder.
         rating: the latest rating: ``"like"``, ``"dislike"``, 1-5 stars, or None.
-        primer_end: the beat where a primer it continues ends (None: it has no primer).
+        primer_end: the beat where a primer it continues ends and the continuation starts
+            (None: it has no primer).
+        primer: the :class:`~seqart.studio.primers.Primer` it continues (None: none).
         batch: the number of its request in the session, from 0.
     """
 
@@ -71,6 +75,7 @@ class Take:
     midi: Path
     rating: str | int | None = None
     primer_end: float | None = None
+    primer: Any = None
     batch: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -81,27 +86,23 @@ class Take:
                 "rating": self.rating, "notes_count": self.score.num_notes}
 
     def to_json(self) -> dict[str, Any]:
-        """Everything a card needs: the summary, the notes to draw and where to download.
+        """Everything a card needs: the summary, the roll (:func:`~seqart.studio.roll.roll_json`)
+        and where to download.
 
-        ``notes`` holds ``[pitch, start_beat, duration_beats, velocity]`` of every note
-        (all tracks, by start); ``bar_starts`` the bar lines in beats; ``end_beat`` the
-        end of the last bar; ``tempos`` ``[beat, bpm]`` changes (for the playhead).
+        With a primer, ``primer`` is ``[0, beat where the continuation starts]``,
+        ``primer_name`` its file name, and ``from_primer`` tells note by note (as ``notes``)
+        which are the primer's own, unchanged. Without one all three are None.
         """
-        score = self.score
-        bars = score.bar_starts()
-        key = score.key
+        roll = roll_json(self.score)
+        from_primer = None
+        if self.primer is not None:
+            from_primer = primer_flags(roll["notes"], roll_json(self.primer.score)["notes"])
         return {
             **self.summary(),
-            "notes": [[n.pitch, round(n.start, 4), round(n.duration, 4), n.velocity] for n in score.notes],
-            "meter": str(score.time_signature),
-            "key": key.name if key is not None else None,
-            "tempo": score.tempos[0].bpm if score.tempos else 120.0,
-            "tempos": [[t.beat, t.bpm] for t in score.tempos] or [[0.0, 120.0]],
-            "bar_starts": bars,
-            "bars": len(bars),
-            "end_beat": _end_of_last_bar(score, bars),
-            "style": score.style or None,
+            **roll,
             "primer": None if self.primer_end is None else [0.0, self.primer_end],
+            "primer_name": None if self.primer is None else self.primer.name,
+            "from_primer": from_primer,
             "downloads": {fmt: f"/api/takes/{self.id}/download.{fmt}" for fmt in DOWNLOADS},
         }
 
@@ -119,7 +120,8 @@ class TakeRegistry:
         self._lock = threading.Lock()
         self._batches = itertools.count()
 
-    def add(self, model, scores: list[Score], settings: dict, seed: int) -> list[Take]:
+    def add(self, model, scores: list[Score], settings: dict, seed: int, primer=None,
+            primer_end: float | None = None) -> list[Take]:
         """Register the scores of one request and write their MIDI files.
 
         Args:
@@ -127,6 +129,8 @@ class TakeRegistry:
             scores: the pieces, in order.
             settings: the options asked, defaults filled in (no seed, no num).
             seed: the request's seed.
+            primer: the :class:`~seqart.studio.primers.Primer` they continue (None: none).
+            primer_end: the beat where their continuation starts (with ``primer``).
         """
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -135,7 +139,7 @@ class TakeRegistry:
             take_id = secrets.token_hex(8)
             midi = score.write(self.folder / f"{take_id}.mid", format="mid")
             takes.append(Take(take_id, model.id, model.name, model.source, score, dict(settings), seed, index,
-                              len(scores), created, midi))
+                              len(scores), created, midi, primer_end=primer_end, primer=primer))
         with self._lock:
             batch = next(self._batches)
             for take in takes:
@@ -184,11 +188,17 @@ class TakeRegistry:
             score.write(path, format=fmt)
 
 
-def _end_of_last_bar(score: Score, bar_starts: list[float]) -> float:
-    """The beat where the bar holding the last note ends."""
-    in_force = [s for s in score.time_signatures if s.beat <= bar_starts[-1]] or [score.time_signature]
-    meter = max(in_force, key=lambda s: s.beat)
-    return max(bar_starts[-1] + meter.bar_beats, score.end)
+def primer_flags(notes: list[list], primer_notes: list[list]) -> list[bool]:
+    """For each of ``notes`` (``[pitch, start, duration, velocity]``), True if it is one of
+    ``primer_notes``: same pitch, start and duration (each primer note matches once).
+    Velocity is left out: a piano-roll model plays its primer back at one velocity."""
+    left = Counter(tuple(n[:3]) for n in primer_notes)
+    flags = []
+    for note in notes:
+        key = tuple(note[:3])
+        flags.append(left[key] > 0)
+        left[key] -= 1
+    return flags
 
 
 def new_session_folder() -> Path:

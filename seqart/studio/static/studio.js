@@ -1,13 +1,15 @@
 // seqart studio page: calls the JSON API and draws. Every musical decision is made in
-// Python; this file only builds the form from the fields a model declares, shows the
-// takes (piano roll, playback, downloads, rating) and the history.
+// Python; this file only builds the form from the fields a model declares, uploads an
+// idea to continue, shows the takes (piano roll, playback, downloads, rating) and the history.
 // Times are in beats (a quarter note = 1 beat), as the API sends them.
 "use strict";
 
 (() => {
   const PITCH_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
   const BLACK_KEYS = new Set([1, 3, 6, 8, 10]);
-  const state = { models: new Map(), cards: new Map(), playing: null };
+  const state = { models: new Map(), cards: new Map(), playing: null, idea: null };
+  // note colours: a take's own notes (blue) and the notes of the idea it continues (amber)
+  const HUES = { new: 216, primer: 32 };
   const byId = (id) => document.getElementById(id);
 
   // ------------------------------------------------------------------ helpers
@@ -26,12 +28,12 @@
     status.classList.toggle("error", Boolean(isError));
   }
 
-  async function api(path, body) {
+  async function api(path, body, contentType) {
     const init = { credentials: "same-origin", headers: { Accept: "application/json" } };
     if (body !== undefined) {
       init.method = "POST";
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = contentType || "application/json";
+      init.body = contentType ? body : JSON.stringify(body);
     }
     const response = await fetch(path, init);
     let data = null;
@@ -117,6 +119,11 @@
       if (field.name === "num") num = value === null ? 1 : value;
       else if (value !== null) options[field.name] = value;
     }
+    if (state.idea) {
+      options.primer = state.idea.id;
+      const track = byId("idea-track").value;
+      if (track && model.continues === "line") options.track = Number(track);
+    }
     return { model: model.id, num, options };
   }
 
@@ -162,16 +169,19 @@
     return 0;
   }
 
-  function drawRoll(canvas, take, playhead) {
+  // take: a take or an idea as the API sends it; allPrimer: draw every note as the idea's
+  function drawRoll(canvas, take, playhead, allPrimer) {
     const pitches = take.notes.map((n) => n[0]);
     const low = (pitches.length ? Math.min(...pitches) : 60) - 1;
     const high = (pitches.length ? Math.max(...pitches) : 72) + 1;
     const rows = high - low + 1;
     const rowHeight = Math.max(4, Math.min(12, 260 / rows));
     const gutter = 38;
+    const header = take.primer ? 14 : 0;  // a strip above the notes for the "continues" mark
     const footer = 16;
+    const bottom = header + rows * rowHeight;
     const width = canvas.clientWidth || 600;
-    const height = Math.round(rows * rowHeight + footer);
+    const height = Math.round(bottom + footer);
     const ratio = window.devicePixelRatio || 1;
     if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
       canvas.width = Math.round(width * ratio);
@@ -183,7 +193,7 @@
     ctx.clearRect(0, 0, width, height);
     const perBeat = (width - gutter - 4) / Math.max(take.end_beat, 1);
     const x = (beat) => gutter + beat * perBeat;
-    const y = (pitch) => (high - pitch) * rowHeight;
+    const y = (pitch) => header + (high - pitch) * rowHeight;
 
     ctx.font = "10px system-ui, sans-serif";
     ctx.textBaseline = "middle";
@@ -199,23 +209,30 @@
       }
     }
     if (take.primer) {
-      ctx.fillStyle = "rgba(47, 111, 219, 0.08)";
-      ctx.fillRect(x(take.primer[0]), 0, (take.primer[1] - take.primer[0]) * perBeat, rows * rowHeight);
+      ctx.fillStyle = "rgba(224, 140, 40, 0.10)";
+      ctx.fillRect(x(take.primer[0]), header, (take.primer[1] - take.primer[0]) * perBeat, bottom - header);
     }
     take.bar_starts.forEach((beat, index) => {
       ctx.fillStyle = "#c3cad6";
-      ctx.fillRect(Math.round(x(beat)), 0, 1, rows * rowHeight);
+      ctx.fillRect(Math.round(x(beat)), header, 1, bottom - header);
       ctx.fillStyle = "#5b6576";
-      ctx.fillText(String(index + 1), x(beat) + 2, rows * rowHeight + footer / 2);
+      ctx.fillText(String(index + 1), x(beat) + 2, bottom + footer / 2);
     });
-    for (const [pitch, start, duration, velocity] of take.notes) {
+    take.notes.forEach(([pitch, start, duration, velocity], index) => {
       const loud = Math.max(1, Math.min(127, velocity)) / 127;
-      ctx.fillStyle = `hsl(216, 70%, ${Math.round(78 - loud * 45)}%)`;
+      const fromPrimer = allPrimer || Boolean(take.from_primer && take.from_primer[index]);
+      ctx.fillStyle = `hsl(${fromPrimer ? HUES.primer : HUES.new}, 75%, ${Math.round(74 - loud * 40)}%)`;
       ctx.fillRect(x(start) + 0.5, y(pitch) + 0.5, Math.max(duration * perBeat - 1, 1.5), rowHeight - 1);
+    });
+    if (take.primer) {  // where the continuation starts
+      const at = Math.round(x(take.primer[1]));
+      ctx.fillStyle = "#c8701e";
+      ctx.fillRect(at, 0, 2, bottom);
+      ctx.fillText("continues ▸", Math.min(at + 5, width - 64), header / 2);
     }
     if (playhead !== null && playhead !== undefined) {
       ctx.fillStyle = "#d6336c";
-      ctx.fillRect(Math.round(x(playhead)), 0, 2, rows * rowHeight);
+      ctx.fillRect(Math.round(x(playhead)), header, 2, bottom - header);
     }
   }
 
@@ -289,10 +306,16 @@
 
   // ------------------------------------------------------------------- cards
   function describe(take) {
-    const parts = [take.key || "no key", take.meter, `${Math.round(take.tempo)} bpm`, `${take.bars} bars`];
+    const parts = [take.key || "no key", take.meter, `${Math.round(take.tempo)} bpm`,
+      `${take.bars} bar${take.bars === 1 ? "" : "s"}`];
     if (take.style) parts.unshift(take.style);
-    parts.push(`seed ${take.seed}`);
+    if (take.seed !== undefined) parts.push(`seed ${take.seed}`);
     return parts.join(" · ");
+  }
+
+  function cardTitle(take) {
+    const title = `${take.model_name} · take ${take.index} of ${take.num}`;
+    return take.primer_name ? `${title} · continues ${take.primer_name}` : title;
   }
 
   function makeCard(take) {
@@ -319,7 +342,7 @@
     });
     card.node = el("article", { className: "card" },
       el("div", { className: "card-head" },
-        el("h3", { textContent: `${take.model_name} · take ${take.index} of ${take.num}` }),
+        el("h3", { textContent: cardTitle(take) }),
         el("span", { className: "help", textContent: new Date(take.created).toLocaleTimeString() })),
       el("p", { className: "meta", textContent: describe(take) }),
       card.canvas,
@@ -336,10 +359,75 @@
 
   function addTakes(takes) {
     const list = byId("takes");
-    byId("empty").hidden = true;
+    const empty = byId("empty");
+    empty.hidden = true;
     const cards = takes.map(makeCard);
-    for (const card of [...cards].reverse()) list.insertBefore(card.node, list.children[1] || null);
+    for (const card of [...cards].reverse()) list.insertBefore(card.node, empty.nextSibling);
     for (const card of cards) drawRoll(card.canvas, card.take, null);
+  }
+
+  // ------------------------------------------------------------- your idea
+  function trackChoices(idea) {
+    const select = byId("idea-track");
+    select.replaceChildren(el("option", { value: "", textContent: "All tracks (top voice)" }));
+    for (const track of idea.tracks) {
+      if (!track.notice) continue;  // a drum track or an empty one: nothing to continue
+      select.append(el("option", { value: String(track.number),
+        textContent: `${track.number} · ${track.name} (${track.notes} notes)` }));
+    }
+    byId("idea-track-field").hidden = idea.tracks.length < 2;
+  }
+
+  function showNotice() {
+    const { idea } = state;
+    if (!idea) return;
+    const model = state.models.get(byId("settings").elements.model.value);
+    const chosen = idea.tracks.find((track) => String(track.number) === byId("idea-track").value);
+    let notice = chosen ? chosen.notice : idea.notice;
+    if (model && !model.continues) notice = `${model.name} cannot continue an idea: choose another model.`;
+    else if (model && model.continues === "all") notice = "This model continues every track.";
+    byId("idea-notice").textContent = notice;
+    byId("idea-track-field").hidden = idea.tracks.length < 2 || !model || model.continues !== "line";
+    byId("generate").textContent = "Continue my idea";
+  }
+
+  function showIdea(idea) {
+    state.idea = idea;
+    byId("idea").hidden = false;
+    byId("idea-name").textContent = `${idea.name}${idea.transcribed ? " (transcribed)" : ""} · ${idea.notes.length} notes`;
+    trackChoices(idea);
+    showNotice();
+    const count = idea.tracks.length;
+    byId("idea-card").hidden = false;
+    byId("idea-card-title").textContent = `Your idea: ${idea.name}`;
+    byId("idea-card-meta").textContent = `${describe(idea)} · ${count} track${count === 1 ? "" : "s"}`;
+    drawIdea();
+  }
+
+  function drawIdea() {
+    if (state.idea) drawRoll(byId("idea-roll"), state.idea, null, true);
+  }
+
+  function forgetIdea() {
+    state.idea = null;
+    byId("idea").hidden = true;
+    byId("idea-card").hidden = true;
+    byId("idea-file").value = "";
+    byId("generate").textContent = "Generate";
+    showStatus("Takes start fresh again.");
+  }
+
+  async function uploadIdea() {
+    const file = byId("idea-file").files[0];
+    if (!file) return;
+    showStatus(`Reading ${file.name}…`);
+    try {
+      const idea = await api(`/api/primers?name=${encodeURIComponent(file.name)}`, file, "application/octet-stream");
+      showIdea(idea);
+      showStatus(`${idea.name} is ready: press Continue my idea.`);
+    } catch (error) {
+      showStatus(error.message, true);
+    }
   }
 
   // ----------------------------------------------------------------- history
@@ -381,10 +469,11 @@
     button.disabled = true;
     showStatus(`Generating ${request.num} take${request.num === 1 ? "" : "s"}…`);
     try {
-      const { takes, warning } = await api("/api/takes", request);
+      const { takes, warning, notice } = await api("/api/takes", request);
       addTakes(takes);
       const seed = takes.length ? takes[0].seed : "";
-      showStatus(warning || `${takes.length} new take${takes.length === 1 ? "" : "s"} (seed ${seed}).`, Boolean(warning));
+      const made = `${takes.length} new take${takes.length === 1 ? "" : "s"} (seed ${seed})${notice ? `, ${notice}` : ""}.`;
+      showStatus(warning || made, Boolean(warning));
       refreshHistory();
     } catch (error) {
       showStatus(error.message, true);
@@ -396,9 +485,16 @@
   async function start() {
     const form = byId("settings");
     form.addEventListener("submit", generate);
-    form.elements.model.addEventListener("change", () => buildForm(state.models.get(form.elements.model.value)));
+    form.elements.model.addEventListener("change", () => {
+      buildForm(state.models.get(form.elements.model.value));
+      showNotice();
+    });
+    byId("idea-file").addEventListener("change", uploadIdea);
+    byId("idea-track").addEventListener("change", showNotice);
+    byId("idea-clear").addEventListener("click", forgetIdea);
     window.addEventListener("resize", () => {
       for (const card of state.cards.values()) drawRoll(card.canvas, card.take, null);
+      drawIdea();
     });
     try {
       const { models } = await api("/api/models");

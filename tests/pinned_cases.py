@@ -8,7 +8,8 @@ make a test pass. Regenerated for the melody cases only (issue 16: a melody open
 the downbeat, ends on the tonic, draws its key from the training tunes' keys, and the
 default ``folk`` model became a melody transformer over layout-2 tokens, with the
 style and form cases added); every other case came out identical. The reel AABB case
-again when each 8-bar section's last bars became candidates, half closing on the tonic.
+again when each 8-bar section's last bars became candidates, half closing on the tonic,
+and every ``folk`` case when the shipped transformer was trained 2,000 steps further.
 """
 
 from __future__ import annotations

@@ -116,3 +116,25 @@ def test_a_full_cache_is_written_round_robin_and_equals_shifting():
     c, _ = lm.run(x[:, :3], ring)  # a chunk after round-robin steps puts the cache back in order
     d, _ = lm.run(x[:, :3], shifted)
     np.testing.assert_allclose(c, d, atol=1e-5)
+
+
+@pytest.mark.parametrize("prefix_len", [5, 14, 40])
+def test_branches_share_the_prefix_and_match_repeated_rows(prefix_len):
+    """k continuations over one shared prefix give the logits of k copied caches, before
+    and after the window (context 16) starts dropping the prefix, and after take()."""
+    _, lm = _pair(context=16)
+    rng = np.random.default_rng(7)
+    prefix = rng.integers(1, 40, size=(2, prefix_len))
+    _, copied = lm.run(prefix)
+    _, shared = lm.run(prefix)
+    copied, shared = copied.repeat(3), lm.branch(shared, 3)
+    for t in range(12):
+        tokens = rng.integers(1, 40, size=6)
+        a, copied = lm.step(tokens, copied)
+        b, shared = lm.step(tokens, shared)
+        np.testing.assert_allclose(b, a, atol=1e-5)
+    rows = np.array([4, 0, 0])
+    kept_copied, kept_shared = copied.take(rows), shared.take(rows)
+    assert kept_shared.length == kept_copied.length <= 16 and kept_shared.position == kept_copied.position
+    tokens = rng.integers(1, 40, size=3)
+    np.testing.assert_allclose(lm.step(tokens, kept_shared)[0], lm.step(tokens, kept_copied)[0], atol=1e-5)

@@ -173,7 +173,10 @@ class MelodySampler:
 
     Args:
         lm: an object with ``initial_state(B)``, ``step(tokens (B,), state) -> (logits (B, V), state)``
-            and ``run(tokens (B, T), state)`` (e.g. :class:`seqart.models.melody_lm.numpy_lstm.NumpyRNNLM`; its state, batch first, nested as the model likes).
+            and ``run(tokens (B, T), state)`` (e.g. :class:`seqart.models.melody_lm.numpy_lstm.NumpyRNNLM`; its state, batch first, nested as the model likes);
+            optionally ``branch(state, k)``: ``k`` continuations per row that share the state
+            (the transformer's :class:`~seqart.models.melody_transformer.numpy_transformer.SharedPrefixCache`),
+            else candidates copy it.
         tokenizer: the model's melody tokenizer.
     """
 
@@ -466,7 +469,9 @@ class MelodySampler:
         logp = np.zeros(len(rows))
         if ctx.history is not None:  # each candidate restates and labels as its melody does
             ctx = replace(ctx, history=np.repeat(ctx.history, k, axis=0), letters=np.repeat(ctx.letters, k, axis=0))
-        logits, state, _ = self._walk(np.repeat(logits, k, axis=0), _repeat_rows(state, k), candidates, pos, pos,
+        branch = getattr(self.lm, "branch", None)  # continuations that share what came before
+        state = branch(state, k) if branch is not None else _repeat_rows(state, k)
+        logits, state, _ = self._walk(np.repeat(logits, k, axis=0), state, candidates, pos, pos,
                                       stop, allowed, ctx, primed, opening, forced, logp)
         return candidates, logp, logits, state
 

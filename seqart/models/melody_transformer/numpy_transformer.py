@@ -90,6 +90,28 @@ class KVCache:
         out.length, out.position, out.oldest = self.length, self.position, self.oldest
         return out
 
+    def next_slot(self, context: int) -> int:
+        """The slot the next token's key and value go to (dropping the oldest position
+        when ``context`` positions are held); counts the token in ``length``."""
+        slot = self.slot_for_one(context)
+        if slot is None:
+            self.make_room(1, context)
+            slot = self.length
+            self.length += 1
+        return slot
+
+    def attend(self, layer: int, slot: int, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Store one token's key and value (each (B, H, Dh)) at ``slot`` of ``layer`` and
+        return the attention of query ``q`` (B, H, Dh; scaled) over every held position:
+        (B, H, Dh)."""
+        keys, values = self.keys[layer], self.values[layer]
+        keys[:, :, slot] = k
+        values[:, :, slot] = v
+        scores = np.matmul(keys[:, :, :self.length], q[..., None])[..., 0]  # (B, H, L)
+        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        scores /= scores.sum(axis=-1, keepdims=True)
+        return np.matmul(scores[:, :, None, :], values[:, :, :self.length])[:, :, 0]
+
     def slot_for_one(self, context: int) -> int | None:
         """Where one more token goes when the cache is full (round-robin), else None."""
         if self.length < context:
@@ -121,6 +143,83 @@ class KVCache:
                     bigger = np.zeros(a.shape[:2] + (grow,) + a.shape[3:], dtype=a.dtype)
                     bigger[:, :, :self.length] = a[:, :, :self.length]
                     arrays[i] = bigger
+
+
+class SharedPrefixCache:
+    """``k`` continuations of each row of a cache, sharing its keys and values.
+
+    Sampling candidates (several endings of one melody) repeat each row ``k`` times;
+    copying the cache would make every step read ``k`` copies of the same keys. Here
+    the parent's positions are kept once per row and read as one matrix product for
+    the ``k`` queries, and each continuation keeps only what it is fed afterwards. The
+    window stays ``context`` wide: as continuations grow, the parent's oldest positions
+    drop out. Rows are ordered as ``np.repeat(parent rows, k)``.
+
+    Attributes:
+        k: continuations per parent row.
+        prefix_keys, prefix_values: per layer, (R, H, P, Dh) views of the parent's
+            positions, oldest first.
+        start: parent positions dropped from the window so far.
+        suffix: a :class:`KVCache` of the (R * k) continuations' own positions.
+        position: absolute position of the next token fed.
+    """
+
+    def __init__(self, parent: KVCache, k: int, context: int):
+        parent.make_room(0, context)  # oldest first; the parent is not used again
+        self.k = k
+        self.prefix_keys = [a[:, :, :parent.length] for a in parent.keys]
+        self.prefix_values = [a[:, :, :parent.length] for a in parent.values]
+        self.start = 0
+        rows, heads, _, head_dim = parent.keys[0].shape
+        self.suffix = KVCache(rows * k, len(parent.keys), heads, head_dim, 16)
+        self.position = parent.position
+
+    @property
+    def length(self) -> int:
+        """Positions each continuation attends to."""
+        return self.prefix_keys[0].shape[2] - self.start + self.suffix.length
+
+    def next_slot(self, context: int) -> int:
+        """The suffix slot of the next token (the parent's oldest position leaves a full window)."""
+        if self.length >= context:
+            if self.start >= self.prefix_keys[0].shape[2]:
+                raise ValueError("continuations longer than the context: take() them into a KVCache first")
+            self.start += 1
+        self.suffix.make_room(1, 1 << 62)  # grow only; it never holds more than the context
+        self.suffix.length += 1
+        return self.suffix.length - 1
+
+    def attend(self, layer: int, slot: int, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """As :meth:`KVCache.attend`; the shared positions go through one product per parent row."""
+        keys, values = self.suffix.keys[layer], self.suffix.values[layer]
+        keys[:, :, slot] = k
+        values[:, :, slot] = v
+        B, H, Dh = q.shape
+        rows = B // self.k
+        shared_k = self.prefix_keys[layer][:, :, self.start:]  # (R, H, P', Dh)
+        shared_v = self.prefix_values[layer][:, :, self.start:]
+        grouped = q.reshape(rows, self.k, H, Dh).transpose(0, 2, 3, 1)  # (R, H, Dh, k)
+        shared = np.matmul(shared_k, grouped).transpose(0, 3, 1, 2).reshape(B, H, -1)  # (B, H, P')
+        own = np.matmul(keys[:, :, :self.suffix.length], q[..., None])[..., 0]  # (B, H, S)
+        scores = np.concatenate((shared, own), axis=-1)
+        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        scores /= scores.sum(axis=-1, keepdims=True)
+        cut = shared.shape[-1]
+        by_row = scores[..., :cut].reshape(rows, self.k, H, cut).transpose(0, 2, 1, 3)  # (R, H, k, P')
+        att = np.matmul(by_row, shared_v).transpose(0, 2, 1, 3).reshape(B, H, Dh)
+        return att + np.matmul(scores[:, :, None, cut:], values[:, :, :self.suffix.length])[:, :, 0]
+
+    def take(self, rows: np.ndarray) -> KVCache:
+        """A plain :class:`KVCache` of continuations ``rows`` (in that order, oldest first)."""
+        rows = np.asarray(rows)
+        out = KVCache.__new__(KVCache)
+        parents = rows // self.k
+        out.keys = [np.concatenate((p[parents][:, :, self.start:], s[rows][:, :, :self.suffix.length]), axis=2)
+                    for p, s in zip(self.prefix_keys, self.suffix.keys)]
+        out.values = [np.concatenate((p[parents][:, :, self.start:], s[rows][:, :, :self.suffix.length]), axis=2)
+                      for p, s in zip(self.prefix_values, self.suffix.values)]
+        out.length, out.position, out.oldest = out.keys[0].shape[2], self.position, 0
+        return out
 
 
 class NumpyTransformerLM:
@@ -173,12 +272,13 @@ class NumpyTransformerLM:
         Returns:
             (next-token logits (B, V) float32, the cache)
         """
-        slot = state.slot_for_one(self.context)
-        if slot is None:
-            state.make_room(1, self.context)
-            slot = state.length
-            state.length += 1
+        slot = state.next_slot(self.context)
         return self._step_one(np.asarray(tokens), state, slot), state
+
+    def branch(self, state: KVCache, k: int) -> SharedPrefixCache:
+        """``k`` continuations of every row of ``state`` (rows ordered as ``np.repeat``),
+        sharing its keys and values (:class:`SharedPrefixCache`); ``state`` is used up."""
+        return SharedPrefixCache(state, k, self.context)
 
     def _rope_at(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of ``position``, each (Dh/2,), from a table grown as needed."""
@@ -196,19 +296,12 @@ class NumpyTransformerLM:
         H, Dh, D = self.num_heads, self.head_dim, self.d_model
         half = Dh // 2
         cos, sin = self._rope_at(cache.position)
-        filled = cache.length
         x = self.embed[tokens]  # (B, D)
         for layer, w in enumerate(self.layers):
             qkv = (_layer_norm(x, *w["ln1"]) @ w["qkv_w"] + w["qkv_b"]).reshape(B, 3, H, Dh)
             a, b = qkv[:, :2, :, :half], qkv[:, :2, :, half:]
             qk = np.concatenate((a * cos - b * sin, b * cos + a * sin), axis=-1)  # (B, 2, H, Dh), q scaled
-            keys, values = cache.keys[layer], cache.values[layer]
-            keys[:, :, slot] = qk[:, 1]
-            values[:, :, slot] = qkv[:, 2]
-            scores = np.matmul(keys[:, :, :filled], qk[:, 0, :, :, None])[..., 0]  # (B, H, L)
-            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            scores /= scores.sum(axis=-1, keepdims=True)
-            att = np.matmul(scores[:, :, None, :], values[:, :, :filled])  # (B, H, 1, Dh)
+            att = cache.attend(layer, slot, qk[:, 0], qk[:, 1], qkv[:, 2])  # (B, H, Dh)
             x = x + att.reshape(B, D) @ w["proj_w"] + w["proj_b"]
             x = x + _gelu(_layer_norm(x, *w["ln2"]) @ w["ff_in_w"] + w["ff_in_b"]) @ w["ff_out_w"] + w["ff_out_b"]
         cache.position += 1
@@ -218,6 +311,8 @@ class NumpyTransformerLM:
         """Feed a whole prefix (B, T); returns (logits after the last token (B, V), cache)."""
         tokens = np.atleast_2d(tokens)
         state = self.initial_state(tokens.shape[0]) if state is None else state
+        if isinstance(state, SharedPrefixCache):
+            state = state.take(np.arange(tokens.shape[0]))
         chunk = max(1, self.context // 2)
         logits = None
         for a in range(0, tokens.shape[1], chunk):

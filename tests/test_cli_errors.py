@@ -53,6 +53,12 @@ CASES = [
     ("version-unknown-option", ["version", "--bogus"]),
     ("presets-extra-argument", ["presets", "melody-lstm"]),
     ("presets-unknown-option", ["presets", "--bogus"]),
+    # store and studio
+    ("store-unknown-subcommand", ["store", "wipe"]),
+    ("store-prune-says-nothing-to-prune", ["store", "prune", "--yes"]),
+    ("store-prune-unrated-and-all", ["store", "prune", "--unrated", "--all", "--yes"]),
+    ("studio-unknown-model", ["studio", "--model", "no-such-model", "--no-browser"]),
+    ("studio-port-text", ["studio", "--port", "abc"]),
     # corpus
     ("corpus-unknown-subcommand", ["corpus", "info", "folk"]),
     ("corpus-list-extra-argument", ["corpus", "list", "extra"]),

@@ -190,14 +190,19 @@ class TakeRegistry:
 
 def primer_flags(notes: list[list], primer_notes: list[list]) -> list[bool]:
     """For each of ``notes`` (``[pitch, start, duration, velocity]``), True if it is one of
-    ``primer_notes``: same pitch, start and duration (each primer note matches once).
-    Velocity is left out: a piano-roll model plays its primer back at one velocity."""
-    left = Counter(tuple(n[:3]) for n in primer_notes)
+    ``primer_notes``: same pitch and start, and at least as long (each primer note matches
+    once). Velocity is left out, and a longer note still counts: a piano-roll model plays
+    its primer back at one velocity, and a last note it holds on merges with the primer's."""
+    left = Counter((n[0], n[1]) for n in primer_notes)
+    shortest = {}
+    for n in primer_notes:
+        shortest[(n[0], n[1])] = min(shortest.get((n[0], n[1]), n[2]), n[2])
     flags = []
     for note in notes:
-        key = tuple(note[:3])
-        flags.append(left[key] > 0)
-        left[key] -= 1
+        key = (note[0], note[1])
+        mine = left[key] > 0 and note[2] >= shortest[key] - 1e-9
+        flags.append(mine)
+        left[key] -= mine
     return flags
 
 

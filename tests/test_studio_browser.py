@@ -1,6 +1,8 @@
 """seqart studio in a real browser, used as a person would: generate four takes and see
 four piano rolls, play one and watch the playhead, like one and find the rating in the
-feedback store, upload a MIDI idea and have it continued.
+feedback store, upload a MIDI idea and have it continued; like and dislike takes of a
+tiny model, tune it on them from the page, watch the progress bar fill and generate
+with the tuned model.
 
 Runs headless Chromium through Selenium (Debian: ``apt-get install chromium
 chromium-driver``; ``pip install selenium``, in the dev extra) and skips when either is
@@ -11,6 +13,7 @@ README's picture (a plain run never touches the checkout).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -20,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from seqart.score import Note, Score, TempoChange, TimeSignature, Track
+from tests.train_fixtures import tiny_corpus, tiny_run  # noqa: F401
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -62,31 +66,52 @@ return -1;
 """
 
 
-@pytest.fixture
-def studio_url(tmp_path, monkeypatch):
-    """A real studio (uvicorn in a thread) on a free port, offering ``folk``; its token URL."""
+@contextlib.contextmanager
+def running_studio(models):
+    """A real studio (uvicorn in a thread) on a free port, offering ``models``; its token URL."""
     import uvicorn
 
     from seqart.studio.app import create_app
     from seqart.studio.security import allowed_hosts_for, new_token
-    from seqart.studio.server import bind, page_url
+    from seqart.studio.server import SHUTDOWN_WAIT, bind, page_url
 
-    monkeypatch.setenv("SEQART_DATA_DIR", str(tmp_path / "data"))
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     token = new_token()
-    app = create_app(["folk"], token, allowed_hosts_for("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    app = create_app(models, token, allowed_hosts_for("127.0.0.1", port))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=SHUTDOWN_WAIT))
+    app.state.stopping = lambda: server.should_exit
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + WAIT
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the studio did not start"
-    yield page_url("127.0.0.1", port, token)
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield page_url("127.0.0.1", port, token)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        app.state.session.jobs.stop_all()
+
+
+@pytest.fixture
+def studio_url(tmp_path, monkeypatch):
+    """A studio offering ``folk``."""
+    monkeypatch.setenv("SEQART_DATA_DIR", str(tmp_path / "data"))
+    with running_studio(["folk"]) as url:
+        yield url
+
+
+@pytest.fixture
+def tiny_studio_url(tiny_run, tmp_path, monkeypatch):
+    """A studio offering a private copy of the tiny trained melody-lstm (fast to tune)."""
+    monkeypatch.setenv("SEQART_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SEQART_CACHE_DIR", str(tmp_path / "cache"))
+    with running_studio([shutil.copytree(tiny_run / "model", tmp_path / "tiny")]) as url:
+        yield url
 
 
 @pytest.fixture
@@ -112,22 +137,28 @@ def idea_midi(path: Path) -> Path:
     return score.write(path)
 
 
-def test_the_composers_loop_in_a_browser(studio_url, browser, tmp_path):
-    from seqart.feedback.store import FeedbackStore
-
-    wait = WebDriverWait(browser, WAIT)
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+def screenshooter(browser, folder: Path):
+    """``shot(name, showing=None)``: save a screenshot in ``folder`` with ``showing`` (an
+    element; None: the top of the page) in view."""
+    folder.mkdir()
 
     def shot(name: str, showing=None) -> Path:
-        """Save a screenshot with ``showing`` (an element; None: the top of the page) in view."""
         if showing is None:
             browser.execute_script("window.scrollTo(0, 0)")
         else:
             browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", showing)
-        path = shots / f"{name}.png"
+        path = folder / f"{name}.png"
         assert browser.save_screenshot(str(path))
         return path
+
+    return shot
+
+
+def test_the_composers_loop_in_a_browser(studio_url, browser, tmp_path):
+    from seqart.feedback.store import FeedbackStore
+
+    wait = WebDriverWait(browser, WAIT)
+    shot = screenshooter(browser, tmp_path / "screenshots")
 
     def cards(css: str = "article.card[data-take]"):
         return browser.find_elements(By.CSS_SELECTOR, css)
@@ -187,6 +218,68 @@ def test_the_composers_loop_in_a_browser(studio_url, browser, tmp_path):
 
     if os.environ.get("SEQART_UPDATE_SCREENSHOT") == "1":
         _save_for_docs(final)
+
+
+# Records every value the tune's progress bar shows (set as its ``value`` attribute).
+WATCH_PROGRESS = """
+window.seenProgress = [];
+new MutationObserver(() => window.seenProgress.push(Number(document.getElementById("tune-progress").value)))
+  .observe(document.getElementById("tune-progress"), { attributes: true, attributeFilter: ["value"] });
+"""
+
+
+def test_tune_on_my_ratings_in_a_browser(tiny_studio_url, browser, tmp_path):
+    wait = WebDriverWait(browser, WAIT)
+    shot = screenshooter(browser, tmp_path / "screenshots")
+    browser.get(tiny_studio_url)
+    wait.until(ready.text_to_be_present_in_element((By.ID, "status"), "Ready"))
+    assert "Makes a new model from tiny" in browser.find_element(By.ID, "tune-note").text
+
+    # four takes: like two, dislike two
+    form = browser.find_element(By.ID, "settings")
+    for name, value in (("num", "4"), ("bars", "4"), ("seed", "3")):
+        form.find_element(By.NAME, name).clear()
+        form.find_element(By.NAME, name).send_keys(value)
+    browser.find_element(By.ID, "generate").click()
+    wait.until(lambda _: len(browser.find_elements(By.CSS_SELECTOR, "article.card[data-take]")) == 4)
+    for card, button in zip(browser.find_elements(By.CSS_SELECTOR, "article.card[data-take]"),
+                            ("like", "like", "dislike", "dislike")):
+        rated = card.find_element(By.CSS_SELECTOR, f"button.{button}")
+        rated.click()
+        wait.until(lambda _, rated=rated: "on" in rated.get_attribute("class"))
+
+    # tune 40 steps: the bar fills as the events come, the tuned model joins the picker
+    steps = browser.find_element(By.ID, "tune-steps")
+    assert steps.get_attribute("value") == "60"  # the workflow's default
+    steps.clear()
+    steps.send_keys("40")
+    browser.execute_script(WATCH_PROGRESS)
+    browser.find_element(By.ID, "tune-start").click()
+    wait.until(ready.visibility_of_element_located((By.ID, "tune-cancel")))
+    shot("01-tuning", browser.find_element(By.ID, "tune-panel"))
+    wait.until(ready.visibility_of_element_located((By.ID, "tune-figures")))
+    bar = browser.find_element(By.ID, "tune-progress")
+    assert bar.get_attribute("max") == "40" and bar.get_attribute("value") == "40"
+    seen = browser.execute_script("return window.seenProgress")
+    assert any(0 < value < 40 for value in seen), f"no step between start and end: {seen}"
+    assert "done in 40 steps → tiny-tuned-1" in browser.find_element(By.ID, "tune-phase").text
+    assert not browser.find_element(By.ID, "tune-cancel").is_displayed()
+    rows = browser.find_elements(By.CSS_SELECTOR, "#tune-figures tbody tr")
+    assert len(rows) == 2 and rows[0].text.startswith("liked takes") and "%" in rows[0].text  # 2 liked: none held out
+    picker = [o.text for o in Select(browser.find_element(By.ID, "model")).options]
+    assert picker == ["tiny (melody-lstm)", "tiny-tuned-1 (melody-lstm)"]
+    browser.find_element(By.CSS_SELECTOR, "#tune-report summary").click()
+    assert "nats/token" in browser.find_element(By.ID, "tune-lines").text
+    shot("02-tuned", browser.find_element(By.ID, "tune-panel"))
+
+    # generate with it
+    browser.find_element(By.ID, "tune-use").click()
+    assert Select(browser.find_element(By.ID, "model")).first_selected_option.text == "tiny-tuned-1 (melody-lstm)"
+    browser.find_element(By.ID, "generate").click()
+    tuned = "//article[@data-take][contains(., 'tiny-tuned-1 · take')]"
+    wait.until(lambda _: len(browser.find_elements(By.XPATH, tuned)) == 4)  # the settings stayed: 4 takes
+    assert all("4 bars · seed 3" in card.text for card in browser.find_elements(By.XPATH, tuned))
+    shot("03-generated-with-the-tuned-model")
 
 
 def _save_for_docs(screenshot: Path) -> None:

@@ -9,6 +9,11 @@ GET      /api/takes/{id}                         one take as a card draws it
 GET      /api/takes/{id}/download.{fmt}          its MIDI (``mid``), ``musicxml`` or ``wav`` file
 POST     /api/takes/{id}/rating                  ``{rating: like|dislike|1..5}`` -> the take
 GET      /api/history                            every take of the session, newest first
+POST     /api/tune                               ``{model, steps, lr}`` -> the job (202), tuning in the background
+GET      /api/jobs                               every job of the session, newest first
+GET      /api/jobs/{id}                          one job: state, step of total, loss, result
+GET      /api/jobs/{id}/events                   its progress and its end, as Server-Sent Events
+POST     /api/jobs/{id}/cancel                   stop it -> the job
 =======  ======================================  ==================================================
 
 A take's ``options`` may name a primer (``"primer": id``, never a path) and the track of
@@ -17,9 +22,15 @@ continued. An upload is at most 5 MB, a score or a recording whose content match
 its extension (:mod:`.uploads`), read in a child process under a time limit
 (:mod:`.reading`).
 
+A tune (:mod:`.tuning`) runs in a child process (:mod:`.jobs`), one at a time; its event
+stream has ``progress`` events (``{step, total, loss, phase}``) and one ``end`` event
+(the job, as ``GET /api/jobs/{id}`` gives it); a done job's ``result`` holds the new
+model (offered by ``/api/models`` from then on) and the before/after figures.
+
 Errors are ``{"error": one line}``: 400 for bad input (every
-:class:`~seqart.errors.SeqartError`, with its own message: a bad upload too), 404 for
-an unknown take, primer or download. Generating, reading uploads, rendering and the
+:class:`~seqart.errors.SeqartError`, with its own message: a bad upload, or a tune of a
+model with no liked take, too), 404 for an unknown take, primer, job or download, 409
+for a tune while another job runs. Generating, reading uploads, rendering and the
 feedback store run in a worker thread, never on the event loop, so one long request
 does not stop the page from drawing.
 """
@@ -33,12 +44,14 @@ from typing import Any, Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from seqart.errors import SeqartError, one_line
+from seqart.studio.jobs import JobBusyError, UnknownJobError, event_stream
 from seqart.studio.primers import UnknownPrimerError
 from seqart.studio.takes import DOWNLOADS, UnknownTakeError
+from seqart.studio.tuning import DEFAULT_STEPS, MAX_STEPS
 from seqart.studio.uploads import read_upload, upload_name
 
 #: largest request body read, in bytes (a request is a few hundred)
@@ -51,14 +64,17 @@ def error(status: int, message: str | BaseException) -> JSONResponse:
 
 
 def json_errors(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """Turn seqart's errors into JSON answers: an unknown take 404, any other 400."""
+    """Turn seqart's errors into JSON answers: an unknown take or job 404, a busy studio
+    409, any other 400."""
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
         try:
             return await handler(request)
-        except UnknownTakeError as exc:
+        except (UnknownTakeError, UnknownJobError) as exc:
             return error(404, exc)
+        except JobBusyError as exc:
+            return error(409, exc)
         except SeqartError as exc:
             return error(400, exc)
 
@@ -93,7 +109,8 @@ def session(request: Request):
 
 @json_errors
 async def list_models(request: Request) -> Response:
-    return JSONResponse({"models": await run_in_threadpool(session(request).models_json)})
+    return JSONResponse({"models": await run_in_threadpool(session(request).models_json),
+                         "tune": {"steps": DEFAULT_STEPS, "max_steps": MAX_STEPS}})
 
 
 @json_errors
@@ -153,6 +170,37 @@ async def history(request: Request) -> Response:
     return JSONResponse({"takes": [t.summary() for t in session(request).takes.history()]})
 
 
+@json_errors
+async def start_tune(request: Request) -> Response:
+    body = await read_object(request)
+    job = await run_in_threadpool(session(request).start_tune, body.get("model"), body)
+    return JSONResponse(job.to_json(), status_code=202)
+
+
+@json_errors
+async def list_jobs(request: Request) -> Response:
+    return JSONResponse({"jobs": [job.to_json() for job in session(request).jobs.all()]})
+
+
+@json_errors
+async def show_job(request: Request) -> Response:
+    return JSONResponse(session(request).jobs.get(request.path_params["job_id"]).to_json())
+
+
+@json_errors
+async def job_events(request: Request) -> Response:
+    job = session(request).jobs.get(request.path_params["job_id"])
+    stream = event_stream(job, request.headers.get("last-event-id"), getattr(request.app.state, "stopping", None))
+    return StreamingResponse(stream, media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
+
+
+@json_errors
+async def cancel_job(request: Request) -> Response:
+    job = session(request).jobs.get(request.path_params["job_id"])
+    job.cancel()
+    return JSONResponse(job.to_json())
+
+
 routes = [
     Route("/api/models", list_models, methods=["GET"]),
     Route("/api/primers", upload_primer, methods=["POST"]),
@@ -162,4 +210,9 @@ routes = [
     Route("/api/takes/{take_id}/download.{fmt}", download, methods=["GET"]),
     Route("/api/takes/{take_id}/rating", rate_take, methods=["POST"]),
     Route("/api/history", history, methods=["GET"]),
+    Route("/api/tune", start_tune, methods=["POST"]),
+    Route("/api/jobs", list_jobs, methods=["GET"]),
+    Route("/api/jobs/{job_id}", show_job, methods=["GET"]),
+    Route("/api/jobs/{job_id}/events", job_events, methods=["GET"]),
+    Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
 ]

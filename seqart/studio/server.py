@@ -20,6 +20,8 @@ from seqart.studio.security import is_loopback
 
 #: seconds the browser waits for the server to start before it is opened anyway
 BROWSER_WAIT = 10.0
+#: seconds Ctrl-C waits for responses still open before closing them (a job's event stream ends by itself)
+SHUTDOWN_WAIT = 2
 
 
 def serve(models: Sequence[str | Path] = (), host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
@@ -55,7 +57,9 @@ def serve(models: Sequence[str | Path] = (), host: str = "127.0.0.1", port: int 
              "link can generate and read takes")
     echo(f"seqart studio: {len(entries)} model{'s' if len(entries) != 1 else ''}; open {url}")
     echo(f"takes are kept in {app.state.session.takes.folder}; Ctrl-C stops the studio")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=SHUTDOWN_WAIT))
+    app.state.stopping = lambda: server.should_exit  # a job's event stream ends at Ctrl-C
     if open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
     try:
@@ -64,6 +68,7 @@ def serve(models: Sequence[str | Path] = (), host: str = "127.0.0.1", port: int 
         pass  # uvicorn has shut down cleanly and raised the signal again
     finally:
         sock.close()
+        app.state.session.jobs.stop_all()  # a tune running in a child process stops with the studio
     echo("studio stopped")
 
 

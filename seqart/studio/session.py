@@ -1,11 +1,13 @@
-"""One studio launch: the models offered, their generators, the primers and the takes;
-upload, generate and rate.
+"""One studio launch: the models offered, their generators, the primers, the takes and
+the jobs; upload, generate, rate and tune.
 
 Everything here is plain, blocking Python (the API runs it in a worker thread, off
 the event loop). Generation goes through the one protocol every generator speaks
 (:mod:`seqart.generate.protocol`); each model's generator is loaded once and samples
 one request at a time. Takes are recorded in the model's feedback store as
 ``seqart sample`` records its files, so ``seqart rate`` and ``seqart tune`` see them.
+Tuning runs as a background job in a child process (:mod:`.jobs`, :mod:`.tuning`);
+the model it makes joins :attr:`StudioSession.models` when it ends.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from seqart.errors import SeqartError, one_line
-from seqart.studio.models import ModelEntry
+from seqart.studio.jobs import Job, JobRegistry
+from seqart.studio.models import ModelEntry, find_models
 from seqart.studio.options import ModelOptions, check_num, check_options, options_of, split_primer
 from seqart.studio.primers import Primer, PrimerRegistry
 from seqart.studio.takes import Take, TakeRegistry
+from seqart.studio.tuning import check_request, check_tune, figures, tune_threads, tuned_folder
 
 
 class UnknownModelError(SeqartError):
@@ -36,6 +40,7 @@ class StudioSession:
         self.models = {m.id: m for m in models}
         self.takes = TakeRegistry(folder)
         self.primers = PrimerRegistry(self.takes.folder / "primers")
+        self.jobs = JobRegistry()
         self._options: dict[str, ModelOptions] = {}
 
     def model(self, model_id: Any) -> ModelEntry:
@@ -60,14 +65,52 @@ class StudioSession:
     def models_json(self) -> list[dict]:
         """``GET /api/models``: every model with its fields; one that does not load says why
         in ``error`` (and has no fields) instead of hiding the others."""
+        from seqart.models.registry import model_type
+
         out = []
-        for entry in self.models.values():
+        for entry in list(self.models.values()):  # a copy: a job's thread may add a tuned model meanwhile
+            about = {**entry.summary(), "tunable": model_type(entry.model_type).tunable}
             try:
                 options = self.options(entry)
-                out.append({**entry.summary(), "options": options.to_json(), "continues": options.continues})
+                out.append({**about, "options": options.to_json(), "continues": options.continues})
             except SeqartError as exc:
-                out.append({**entry.summary(), "options": [], "continues": None, "error": one_line(exc, 200)})
+                out.append({**about, "options": [], "continues": None, "error": one_line(exc, 200)})
         return out
+
+    def add_model(self, folder: str | Path) -> ModelEntry:
+        """Offer the model in ``folder`` too (a tuned one); returns its entry."""
+        (entry,) = find_models(given=[folder], shipped=())
+        self.models.setdefault(entry.id, entry)
+        return self.models[entry.id]
+
+    def start_tune(self, model_id: Any, body: dict) -> Job:
+        """Start tuning a model on its ratings (``seqart tune --from-feedback``) in the background.
+
+        Args:
+            model_id: the model's id.
+            body: the request: ``steps`` and ``lr`` (see :func:`seqart.studio.tuning.check_request`).
+
+        Returns:
+            the job; when it is done, its result holds the new model (``model``, also
+            offered from then on), the before/after ``figures`` and the report's ``lines``.
+
+        Raises:
+            SeqartError: an unknown model, bad settings, a model that cannot be tuned, a
+                store with no liked take (the workflow's errors), or a job running already.
+        """
+        entry = self.model(model_id)
+        settings = check_request(body)
+        out = tuned_folder(self.takes.folder / "models", entry.name)
+        check_tune(entry.source, out)
+        spec = {"model": entry.source, "out": str(out), "threads": tune_threads(), **settings}
+
+        def tuned(done: dict) -> dict:
+            added = self.add_model(out)
+            return {"model": {**added.summary(), "tunable": True}, "figures": figures(done["report"]),
+                    "lines": done["lines"]}
+
+        return self.jobs.start("tune", f"tune {entry.name}", entry.id, settings["steps"], "seqart.studio.tuning",
+                               spec, out.with_name(out.name + ".log"), tuned)
 
     def add_primer(self, name: str, data: bytes) -> Primer:
         """Keep an uploaded idea for takes to continue (see :meth:`PrimerRegistry.add`)."""

@@ -307,6 +307,40 @@ def feedback_sequences(store: FeedbackStore, samples: Sequence[Sample], tokenize
     return encoded, skipped
 
 
+def open_own_store(model: str | os.PathLike) -> FeedbackStore:
+    """The feedback store of ``model`` (:func:`seqart.feedback.store.store_path`), opened to read.
+
+    Raises:
+        FeedbackError: if it does not exist (nothing rated for the model yet).
+    """
+    from seqart.feedback.store import store_path
+
+    path = store_path(model)
+    if not path.exists():
+        raise FeedbackError(f"no liked samples for {model}: its feedback store {path} does not exist "
+                            f"(rate some: seqart rate --like FILE --model {model})")
+    return FeedbackStore(path, create=False)
+
+
+def check_feedback(model: str | os.PathLike) -> tuple[int, int]:
+    """``(liked, disliked)`` samples in the feedback store of ``model``, checked as
+    :func:`tune_from_feedback` checks them, before any work (a caller that tunes in
+    the background refuses at once what the tune would refuse later).
+
+    Raises:
+        FeedbackError: no store, or no liked sample in it.
+    """
+    with open_own_store(model) as store:
+        liked, disliked = store.liked(), store.disliked()
+        if not liked:
+            raise _no_likes(store.path, model)
+    return len(liked), len(disliked)
+
+
+def _no_likes(path: Path, model: str | os.PathLike) -> FeedbackError:
+    return FeedbackError(f"no liked samples in {path} (rate some: seqart rate --like FILE --model {model})")
+
+
 def tune_from_feedback(model: str | os.PathLike, out: str | os.PathLike, store: FeedbackStore | None = None,
                        held_out_fraction: float = HELD_OUT_FRACTION, **options) -> TuneReport:
     """Fine-tune ``model`` on its feedback store: liked samples up, disliked ones down.
@@ -332,18 +366,11 @@ def tune_from_feedback(model: str | os.PathLike, out: str | os.PathLike, store: 
     folder, _ = check_tunable(model, out, options.get("overwrite", False))
     own = store is None
     if own:
-        from seqart.feedback.store import store_path
-
-        path = store_path(model)
-        if not path.exists():
-            raise FeedbackError(f"no liked samples for {model}: its feedback store {path} does not exist "
-                                f"(rate some: seqart rate --like FILE --model {model})")
-        store = FeedbackStore(path, create=False)
+        store = open_own_store(model)
     try:
         liked, disliked = store.liked(), store.disliked()
         if not liked:
-            raise FeedbackError(f"no liked samples in {store.path} "
-                                f"(rate some: seqart rate --like FILE --model {model})")
+            raise _no_likes(store.path, model)
         tokenizer = load_tokenizer_of(folder)
         liked_enc, skipped = feedback_sequences(store, sorted(liked, key=lambda s: s.sha256), tokenizer)
         disliked_enc, skipped_d = feedback_sequences(store, disliked, tokenizer)

@@ -1,13 +1,14 @@
 // seqart studio page: calls the JSON API and draws. Every musical decision is made in
 // Python; this file only builds the form from the fields a model declares, uploads an
-// idea to continue, shows the takes (piano roll, playback, downloads, rating) and the history.
+// idea to continue, shows the takes (piano roll, playback, downloads, rating) and the history,
+// and starts a tune on the ratings, following its progress as Server-Sent Events.
 // Times are in beats (a quarter note = 1 beat), as the API sends them.
 "use strict";
 
 (() => {
   const PITCH_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
   const BLACK_KEYS = new Set([1, 3, 6, 8, 10]);
-  const state = { models: new Map(), cards: new Map(), playing: null, idea: null };
+  const state = { models: new Map(), cards: new Map(), playing: null, idea: null, job: null, tuned: null };
   // note colours: a take's own notes (blue) and the notes of the idea it continues (amber)
   const HUES = { new: 216, primer: 32 };
   const byId = (id) => document.getElementById(id);
@@ -461,6 +462,136 @@
     }
   }
 
+  // ------------------------------------------------------- tune on my ratings
+  function currentModel() {
+    return state.models.get(byId("settings").elements.model.value);
+  }
+
+  function showTuneModel() {
+    const model = currentModel();
+    const running = Boolean(state.job && state.job.state === "running");
+    let note = "";
+    if (model && !model.tunable) note = `${model.name} cannot be tuned (a ${model.type} model): choose another model.`;
+    else if (model) {
+      note = `Makes a new model from ${model.name} (the model chosen under Generate): likelier to play what ` +
+        "you liked, less what you disliked. Like a few of its takes first.";
+    }
+    byId("tune-note").textContent = note;
+    byId("tune-start").disabled = running || !model || !model.tunable;
+  }
+
+  function jobText(job) {
+    const loss = typeof job.loss === "number" ? ` · loss ${job.loss.toFixed(3)}` : "";
+    if (job.state === "running") return `${job.title}: step ${job.step} of ${job.total}${loss} · ${job.phase}…`;
+    if (job.state === "done") return `${job.title}: done in ${job.total} steps → ${job.result.model.name}`;
+    if (job.state === "cancelled") return `${job.title}: cancelled at step ${job.step} of ${job.total}`;
+    return `${job.title} failed: ${job.error}`;
+  }
+
+  function showJob(job) {
+    state.job = job;
+    const running = job.state === "running";
+    byId("tune-job").hidden = false;
+    byId("tune-cancel").hidden = !running;
+    byId("tune-cancel").disabled = job.phase === "cancelling";
+    const bar = byId("tune-progress");
+    bar.max = Math.max(job.total, 1);
+    bar.value = job.state === "done" ? bar.max : job.step;
+    byId("tune-phase").textContent = jobText(job);
+    byId("tune-phase").classList.toggle("error", job.state === "failed");
+    showTuneModel();
+  }
+
+  function figureText(value) {
+    return typeof value === "number" ? value.toFixed(3) : "—";
+  }
+
+  function showFigures(rows) {
+    const table = byId("tune-figures");
+    table.tBodies[0].replaceChildren(...rows.map((row) => {
+      const measured = typeof row.before === "number" && typeof row.after === "number" && row.before > 0;
+      const change = measured ? (100 * (row.after / row.before - 1)).toFixed(1) : null;
+      const shown = change === null ? "" : ` (${change > 0 ? "+" : ""}${change}%)`;
+      const after = el("td", { textContent: figureText(row.after) + shown });
+      if (change !== null) after.className = change < 0 ? "better" : "worse";
+      return el("tr", {}, el("td", { textContent: row.figure, title: row.detail }),
+        el("td", { textContent: figureText(row.before) }), after);
+    }));
+    table.hidden = rows.length === 0;
+  }
+
+  async function finishJob(job) {
+    showJob(job);
+    if (job.state === "done") {
+      await loadModels();
+      state.tuned = job.result.model.id;
+      showFigures(job.result.figures);
+      byId("tune-lines").replaceChildren(...job.result.lines.map((line) => el("li", { textContent: line })));
+      byId("tune-report").hidden = false;
+      byId("tune-use").hidden = false;
+      showStatus(`${job.result.model.name} is ready: choose it under Model, or press Generate with the tuned model.`);
+    } else if (job.state === "failed") {
+      showStatus(job.error, true);
+    } else {
+      showStatus("Tuning cancelled; no new model.");
+    }
+  }
+
+  function followJob(job) {
+    for (const id of ["tune-figures", "tune-report", "tune-use"]) byId(id).hidden = true;
+    showJob(job);
+    const source = new EventSource(`/api/jobs/${job.id}/events`);
+    source.addEventListener("progress", (event) => showJob({ ...state.job, ...JSON.parse(event.data) }));
+    source.addEventListener("end", (event) => {
+      source.close();
+      finishJob(JSON.parse(event.data));
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) showStatus("Lost the tune's progress: reload the page.", true);
+    });
+  }
+
+  async function startTune() {
+    const model = currentModel();
+    const raw = byId("tune-steps").value.trim();
+    const body = raw === "" ? { model: model.id } : { model: model.id, steps: Number(raw) };
+    byId("tune-start").disabled = true;
+    try {
+      followJob(await api("/api/tune", body));
+      showStatus(`Tuning ${model.name} on your ratings; generating goes on meanwhile.`);
+    } catch (error) {
+      showStatus(error.message, true);
+      showTuneModel();
+    }
+  }
+
+  async function cancelTune() {
+    if (!state.job) return;
+    byId("tune-cancel").disabled = true;
+    try {
+      showJob(await api(`/api/jobs/${state.job.id}/cancel`, {}));
+    } catch (error) {
+      showStatus(error.message, true);
+    }
+  }
+
+  function useTuned() {
+    const model = state.models.get(state.tuned);
+    if (!model) return;
+    const form = byId("settings");
+    const fields = () => byId("fields").querySelectorAll("[name]");
+    const kept = new Map([...fields()].map((control) => [control.name, control.value]));
+    form.elements.model.value = model.id;
+    buildForm(model);
+    for (const control of fields()) {  // the settings stay: a tuned model takes the same options
+      if (kept.has(control.name)) control.value = kept.get(control.name);
+    }
+    showNotice();
+    showTuneModel();
+    form.scrollIntoView({ behavior: "smooth", block: "nearest" });
+    showStatus(`${model.name} is chosen, with the same settings: press Generate.`);
+  }
+
   // ------------------------------------------------------------------- start
   async function generate(event) {
     event.preventDefault();
@@ -482,13 +613,30 @@
     }
   }
 
+  // Adds the models the picker does not offer yet (all of them at first, a tuned one later).
+  async function loadModels() {
+    const { models, tune } = await api("/api/models");
+    const select = byId("settings").elements.model;
+    for (const model of models) {
+      if (!state.models.has(model.id)) {
+        select.append(el("option", { value: model.id, textContent: `${model.name} (${model.type})` }));
+      }
+      state.models.set(model.id, model);
+    }
+    return { models, tune };
+  }
+
   async function start() {
     const form = byId("settings");
     form.addEventListener("submit", generate);
     form.elements.model.addEventListener("change", () => {
       buildForm(state.models.get(form.elements.model.value));
       showNotice();
+      showTuneModel();
     });
+    byId("tune-start").addEventListener("click", startTune);
+    byId("tune-cancel").addEventListener("click", cancelTune);
+    byId("tune-use").addEventListener("click", useTuned);
     byId("idea-file").addEventListener("change", uploadIdea);
     byId("idea-track").addEventListener("change", showNotice);
     byId("idea-clear").addEventListener("click", forgetIdea);
@@ -497,18 +645,22 @@
       drawIdea();
     });
     try {
-      const { models } = await api("/api/models");
-      for (const model of models) {
-        state.models.set(model.id, model);
-        form.elements.model.append(el("option", { value: model.id, textContent: `${model.name} (${model.type})` }));
-      }
+      const { models, tune } = await loadModels();
+      const steps = byId("tune-steps");
+      steps.value = String(tune.steps);
+      steps.max = String(tune.max_steps);
       if (!models.length) {
         showStatus("No model to offer: give one with seqart studio --model FOLDER.", true);
+        showTuneModel();
         return;
       }
       buildForm(models[0]);
+      showTuneModel();
       showStatus("Ready.");
       refreshHistory();
+      const { jobs } = await api("/api/jobs");
+      const running = jobs.find((job) => job.state === "running");
+      if (running) followJob(running);  // a page opened again while a tune runs
     } catch (error) {
       showStatus(error.message, true);
     }

@@ -25,8 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -36,9 +34,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from seqart.errors import SeqartError, one_line
+from seqart.studio.ids import lookup, new_id
 
-#: what a job id looks like; anything else is refused unseen
-JOB_ID = re.compile(r"[0-9a-f]{16}")
 #: seconds a cancelled child has to finish its step and clean up before it is killed
 CANCEL_GRACE = 20.0
 #: seconds a stopping studio waits for its running jobs to clean up before it kills them
@@ -154,7 +151,7 @@ class JobRegistry:
             if busy:
                 raise JobBusyError(f"{busy[0].title} is running; cancel it or wait until it ends "
                                    "(one job at a time: each takes the CPU it can get)")
-            job = Job(secrets.token_hex(8), kind, title, model, total)
+            job = Job(new_id(), kind, title, model, total)
             log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with open(log, "wb") as err:
                 job.process = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,
@@ -174,10 +171,7 @@ class JobRegistry:
         Raises:
             UnknownJobError: for an id that is not 16 hex digits or not of this session.
         """
-        job = self._jobs.get(job_id) if JOB_ID.fullmatch(str(job_id)) else None
-        if job is None:
-            raise UnknownJobError(f"no job {str(job_id)[:40]!r} in this session")
-        return job
+        return lookup(self._jobs, job_id, UnknownJobError, "no job {key} in this session")
 
     def all(self) -> list[Job]:
         """Every job of the session, the newest first."""

@@ -14,8 +14,6 @@ tracks and says what line each choice continues.
 
 from __future__ import annotations
 
-import re
-import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +21,9 @@ from typing import Any
 
 from seqart.errors import ScoreReadError, SeqartError
 from seqart.score import Score
+from seqart.studio.ids import lookup, new_id
 from seqart.studio.roll import roll_json
 
-#: what a primer id looks like; anything else is refused unseen
-PRIMER_ID = re.compile(r"[0-9a-f]{16}")
 #: primers kept per session, at most (the oldest is forgotten first)
 MAX_PRIMERS = 50
 
@@ -114,7 +111,7 @@ class PrimerRegistry:
         from seqart.studio.uploads import check_kind
 
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        primer_id = secrets.token_hex(8)
+        primer_id = new_id()
         path = self.folder / f"{primer_id}{Path(name).suffix.lower()}"
         path.write_bytes(data)
         try:
@@ -138,7 +135,5 @@ class PrimerRegistry:
         Raises:
             UnknownPrimerError: for an id that is not 16 hex digits or not of this session.
         """
-        primer = self._primers.get(primer_id) if isinstance(primer_id, str) and PRIMER_ID.fullmatch(primer_id) else None
-        if primer is None:
-            raise UnknownPrimerError(f"no primer {str(primer_id)[:40]!r} in this session: upload the file again")
-        return primer
+        return lookup(self._primers, primer_id, UnknownPrimerError,
+                      "no primer {key} in this session: upload the file again")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import secrets
 import threading
 from collections import Counter
@@ -27,10 +26,9 @@ from typing import Any
 
 from seqart.errors import SeqartError
 from seqart.score import Score
+from seqart.studio.ids import lookup, new_id
 from seqart.studio.roll import roll_json
 
-#: what a take id looks like; anything else is refused unseen
-TAKE_ID = re.compile(r"[0-9a-f]{16}")
 #: download formats -> (file extension, media type)
 DOWNLOADS = {"mid": (".mid", "audio/midi"), "musicxml": (".musicxml", "application/vnd.recordare.musicxml+xml"),
              "wav": (".wav", "audio/wav")}
@@ -136,7 +134,7 @@ class TakeRegistry:
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         takes = []
         for index, score in enumerate(scores, start=1):
-            take_id = secrets.token_hex(8)
+            take_id = new_id()
             midi = score.write(self.folder / f"{take_id}.mid", format="mid")
             takes.append(Take(take_id, model.id, model.name, model.source, score, dict(settings), seed, index,
                               len(scores), created, midi, primer_end=primer_end, primer=primer))
@@ -153,10 +151,7 @@ class TakeRegistry:
         Raises:
             UnknownTakeError: for an id that is not 16 hex digits or not of this session.
         """
-        take = self._takes.get(take_id) if TAKE_ID.fullmatch(str(take_id)) else None
-        if take is None:
-            raise UnknownTakeError(f"no take {str(take_id)[:40]!r} in this session")
-        return take
+        return lookup(self._takes, take_id, UnknownTakeError, "no take {key} in this session")
 
     def history(self) -> list[Take]:
         """Every take of the session: the newest request first, its takes in order."""

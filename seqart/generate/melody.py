@@ -278,22 +278,22 @@ class MelodySampler:
         free_until = max(pos, total_steps - ENDING_BARS * bar_steps) if steer else total_steps
         generated = np.empty((num, total_steps - pos), dtype=np.int64)
         first = pos
-        opening = primer is None  # a melody of its own opens with a note on the downbeat
+        primed = primer is not None  # the primer's last note stays as written
+        opening = not primed  # a melody of its own opens with a note on the downbeat
         closes = [b for b in range(ctx.section_steps, free_until, ctx.section_steps or 1)
                   if steer and ctx.section_steps and b - ENDING_BARS * bar_steps >= pos]
         for close in closes:  # each section's last bars: the likeliest of free and tonic closes
             logits, state, pos = self._walk(logits, state, generated, first, pos, close - ENDING_BARS * bar_steps,
-                                            step_mask, ctx, primer is not None and pos == first,
-                                            opening and pos == first)
+                                            step_mask, ctx, primed, opening)
+            at_start = pos == first  # candidates that begin the melody obey its first-step rules
             logits, state, pos = self._section_close(logits, state, generated, first, pos, close, meter, step_mask,
-                                                     keys, ctx, primer is not None and pos == first,
-                                                     opening and pos == first)
+                                                     keys, ctx, primed and at_start, opening and at_start)
         logits, state, pos = self._walk(logits, state, generated, first, pos, free_until, step_mask, ctx,
-                                        primer is not None and pos == first, opening and pos == first)
+                                        primed, opening)
         if steer:
+            at_start = pos == first
             keys = self._end(logits, state, generated, first, pos, total_steps, meter, step_mask, keys, ctx,
-                             primer is not None and pos == first, opening and pos == first,
-                             drawn=choose_key and not options.scale)
+                             primed and at_start, opening and at_start, drawn=choose_key and not options.scale)
         return [self._to_score(row, primer, meter, k, st, options, total_steps, track)
                 for row, k, st in zip(generated, keys, styles)]
 

@@ -24,6 +24,13 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-5) 
     return centred / np.sqrt(var + np.float32(eps)) * w + b
 
 
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis (attention weights; a -inf score gets weight 0)."""
+    scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    scores /= scores.sum(axis=-1, keepdims=True)
+    return scores
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     """GELU, tanh approximation (torch's ``approximate="tanh"``)."""
     return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
@@ -108,8 +115,7 @@ class KVCache:
         keys[:, :, slot] = k
         values[:, :, slot] = v
         scores = np.matmul(keys[:, :, :self.length], q[..., None])[..., 0]  # (B, H, L)
-        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-        scores /= scores.sum(axis=-1, keepdims=True)
+        scores = _softmax(scores)
         return np.matmul(scores[:, :, None, :], values[:, :, :self.length])[:, :, 0]
 
     def slot_for_one(self, context: int) -> int | None:
@@ -202,8 +208,7 @@ class SharedPrefixCache:
         shared = np.matmul(shared_k, grouped).transpose(0, 3, 1, 2).reshape(B, H, -1)  # (B, H, P')
         own = np.matmul(keys[:, :, :self.suffix.length], q[..., None])[..., 0]  # (B, H, S)
         scores = np.concatenate((shared, own), axis=-1)
-        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-        scores /= scores.sum(axis=-1, keepdims=True)
+        scores = _softmax(scores)
         cut = shared.shape[-1]
         by_row = scores[..., :cut].reshape(rows, self.k, H, cut).transpose(0, 2, 1, 3)  # (R, H, k, P')
         att = np.matmul(by_row, shared_v).transpose(0, 2, 1, 3).reshape(B, H, Dh)
@@ -214,10 +219,12 @@ class SharedPrefixCache:
         rows = np.asarray(rows)
         out = KVCache.__new__(KVCache)
         parents = rows // self.k
-        out.keys = [np.concatenate((p[parents][:, :, self.start:], s[rows][:, :, :self.suffix.length]), axis=2)
-                    for p, s in zip(self.prefix_keys, self.suffix.keys)]
-        out.values = [np.concatenate((p[parents][:, :, self.start:], s[rows][:, :, :self.suffix.length]), axis=2)
-                      for p, s in zip(self.prefix_values, self.suffix.values)]
+
+        def joined(prefix: np.ndarray, suffix: np.ndarray) -> np.ndarray:
+            return np.concatenate((prefix[parents][:, :, self.start:], suffix[rows][:, :, :self.suffix.length]), axis=2)
+
+        out.keys = [joined(p, s) for p, s in zip(self.prefix_keys, self.suffix.keys)]
+        out.values = [joined(p, s) for p, s in zip(self.prefix_values, self.suffix.values)]
         out.length, out.position, out.oldest = out.keys[0].shape[2], self.position, 0
         return out
 
@@ -352,8 +359,7 @@ class NumpyTransformerLM:
             scores = q @ k_all.transpose(0, 1, 3, 2)  # (B, H, T, L)
             if T > 1:
                 scores = np.where(mask, -np.inf, scores)
-            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            att = (scores / scores.sum(axis=-1, keepdims=True)) @ v_all  # (B, H, T, Dh)
+            att = _softmax(scores) @ v_all  # (B, H, T, Dh)
             x = x + att.transpose(0, 2, 1, 3).reshape(B, T, D) @ w["proj_w"] + w["proj_b"]
             hidden = _gelu(_layer_norm(x, *w["ln2"]) @ w["ff_in_w"] + w["ff_in_b"])
             x = x + hidden @ w["ff_out_w"] + w["ff_out_b"]

@@ -19,13 +19,15 @@ from seqart.score import Score
 LISTED_TRACKS = 6
 
 
-def primer_line(score: Score, track: int | None = None) -> tuple[Score, str | None]:
+def primer_line(score: Score, track: int | None = None, hint: bool = True) -> tuple[Score, str | None]:
     """The one line of ``score`` a melody model continues.
 
     Args:
         score: the primer, any number of tracks.
         track: the track to continue, numbered from 1; None: the top voice of every
             pitched track.
+        hint: end the sentence for several tracks with how to choose one (``--track N``);
+            a caller with its own track choice (the studio's menu) leaves it out.
 
     Returns:
         ``(line, notice)``: a copy of ``score`` with one monophonic track, and a
@@ -43,14 +45,14 @@ def primer_line(score: Score, track: int | None = None) -> tuple[Score, str | No
         if len(score.tracks) == 1 and not chords:
             return line, None
         voice = "the top voice of " if chords else ""
-        return line, f"continuing {voice}track {track} ({_label(score, index)})"
+        return line, f"continuing {voice}track {track} ({track_label(score, index)})"
     line = score.monophonic()
     dropped = len(line.tracks[0].notes) < sum(len(score.tracks[i].notes) for i in pitched)
     if len(pitched) > 1:
-        return line, (f"continuing the top voice of {len(pitched)} tracks ({_listing(score)}); "
-                      "use --track N (track=N) for one of them")
+        return line, (f"continuing the top voice of {len(pitched)} tracks ({_listing(score)})"
+                      + ("; use --track N (track=N) for one of them" if hint else ""))
     if dropped:
-        return line, f"continuing the top voice of track {pitched[0] + 1} ({_label(score, pitched[0])}), which has chords"
+        return line, f"continuing the top voice of track {pitched[0] + 1} ({track_label(score, pitched[0])}), which has chords"
     return line, None
 
 
@@ -72,8 +74,9 @@ def _checked_track(score: Score, track: int) -> int:
     return track - 1
 
 
-def _label(score: Score, index: int) -> str:
-    """A track as a message names it: its name, or its instrument's."""
+def track_label(score: Score, index: int) -> str:
+    """A track as a message or a page names it: its name, or its instrument's
+    (``"drums"``, ``"program 48"``); ``index`` into ``score.tracks``."""
     t = score.tracks[index]
     if t.name:
         return t.name
@@ -82,7 +85,7 @@ def _label(score: Score, index: int) -> str:
 
 def _listing(score: Score) -> str:
     """``1 Piano, 2 Bass, 3 drums (drums), ...``."""
-    parts = [f"{i + 1} {_label(score, i)}" + (" (drums)" if t.is_drum and t.name else "")
+    parts = [f"{i + 1} {track_label(score, i)}" + (" (drums)" if t.is_drum and t.name else "")
              + ("" if t.notes else " (empty)") for i, t in enumerate(score.tracks)]
     more = len(parts) - LISTED_TRACKS
     return ", ".join(parts[:LISTED_TRACKS]) + (f", ... {more} more" if more > 0 else "")

@@ -55,25 +55,28 @@ class Primer:
         :func:`seqart.generate.primer.primer_line`; ``track`` numbered from 1)."""
         from seqart.generate.primer import primer_line
 
-        return primer_line(self.score, track)
+        return primer_line(self.score, track, hint=False)
 
     def notice(self, track: int | None = None) -> str:
         """What a melody model continues of it, for the page: the sentence of
-        :meth:`line`, without the command line's hint (the page has a track choice)."""
+        :func:`seqart.generate.primer.primer_line` (``track`` numbered from 1), without
+        the command line's hint (the page has a track choice)."""
         _, notice = self.line(track)
         if notice is None:
             return "continuing its one line" if track is None else f"continuing track {track}"
-        return notice.split("; use --track")[0]
+        return notice
 
     def tracks_json(self) -> list[dict[str, Any]]:
         """Its tracks, numbered from 1: ``number``, ``name`` (the track's, or its instrument),
         ``notes`` (how many), ``drums``, and for a track a melody model can continue (pitched,
         with notes) ``notice``, what choosing it continues (else None)."""
+        from seqart.generate.primer import track_label
+
         out = []
         for number, track in enumerate(self.score.tracks, start=1):
             choosable = bool(track.notes) and not track.is_drum
             out.append({"number": number, "notes": len(track.notes), "drums": track.is_drum,
-                        "name": track.name or ("drums" if track.is_drum else f"program {track.program}"),
+                        "name": track_label(self.score, number - 1),
                         "notice": self.notice(number) if choosable else None})
         return out
 

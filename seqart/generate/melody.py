@@ -154,6 +154,15 @@ RESTATE_BIAS = 3.0
 DRAWN_RESTATE_BIAS = 1.0
 
 
+def _beat_starts(step: int, bar_steps: int, steps_per_beat: int = 4) -> bool:
+    """Whether a triplet beat (``TRIPLET`` and its three thirds, one beat) may start at
+    grid step ``step`` of a melody of ``bar_steps``-step bars: as the tokenizer writes
+    them, on a whole beat of a bar that starts on a whole beat, the beat inside the bar."""
+    bar_start = step - step % bar_steps
+    return step % steps_per_beat == 0 and bar_start % steps_per_beat == 0 and \
+        step - bar_start + steps_per_beat <= bar_steps
+
+
 def cadence_steps(meter: tuple[int, int], bar_steps: int) -> tuple[int, ...]:
     """Steps into a bar where a final note may start: the downbeat, and for a bar of an
     even number of beats (4/4, 2/2, 2/4, 6/8 as two dotted quarters, 12/8) the half bar."""
@@ -240,7 +249,7 @@ class MelodySampler:
             except TokenizerError as exc:
                 raise TokenizerError(f"{primer.source or 'primer'}: {exc}") from None
             body = encoded[tok.key_position + 1:]
-            pos = sum(1 for t in body if t in (REST, HOLD) or tok.pitch_of(t) is not None)
+            pos = sum(1 for t in body if tok.is_step(t))
             if pos > MAX_PRIMER_BARS * bar_steps:
                 raise ScoreError(f"{primer.source or 'primer'}: the primer is {-(-pos // bar_steps)} bars long; "
                                  f"at most {MAX_PRIMER_BARS} can be continued (cut it with Score.slice)")
@@ -252,7 +261,7 @@ class MelodySampler:
             ctx.restate = RESTATE_BIAS if form else DRAWN_RESTATE_BIAS
             ctx.history = np.full((num, total_steps), -1, dtype=np.int64)
             ctx.letters = np.full((num, total_steps // ctx.section_steps + 2), -1, dtype=np.int64)
-            primer_steps = [t for t in body if t in (REST, HOLD) or tok.pitch_of(t) is not None]
+            primer_steps = [t for t in body if tok.is_step(t)]
             ctx.history[:, :len(primer_steps)] = primer_steps
             primer_letters = [tok.section_of(t) for t in body if tok.section_of(t)]
             ctx.letters[:, :len(primer_letters)] = [SECTION_LETTERS.index(x) for x in primer_letters]
@@ -348,7 +357,7 @@ class MelodySampler:
         feeding bar lines; ``forced(pos) -> mask or None`` narrows the mask at a position;
         ``logp`` (B,), if given, accumulates the model's log-probability of each drawn step
         token and bar line. Returns ``(logits, state, stop)``."""
-        bar_steps = ctx.bar_steps
+        bar_steps, tok = ctx.bar_steps, self.tok
         while pos < stop:
             if pos > 0 and pos % bar_steps == 0:
                 logits, state = self._bar_line(logits, state, pos // bar_steps, ctx, logp)
@@ -358,6 +367,11 @@ class MelodySampler:
                 mask[..., HOLD] = False  # the primer's last note stays as written
                 if opening:
                     mask[..., REST] = False  # and a melody of its own starts with a note
+                if tok.triplet_id is not None:
+                    mask[..., tok.triplet_id] = False  # (a triplet's first third could hold it)
+            elif tok.triplet_id is not None and not _beat_starts(pos, bar_steps):
+                mask = step_mask.copy()
+                mask[..., tok.triplet_id] = False  # a triplet fills a whole beat
             if forced is not None and (narrow := forced(pos)) is not None:
                 mask = mask & narrow
             drawn_from = logits
@@ -480,6 +494,8 @@ class MelodySampler:
         tok = self.tok
         mask = np.zeros(tok.vocab_size, dtype=bool)
         mask[[REST, HOLD]] = True
+        if tok.triplet_id is not None:
+            mask[tok.triplet_id] = True  # where a beat starts (:meth:`_walk`)
         classes = allowed_pitch_classes(key, options.scale)
         low, high = options.pitch_range or (tok.config.min_pitch, tok.config.max_pitch)
         if high < tok.config.min_pitch or low > tok.config.max_pitch:

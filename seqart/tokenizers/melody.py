@@ -20,6 +20,18 @@ Structure and conditioning tokens frame the steps. Layout 2 (the default)::
   :data:`SECTION_SIMILARITY` of its steps equal) takes that section's letter,
   else the next new letter (form control codes, in the spirit of TunesFormer).
 
+Layout 3 adds one step token, ``TRIPLET``, for the triplets a 4-steps-per-beat grid
+cannot write (the ``(3ABc`` of a reel): on the first step of a beat (a quarter note)
+it says that the beat's other three steps are its three thirds::
+
+    BAR  NOTE_69 HOLD NOTE_71 HOLD  TRIPLET NOTE_72 NOTE_71 NOTE_69  NOTE_67 ...
+
+A triplet beat so takes the four tokens any beat takes: the sequence is no longer,
+every bar keeps its number of step tokens, and a model still finds each beat four
+tokens after the last. ``TRIPLET`` stands only at a beat that starts a whole
+quarter note inside its bar (bars starting on a whole beat); layout 3 needs 4 steps
+per beat.
+
 Each full bar holds exactly ``bar_beats * steps_per_beat`` step tokens (a 6/8 bar
 at 4 steps per beat has 12). Layout 1 (tokenizer files of format version 1) has
 no style, pickup or section tokens and keys in major and minor only (a modal key
@@ -29,7 +41,9 @@ layout 2, unchanged.
 What the round trip loses (``decode(encode(s))`` equals ``s`` when none applies):
 
 - polyphony: the highest voice is kept (:meth:`seqart.Score.monophonic`);
-- timing off the grid: onsets and offsets snap to ``1/steps_per_beat`` beat, a note
+- timing off the grid: onsets and offsets snap to ``1/steps_per_beat`` beat (in layout 3
+  a beat whose onsets all lie within :data:`TRIPLET_TOLERANCE` beat of its thirds, one
+  of them off the beat, snaps to the thirds instead), a note
   shorter than a step lasts one step, and of two notes snapping to one step the
   later one wins;
 - pitches outside ``[min_pitch, max_pitch]`` move by octaves into the range;
@@ -42,6 +56,7 @@ What the round trip loses (``decode(encode(s))`` equals ``s`` when none applies)
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +82,10 @@ SECTION_LETTERS = "ABCDE"
 SECTION_SIMILARITY = 0.6
 #: the layout new tokenizers get
 LAYOUT = 2
+#: the newest layout (``TRIPLET``); corpora ask for it with ``layout=3``
+NEWEST_LAYOUT = 3
+#: how far (beats) an onset may lie from a third of its beat and still count as a triplet note
+TRIPLET_TOLERANCE = 1 / 24
 
 
 @dataclass(frozen=True)
@@ -78,8 +97,8 @@ class MelodyConfig:
         min_pitch: lowest MIDI pitch with a ``NOTE`` token.
         max_pitch: highest MIDI pitch with a ``NOTE`` token (inclusive).
         velocity: velocity given to decoded notes.
-        layout: 2 (style, pickup and section tokens, seven modes) or 1 (the first
-            format; what a version 1 tokenizer file holds).
+        layout: 3 (layout 2 and ``TRIPLET``), 2 (style, pickup and section tokens,
+            seven modes) or 1 (the first format; what a version 1 tokenizer file holds).
         section_bars: full bars per section label (layout 2).
     """
 
@@ -109,8 +128,10 @@ class MelodyTokenizer(Tokenizer):
             )
         if not 1 <= c.velocity <= 127:
             raise TokenizerError(f"velocity must be 1-127, got {c.velocity}")
-        if c.layout not in (1, 2):
-            raise TokenizerError(f"layout must be 1 or 2, got {c.layout}")
+        if c.layout not in (1, 2, 3):
+            raise TokenizerError(f"layout must be 1, 2 or 3, got {c.layout}")
+        if c.layout >= 3 and c.steps_per_beat != 4:
+            raise TokenizerError(f"layout 3 (triplets) needs 4 steps per beat, got {c.steps_per_beat}")
         if not 1 <= c.section_bars <= 64:
             raise TokenizerError(f"section_bars must be 1-64, got {c.section_bars}")
         self.note_base = len(_SPECIALS)
@@ -137,6 +158,10 @@ class MelodyTokenizer(Tokenizer):
         sections = [f"SEC_{letter}" for letter in SECTION_LETTERS] if v2 else []
         self._vocab += modal + styles + (["PICKUP"] if v2 else []) + sections
         self.style_none = self.style_base + len(STYLES) if v2 else None
+        #: id of ``TRIPLET`` (layout 3), None before
+        self.triplet_id = len(self._vocab) if c.layout >= 3 else None
+        if self.triplet_id is not None:
+            self._vocab.append("TRIPLET")
 
     @classmethod
     def from_dict(cls, data: dict) -> "MelodyTokenizer":
@@ -255,8 +280,25 @@ class MelodyTokenizer(Tokenizer):
 
     @property
     def step_ids(self) -> np.ndarray:
-        """Ids of the tokens that fill grid steps: REST, HOLD and every NOTE."""
-        return np.array([REST, HOLD] + list(range(self.note_base, self.ts_base)), dtype=np.int64)
+        """Ids of the tokens that fill grid steps: REST, HOLD, every NOTE (and TRIPLET)."""
+        extra = [self.triplet_id] if self.triplet_id is not None else []
+        return np.array([REST, HOLD] + list(range(self.note_base, self.ts_base)) + extra, dtype=np.int64)
+
+    def is_step(self, token: int) -> bool:
+        """Whether ``token`` fills one grid step (:attr:`step_ids`)."""
+        t = int(token)
+        return t in (REST, HOLD) or self.note_base <= t < self.ts_base or (t == self.triplet_id)
+
+    def on_grid(self, tokens: np.ndarray) -> np.ndarray:
+        """``tokens`` with every triplet beat written on the 4-step grid as layout 2 writes
+        it (thirds at steps 0, 1 and 3; ``TRIPLET a b c`` -> ``a b HOLD c``): for code that
+        reads one token as one sixteenth. Same shape; a copy."""
+        out = np.array(tokens, copy=True)
+        if self.triplet_id is None:
+            return out
+        for i in np.flatnonzero(out[:-3] == self.triplet_id):
+            out[i:i + 4] = (out[i + 1], out[i + 2], HOLD, out[i + 3])
+        return out
 
     # ---------------------------------------------------------------- encode
     def encode(self, score: Score, close: bool = True, pickup: bool = True) -> np.ndarray:
@@ -298,6 +340,11 @@ class MelodyTokenizer(Tokenizer):
         steps[ends[ends < len(steps)]] = REST
         steps[starts] = self.note_base + pitches - c.min_pitch
         steps = steps[:total]
+        v2 = self.layout >= 2
+        # A pickup: the first bar is silent for at least half its length before its first note.
+        pickup = pickup and v2 and len(bars) > 1 and bars[0][1] // 2 <= int(starts[0]) < bars[0][1]
+        if self.triplet_id is not None:
+            self._write_triplets(steps, line.tracks[0].notes, bars, int(starts[0]) if pickup else 0)
 
         keys = sorted(line.key_signatures, key=lambda k: k.beat)
         out: list[int] = self.header(bars[0][2], keys[0] if keys else None, getattr(score, "style", ""))
@@ -305,9 +352,6 @@ class MelodyTokenizer(Tokenizer):
         for k in keys[1:]:
             bar_index = max(i for i, b in enumerate(bars) if b[0] <= round(k.beat * q))
             key_changes[bar_index] = k
-        v2 = self.layout >= 2
-        # A pickup: the first bar is silent for at least half its length before its first note.
-        pickup = pickup and v2 and len(bars) > 1 and bars[0][1] // 2 <= int(starts[0]) < bars[0][1]
         labels = self._section_labels(steps, bars[1:] if pickup else bars) if v2 else {}
         prev_meter = bars[0][2]
         for i, (bar_start, bar_len, meter) in enumerate(bars):
@@ -330,6 +374,49 @@ class MelodyTokenizer(Tokenizer):
         if close:
             out.append(EOS)
         return np.asarray(out, dtype=np.int32)
+
+    def _write_triplets(self, steps: np.ndarray, notes: list[Note], bars: list, from_step: int) -> None:
+        """Rewrite in place every triplet beat of ``steps`` (the 4-step grid, in tokens) as
+        ``TRIPLET`` and its three thirds.
+
+        A triplet beat is a quarter note starting on a whole beat inside its bar, every
+        onset in it within :data:`TRIPLET_TOLERANCE` of a third, at least one of them on
+        the second or third third. Its first third keeps the grid's token (it is the
+        beat's own step); the others are the note starting there, else ``REST`` where a
+        note ends there in silence, else ``HOLD``. Beats before ``from_step`` (a pickup's
+        silent start, not written) stay as they are.
+        """
+        q, tol = self.config.steps_per_beat, TRIPLET_TOLERANCE
+        onsets = np.array([n.start for n in notes])
+        ends = np.array([n.end for n in notes])
+        beat_of = np.floor(onsets + tol).astype(np.int64)
+        frac = onsets - beat_of
+        off_third = (np.abs(frac - 1 / 3) < tol) | (np.abs(frac - 2 / 3) < tol)
+        on_thirds = off_third | (np.abs(frac) < tol)
+        beats = np.unique(beat_of[off_third])
+        whole_beats = {b for b in beats if on_thirds[beat_of == b].all()}
+        if not whole_beats:
+            return
+        bar_starts = [bar_start for bar_start, _, _ in bars]
+        for beat in sorted(whole_beats):
+            step = int(beat) * q
+            if step < from_step:
+                continue
+            bar_start, bar_len, _ = bars[bisect.bisect_right(bar_starts, step) - 1]
+            if bar_start % q or step + q > bar_start + bar_len or step + q > len(steps):
+                continue
+            tokens = [int(steps[step])]
+            for k in (1, 2):
+                t = beat + k / 3
+                starting = np.flatnonzero(np.abs(onsets - t) < tol)
+                if len(starting):
+                    tokens.append(self.note_base + notes[starting[-1]].pitch - self.config.min_pitch)
+                    continue
+                before, now = t - 1 / 3 + tol, t + tol
+                sounded = bool(np.any((onsets <= before) & (ends > before)))
+                sounds = bool(np.any((onsets <= now) & (ends > now)))
+                tokens.append(REST if sounded and not sounds else HOLD)
+            steps[step: step + q] = [self.triplet_id, *tokens]
 
     def _section_labels(self, steps: np.ndarray, bars: list) -> dict[int, str]:
         """Full-bar index -> section letter, every ``section_bars`` bars (see the module docstring)."""
@@ -393,15 +480,17 @@ class MelodyTokenizer(Tokenizer):
         """Token ids -> a one-track Score (no tempo: plays at 120 bpm).
 
         Unknown or misplaced tokens are ignored; a note still sounding at the end
-        ends at the last step.
+        ends at the last step. Times are counted in thirds of a step, so a triplet
+        beat's thirds (layout 3) fall on exact thirds of a beat.
         """
         c = self.config
-        q = float(c.steps_per_beat)
+        thirds_per_beat = 3.0 * c.steps_per_beat
         notes: list[Note] = []
         sigs: list[TimeSignature] = []
         keys: list[KeySignature] = []
-        pos = 0
-        cur: tuple[int, int] | None = None  # (pitch, start step)
+        pos = 0  # in thirds of a step
+        triplet_left = 0  # thirds of a triplet beat still to come
+        cur: tuple[int, int] | None = None  # (pitch, start)
         style = ""
         pickup: int | None = None  # notes index where a pickup began
         for tok in np.asarray(tokens).tolist():
@@ -411,12 +500,14 @@ class MelodyTokenizer(Tokenizer):
                 if pickup is not None:
                     # The pickup's steps end the first bar: pad its start with silence.
                     meter = (sigs[0].numerator, sigs[0].denominator) if sigs else (4, 4)
-                    pad = max(0, self.steps_per_bar(*meter) - pos)
-                    notes[pickup:] = [Note(n.pitch, n.start + pad / q, n.duration, n.velocity) for n in notes[pickup:]]
+                    pad = max(0, 3 * self.steps_per_bar(*meter) - pos)
+                    shift = pad / thirds_per_beat
+                    notes[pickup:] = [Note(n.pitch, n.start + shift, n.duration, n.velocity) for n in notes[pickup:]]
                     if cur is not None:
                         cur = (cur[0], cur[1] + pad)
                     pos += pad
                     pickup = None
+                triplet_left = 0
                 continue
             if tok == EOS:
                 break
@@ -424,25 +515,29 @@ class MelodyTokenizer(Tokenizer):
                 if pos == 0:
                     pickup = len(notes)
                 continue
+            if tok == self.triplet_id:
+                triplet_left = 3
+                continue
             pitch = self.pitch_of(tok)
             if pitch is not None or tok in (REST, HOLD):
                 if tok != HOLD and cur is not None:
-                    notes.append(Note(cur[0], cur[1] / q, (pos - cur[1]) / q, c.velocity))
+                    notes.append(Note(cur[0], cur[1] / thirds_per_beat, (pos - cur[1]) / thirds_per_beat, c.velocity))
                     cur = None
                 if pitch is not None:
                     cur = (pitch, pos)
-                pos += 1
+                pos += c.steps_per_beat if triplet_left else 3
+                triplet_left = max(0, triplet_left - 1)
             elif (meter := self.meter_of(tok)) is not None:
                 if not sigs or (sigs[-1].numerator, sigs[-1].denominator) != meter:
-                    sigs.append(TimeSignature(pos / q, *meter))
+                    sigs.append(TimeSignature(pos / thirds_per_beat, *meter))
             elif self.is_key_token(tok):
                 key = self.key_of(tok)
                 if key is not None and (not keys or (keys[-1].tonic, keys[-1].mode) != (key.tonic, key.mode)):
-                    keys.append(KeySignature(pos / q, key.tonic, key.mode))
+                    keys.append(KeySignature(pos / thirds_per_beat, key.tonic, key.mode))
             elif (named := self.style_of(tok)) is not None and pos == 0:
                 style = named
         if cur is not None and pos > cur[1]:
-            notes.append(Note(cur[0], cur[1] / q, (pos - cur[1]) / q, c.velocity))
+            notes.append(Note(cur[0], cur[1] / thirds_per_beat, (pos - cur[1]) / thirds_per_beat, c.velocity))
         score = Score(tracks=[Track(notes=notes)], time_signatures=sigs, key_signatures=keys)
         if style:
             score.style = style

@@ -90,19 +90,38 @@ def is_corpus_folder(path: str | os.PathLike) -> bool:
     return (Path(path).expanduser() / MANIFEST_NAME).is_file()
 
 
-def check_data_matches(start: StartModel, corpus) -> None:
-    """Refuse a corpus encoded with other tokenizer settings than the start model's.
+def check_data_matches(start: StartModel, corpus) -> int:
+    """Refuse a corpus encoded with other tokenizer settings than the start model's,
+    unless its tokenizer is a newer layout of the model's (:func:`extends`).
+
+    Returns:
+        how many token ids the corpus's tokenizer adds to the model's (0: the same).
 
     Raises:
         SeqartError: one line, naming both settings.
     """
     tokenizer = getattr(corpus, "tokenizer", None)
     if start.tokenizer is None or tokenizer is None or tokenizer == start.tokenizer:
-        return
+        return 0
+    if extends(tokenizer, start.tokenizer):
+        return tokenizer.vocab_size - start.tokenizer.vocab_size
     raise SeqartError(
         f"{corpus.folder} was built with {_describe(tokenizer)} but {start.folder} uses {_describe(start.tokenizer)}: "
         "the vocabularies differ; pass the music folder itself as --data to rebuild it with the model's settings"
     )
+
+
+def extends(newer, older) -> bool:
+    """Whether tokenizer ``newer`` is a later layout of ``older``: the same kind, the same
+    settings but a higher ``layout``, and every id of ``older`` naming the same token
+    (new tokens are added at the end). A model of ``older`` can then start a run on
+    ``newer``'s data, the new tokens getting new rows (:func:`load_start_weights`)."""
+    if newer.name != older.name or not hasattr(newer.config, "layout"):
+        return False
+    a, b = asdict(newer.config), asdict(older.config)
+    if a.pop("layout") <= b.pop("layout") or a != b:
+        return False
+    return newer.vocab_size > older.vocab_size and newer.vocab[:older.vocab_size] == older.vocab
 
 
 def _describe(tokenizer) -> str:
@@ -110,8 +129,15 @@ def _describe(tokenizer) -> str:
     return f"the {tokenizer.name} tokenizer ({settings})"
 
 
-def load_start_weights(model, folder: Path) -> None:
+def load_start_weights(model, folder: Path, new_tokens: int = 0) -> None:
     """Copy the weights of the model folder ``folder`` into ``model``, strictly.
+
+    Args:
+        new_tokens: token ids the run's tokenizer adds at the end of the model's
+            (:func:`check_data_matches`). A tensor with one row per token id (an
+            embedding, an output layer) then keeps its rows and the new ids keep the
+            run's fresh rows; a per-token bias starts each new id at the lowest old bias,
+            so a new token starts out rare.
 
     Raises:
         ModelError: if a tensor is missing, extra or of another shape (a ``--set``
@@ -124,6 +150,14 @@ def load_start_weights(model, folder: Path) -> None:
     for name, tensor in ours.items():
         if name not in theirs:
             raise ModelError(f"{folder}: no tensor {name!r} to start from")
+        old = theirs[name]
+        if new_tokens and old.dim() and tuple(old.shape[1:]) == tuple(tensor.shape[1:]) \
+                and tensor.shape[0] == old.shape[0] + new_tokens:
+            grown = tensor.detach().clone()
+            grown[:old.shape[0]] = old
+            if old.dim() == 1:
+                grown[old.shape[0]:] = old.min()
+            theirs[name] = grown
         if tuple(theirs[name].shape) != tuple(tensor.shape):
             raise ModelError(f"{folder}: tensor {name!r} has shape {list(theirs[name].shape)}, the run's model needs "
                              f"{list(tensor.shape)} (did a --set change the architecture?)")

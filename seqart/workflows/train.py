@@ -78,10 +78,11 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
             f"{data} holds {corpus.representation!r} data; preset {preset} needs {recipe.representation!r} "
             f"(build it with: seqart corpus build SOURCE -o DIR --representation {recipe.representation})"
         )
+    new_tokens = 0
     if start is not None:
         from seqart.workflows.start_from import check_data_matches
 
-        check_data_matches(start, corpus)
+        new_tokens = check_data_matches(start, corpus)
     out = Path(out)
     if dry_run:
         train_cfg.steps, train_cfg.val_batches = 1, 1
@@ -89,14 +90,14 @@ def train(preset: str, data: str | Path, out: str | Path, steps: int | None = No
         tmp = Path(tempfile.mkdtemp(prefix="seqart-dry-run-"))
         try:
             result = _run(recipe, model_cfg, train_cfg, corpus, tmp / "run", data, False, False, on_log,
-                          init=start.folder if start else None)
+                          init=start.folder if start else None, new_tokens=new_tokens)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         result["dry_run"] = True
         return result
     check_run_folder(out, resume, corpus_inside=start is not None)
     return _run(recipe, model_cfg, train_cfg, corpus, out, data, resume, progress, on_log,
-                init=start.folder if start else None, notify=notify)
+                init=start.folder if start else None, notify=notify, new_tokens=new_tokens)
 
 
 def check_run_folder(out: Path, resume: bool, corpus_inside: bool = False) -> None:
@@ -166,7 +167,7 @@ def open_training_data(data: str | Path, recipe, model_cfg: dict):
 
 
 def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, progress: bool, on_log,
-         init: Path | None = None, notify: Callable[[str], None] | None = None) -> dict:
+         init: Path | None = None, notify: Callable[[str], None] | None = None, new_tokens: int = 0) -> dict:
     from seqart import __version__
     from seqart.models import model_class
     from seqart.train.trainer import Trainer, seed_everything
@@ -179,7 +180,7 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
     if init is not None:
         from seqart.workflows.start_from import load_start_weights
 
-        load_start_weights(model, init)
+        load_start_weights(model, init, new_tokens)
     train_data = cls.data(corpus.split("train"), tokenizer, train_cfg, seed=train_cfg.seed, training=True,
                           config=config)
     valid_seqs = corpus.split("valid")

@@ -8,7 +8,7 @@ One step, on a batch of token windows (:class:`FeedbackLSTM`)::
          + anchor * sum((w - w0)^2)                     an L2 pull toward the original weights
 
 ``UL`` is the token-level unlikelihood loss ``-log(1 - p(token | prefix))`` averaged
-over the event tokens (``NOTE_*`` and ``REST``) of the disliked melodies: their
+over the event tokens (``NOTE_*``, ``REST`` and ``TRIPLET``) of the disliked melodies: their
 pitch and rhythm choices become less likely. Structural tokens (``BAR``, ``HOLD``,
 meter and key) are left out: a disliked melody's bar lines are as right as a
 liked one's, and pushing them down would teach the model to break bars.
@@ -127,6 +127,8 @@ class FeedbackObjective:
         from seqart.tokenizers.melody import REST
 
         events = [REST] + list(range(tokenizer.note_base, tokenizer.ts_base))
+        if getattr(tokenizer, "triplet_id", None) is not None:
+            events.append(tokenizer.triplet_id)  # a rhythm choice, as a rest is
         model = cls(base.config, event_ids=events, **weights)
         model.load_state_dict(base.state_dict())
         for i, p in enumerate(model.parameters()):  # tied weights are one parameter: one anchor

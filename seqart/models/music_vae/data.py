@@ -46,6 +46,8 @@ def melody_steps(tokens: np.ndarray, tokenizer) -> list[MelodySteps]:
 
     A hold at the start of a segment continues a note begun earlier; it becomes
     that note's onset again (or a rest in silence) so the segment stands alone.
+    Triplet beats (a layout-3 tokenizer) are read on the 4-step grid
+    (:meth:`~seqart.tokenizers.melody.MelodyTokenizer.on_grid`).
 
     Args:
         tokens: one piece's token ids, shape ``(n,)``.
@@ -69,7 +71,8 @@ def melody_steps(tokens: np.ndarray, tokenizer) -> list[MelodySteps]:
             bar_len = _bar_length(meter, spb)
             segments.append(MelodySteps(np.asarray(steps, np.uint8), np.asarray(bars, np.int64), bar_len, meter))
 
-    for t in np.asarray(tokens).tolist():
+    on_grid = getattr(tokenizer, "on_grid", None)
+    for t in (on_grid(tokens) if on_grid is not None else np.asarray(tokens)).tolist():
         m = tokenizer.meter_of(t)
         if m is not None:
             if m != meter and steps:

@@ -45,7 +45,7 @@ def test_a_registration_is_consistent(name):
     assert kind.presets and all(p.model == name and p.representation == kind.representation for p in kind.presets)
     known = {f.name for f in fields(kind.config)}
     assert all(set(p.model_config) <= known for p in kind.presets), "a preset sets an unknown config entry"
-    assert kind.tunable == (name in ("melody-lstm", "melody-transformer"))
+    assert kind.tunable == (name in ("melody-lstm", "melody-transformer", "dcgan", "image-vae"))
 
 
 def _same(a, b) -> bool:

@@ -149,27 +149,34 @@ def _ask_each(store, files: list[Path], note: str, plot: bool) -> int:
 
 @guarded
 def tune_command(
-    model: Annotated[str, typer.Argument(help="Melody model to tune (shipped name or model folder); it is not modified.")],
+    model: Annotated[str, typer.Argument(help="Model to tune (shipped name or model folder): a melody model, or an image model (dcgan, image-vae) on liked pictures; it is not modified.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write the tuned model to.")],
     from_feedback: Annotated[bool, typer.Option("--from-feedback", help="Tune on the model's feedback store: liked samples up, disliked down.")] = False,
-    steps: Annotated[int, typer.Option(help="Optimizer steps (60: about a minute on one CPU thread for 'folk').")] = 60,
-    unlikelihood: Annotated[float, typer.Option(help="Weight of the unlikelihood loss on disliked samples (0: ignore them).")] = 0.5,
-    anchor: Annotated[float, typer.Option(help="Weight of the L2 pull toward the original weights (against forgetting).")] = 0.01,
-    replay: Annotated[float, typer.Option(help="Weight of the NLL on the model's training corpus, when it is on this machine (0: off).")] = 1.0,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-4,
+    steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (default 60 for a melody model: about a minute on one CPU thread for 'folk'; 200 for an image model).")] = None,
+    unlikelihood: Annotated[Optional[float], typer.Option(help="Melody models: weight of the unlikelihood loss on disliked samples (default 0.5; 0: ignore them).")] = None,
+    anchor: Annotated[Optional[float], typer.Option(help="Melody models: weight of the L2 pull toward the original weights, against forgetting (default 0.01).")] = None,
+    replay: Annotated[Optional[float], typer.Option(help="Melody models: weight of the NLL on the model's training corpus, when it is on this machine (default 1; 0: off).")] = None,
+    liked_share: Annotated[Optional[float], typer.Option("--liked-share", help="Image models: share of each batch that is liked pictures, the rest replays the training images (default 0.5; 1: no replay).")] = None,
+    features: Annotated[Optional[str], typer.Option(help="Image models: feature space of the before/after distance to the liked pictures: mnist-cnn (default) or pixels.")] = None,
+    samples: Annotated[Optional[int], typer.Option(help="Image models: new pictures measured before and after (default 256).")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default 3e-4 for a melody model, 2e-4 for a DCGAN, 5e-4 for an image VAE).")] = None,
     threads: Annotated[int, typer.Option(help="Torch CPU threads (0: torch's default).")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, mps.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seeds dropout and the batch order.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seeds dropout, the batch order and (image models) the measured pictures.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out folder.")] = False,
 ) -> None:
-    """Fine-tune a melody model on your ratings (seqart rate) into a new model folder."""
+    """Fine-tune a model on your ratings (seqart rate) into a new model folder: a melody model on liked
+    and disliked melodies, an image model on liked pictures (seqart rate --like PICTURE.png --model M)."""
     from seqart.errors import SeqartError
 
     if not from_feedback:
         raise SeqartError("say what to tune on: --from-feedback (the ratings given with seqart rate)")
     from seqart.workflows.tune import tune_from_feedback
 
-    report = tune_from_feedback(model, out, steps=steps, unlikelihood=unlikelihood, anchor=anchor, replay=replay,
-                                lr=lr, threads=threads, device=device, seed=seed, overwrite=force, progress=True)
+    given = {"steps": steps, "unlikelihood": unlikelihood, "anchor": anchor, "replay": replay,
+             "liked_share": liked_share, "features": features, "samples": samples, "lr": lr}
+    options = {name: value for name, value in given.items() if value is not None}  # the rest: the family's defaults
+    report = tune_from_feedback(model, out, threads=threads, device=device, seed=seed, overwrite=force, progress=True,
+                                **options)
     for line in report.lines():
         typer.echo(line, err=line.startswith("skipped "))

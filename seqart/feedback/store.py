@@ -13,7 +13,10 @@ by every upgrade, so its store lives in the user's data folder instead::
 
 Samples are keyed by the SHA-256 of the file's bytes, and the bytes themselves
 are kept: a renamed or moved file keeps its rating, and a deleted one can still
-be tuned on. Ratings are kept as a history; a sample's latest rating counts.
+be tuned on. Any file is kept as it is: melodies (read back by :meth:`FeedbackStore.read_scores`)
+and, for an image model, PNG pictures (read back by
+:func:`seqart.workflows.tune_images.read_pictures`). Ratings are kept as a history;
+a sample's latest rating counts.
 
 A rating is a like (+1), a dislike (-1), or 1-5 stars, which map to a preference
 as 1-2 stars: dislike, 3 stars: neutral (0: tuning ignores it), 4-5 stars: like.
@@ -97,7 +100,7 @@ class Sample:
         id: row id in the store.
         sha256: hex digest of the file's bytes.
         path: where the file was last seen.
-        format: its extension (``".mid"``, ``".musicxml"``, ``".abc"``).
+        format: its extension (``".mid"``, ``".musicxml"``, ``".abc"``; ``".png"`` for a picture).
         model: the model that generated it, or None if unknown.
         settings: generation settings (``temperature``, ``seed``, ...), or None if unknown.
         created: when it was recorded (ISO 8601, UTC).

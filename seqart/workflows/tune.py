@@ -3,7 +3,9 @@
 The model's family supplies the tuning objective (its registered ``tuner``; for
 ``melody-lstm`` likelihood up on liked melodies, unlikelihood on disliked ones,
 replay of the training corpus and an anchor to the old weights: see
-:mod:`seqart.models.melody_lm.tuning`). This module does the rest: reads the
+:mod:`seqart.models.melody_lm.tuning`). Image models are tuned on liked pictures
+by :mod:`seqart.workflows.tune_images`; :func:`tune_from_feedback` dispatches on the
+model's type. This module does the rest: reads the
 feedback store, holds out liked melodies for validation, measures the NLL before
 and after (on them and on the training corpus's test tunes), and writes the tuned
 model folder atomically with its report (``tune.json``). The model it starts
@@ -36,6 +38,8 @@ GENERAL_TUNES = 64
 GENERAL_TOLERANCE = 0.05
 #: Written into the tuned model folder: the settings and before/after figures.
 TUNE_REPORT = "tune.json"
+#: Settings of an image tune (:mod:`seqart.workflows.tune_images`) that a melody tune refuses.
+IMAGE_ONLY = ("liked_share", "features", "samples")
 
 
 @dataclass
@@ -220,6 +224,9 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
     from seqart.utils.atomic import atomic_folder, write_json_atomic
 
     folder, meta = check_tunable(model, out, overwrite)
+    if model_type(meta["model"]).outputs == "images":
+        raise ModelError(f"{model}: a {meta['model']} model makes pictures; tune it on pictures with "
+                         "seqart.workflows.tune_images.tune_images")
     out = Path(out).expanduser()
     liked = [np.asarray(s) for s in liked if len(s) >= 2]
     if not liked:
@@ -342,25 +349,45 @@ def _no_likes(path: Path, model: str | os.PathLike) -> FeedbackError:
 
 
 def tune_from_feedback(model: str | os.PathLike, out: str | os.PathLike, store: FeedbackStore | None = None,
-                       held_out_fraction: float = HELD_OUT_FRACTION, **options) -> TuneReport:
+                       held_out_fraction: float = HELD_OUT_FRACTION, **options):
     """Fine-tune ``model`` on its feedback store: liked samples up, disliked ones down.
 
     A share of the liked samples (``held_out_fraction``, when there are 3 or more;
     chosen by content hash, so the same ones each time) is held out for validation
     and the before/after figure.
 
+    An image model (its type's ``outputs`` is ``"images"``) is tuned on the pictures
+    liked in its store instead, by
+    :func:`seqart.workflows.tune_images.tune_images_from_feedback` (``options`` go there;
+    ``held_out_fraction`` does not apply), which returns an
+    :class:`~seqart.workflows.tune_images.ImageTuneReport`: it has ``to_dict()``,
+    ``lines()`` and ``out`` as a :class:`TuneReport` has.
+
     Args:
         model: the shipped name or model folder whose store is read; never modified.
         out: the model folder to write.
         store: the store to read (default: the model's, see :func:`seqart.feedback.store.store_path`).
-        held_out_fraction: share of liked samples held out, 0-0.5.
+        held_out_fraction: share of liked samples held out, 0-0.5 (melody models).
         options: passed to :func:`tune` (``steps``, ``unlikelihood``, ``anchor``, ...).
+
+    Returns:
+        a :class:`TuneReport` (melody models) or an ``ImageTuneReport`` (image models).
 
     Raises:
         FeedbackError: if the store is missing or holds no usable liked sample.
     """
     from seqart.models.folder import load_tokenizer_of
+    from seqart.models.loading import model_type_of
 
+    kind = model_type_of(model)
+    if kind.outputs == "images":
+        from seqart.workflows.tune_images import tune_images_from_feedback
+
+        return tune_images_from_feedback(model, out, store=store, **options)
+    image_only = [name for name in IMAGE_ONLY if name in options]
+    if image_only:
+        raise SeqartError(f"{', '.join(image_only)} appl{'ies' if len(image_only) == 1 else 'y'} to image models; "
+                          f"{model} is a {kind.name} model")
     if not 0 <= held_out_fraction <= 0.5:
         raise SeqartError(f"held-out fraction must be 0-0.5, got {held_out_fraction}")
     folder, _ = check_tunable(model, out, options.get("overwrite", False))

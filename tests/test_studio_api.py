@@ -64,7 +64,7 @@ def test_every_api_call_needs_the_token(data_dir):
     assert client_for(app, token="wrong").get("/api/history").status_code == 403
     without.cookies.set("seqart_studio_8765", "wrong")
     assert without.get("/api/history").status_code == 403
-    assert client_for(app).get("/api/history").json() == {"takes": []}
+    assert client_for(app).get("/api/history").json()["takes"] == []
 
 
 def test_the_first_page_load_trades_the_token_for_a_strict_cookie(data_dir):
@@ -214,14 +214,15 @@ def test_unknown_and_path_like_ids_are_refused(studio, data_dir):
 # ------------------------------------------------------------ page and CLI
 def test_static_assets_reach_nothing_outside(studio):
     files = sorted(STATIC.iterdir())
-    assert {f.name for f in files} == {"index.html", "studio.js", "studio.css"}
+    assert {f.name for f in files} == {"index.html", "studio.js", "studio.css", "latent.js"}
     for file in files:
         text = file.read_text(encoding="utf-8")
         assert not re.search(r"(?i)https?:|ftp:|wss?:", text), file.name
         assert not re.search(r"""(?i)(src|href)\s*=\s*["']//|url\(\s*["']?//|@import""", text), file.name
         assert studio.get(f"/static/{file.name}").status_code == 200
     index = (STATIC / "index.html").read_text(encoding="utf-8")
-    assert set(re.findall(r"""(?:src|href)="([^"]+)\"""", index)) == {"/static/studio.css", "/static/studio.js"}
+    linked = set(re.findall(r"""(?:src|href)="([^"]+)\"""", index))
+    assert linked == {"/static/studio.css", "/static/studio.js", "/static/latent.js"}
 
 
 def test_cli_help_and_light_imports():

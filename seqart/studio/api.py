@@ -8,12 +8,18 @@ POST     /api/takes                              ``{model, num, options}`` -> ``
 GET      /api/takes/{id}                         one take as a card draws it
 GET      /api/takes/{id}/download.{fmt}          its MIDI (``mid``), ``musicxml`` or ``wav`` file
 POST     /api/takes/{id}/rating                  ``{rating: like|dislike|1..5}`` -> the take
-GET      /api/history                            every take of the session, newest first
+GET      /api/history?limit=50&before={id}       takes of the session and of the stores, newest first, a page
+GET      /api/history/{id}                       one take of the history as a card draws it (an earlier one opened)
+POST     /api/history/{id}/primer                the idea the take continued, held again -> ``{primer, track}``
 POST     /api/tune                               ``{model, steps, lr}`` -> the job (202), tuning in the background
 GET      /api/jobs                               every job of the session, newest first
 GET      /api/jobs/{id}                          one job: state, step of total, loss, result
 GET      /api/jobs/{id}/events                   its progress and its end, as Server-Sent Events
 POST     /api/jobs/{id}/cancel                   stop it -> the job
+GET      /api/latent                             the latent models, their attribute sliders, blend and vary bounds
+POST     /api/blend                              ``{a, b, steps, model}`` -> ``{takes, warning, notice}``, a to b
+POST     /api/vary                               ``{take, num, amount, seed, model}`` -> the variations, the same way
+POST     /api/shift                              ``{take, attribute, amount, model}`` -> one take, the same way
 =======  ======================================  ==================================================
 
 A take's ``options`` may name a primer (``"primer": id``, never a path) and the track of
@@ -26,6 +32,20 @@ A tune (:mod:`.tuning`) runs in a child process (:mod:`.jobs`), one at a time; i
 stream has ``progress`` events (``{step, total, loss, phase}``) and one ``end`` event
 (the job, as ``GET /api/jobs/{id}`` gives it); a done job's ``result`` holds the new
 model (offered by ``/api/models`` from then on) and the before/after figures.
+
+Blend, vary and shift (:mod:`.latent`) read takes with a latent melody model
+(``folk-vae-2bar`` unless ``model`` names another) and answer as ``POST /api/takes``
+does: new takes, each a card like any other; ``notice`` says how a take was read (one
+longer than the model's 8-beat span is read span by span). ``steps`` is 3-9 takes,
+both ends included; ``amount`` is a variation's noise, 0-1, or a shift in attribute
+vectors, -2 to 2 (1: from a typical low-quarter span of the attribute to a high-quarter one).
+
+The history (:mod:`.history`) lists this session's takes and every take recorded earlier
+in the offered models' feedback stores, each with its settings, rating, model and time;
+``next`` is the id to ask the following page ``before`` (null: none), ``recording`` says
+whether this session records its takes (``SEQART_NO_RECORD``, ``--no-record``), ``notes``
+names a store that could not be read. An earlier take, once opened, is a take like the
+others under ``/api/takes/{id}/...``, its rating going to its store row.
 
 Errors are ``{"error": one line}``: 400 for bad input (every
 :class:`~seqart.errors.SeqartError`, with its own message: a bad upload, or a tune of a
@@ -167,7 +187,20 @@ async def rate_take(request: Request) -> Response:
 
 @json_errors
 async def history(request: Request) -> Response:
-    return JSONResponse({"takes": [t.summary() for t in session(request).takes.history()]})
+    query = request.query_params
+    return JSONResponse(await run_in_threadpool(session(request).history, query.get("limit"), query.get("before")))
+
+
+@json_errors
+async def open_history_take(request: Request) -> Response:
+    take = await run_in_threadpool(session(request).open_take, request.path_params["take_id"])
+    return JSONResponse(take.to_json())
+
+
+@json_errors
+async def restore_primer(request: Request) -> Response:
+    primer, track = await run_in_threadpool(session(request).restore_primer, request.path_params["take_id"])
+    return JSONResponse({"primer": primer.to_json(), "track": track})
 
 
 @json_errors
@@ -201,6 +234,25 @@ async def cancel_job(request: Request) -> Response:
     return JSONResponse(job.to_json())
 
 
+@json_errors
+async def latent_models(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(session(request).latent.models_json))
+
+
+def latent_route(verb: str) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of ``POST /api/<verb>``: the body to :class:`~seqart.studio.latent.LatentStudio`'s
+    method of that name, its takes back as ``POST /api/takes`` gives them."""
+
+    @json_errors
+    async def handler(request: Request) -> Response:
+        body = await read_object(request)
+        takes, warning, notice = await run_in_threadpool(getattr(session(request).latent, verb), body)
+        return JSONResponse({"takes": [t.to_json() for t in takes], "warning": warning, "notice": notice})
+
+    handler.__name__ = f"latent_{verb}"
+    return handler
+
+
 routes = [
     Route("/api/models", list_models, methods=["GET"]),
     Route("/api/primers", upload_primer, methods=["POST"]),
@@ -210,9 +262,13 @@ routes = [
     Route("/api/takes/{take_id}/download.{fmt}", download, methods=["GET"]),
     Route("/api/takes/{take_id}/rating", rate_take, methods=["POST"]),
     Route("/api/history", history, methods=["GET"]),
+    Route("/api/history/{take_id}", open_history_take, methods=["GET"]),
+    Route("/api/history/{take_id}/primer", restore_primer, methods=["POST"]),
     Route("/api/tune", start_tune, methods=["POST"]),
     Route("/api/jobs", list_jobs, methods=["GET"]),
     Route("/api/jobs/{job_id}", show_job, methods=["GET"]),
     Route("/api/jobs/{job_id}/events", job_events, methods=["GET"]),
     Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
+    Route("/api/latent", latent_models, methods=["GET"]),
+    *(Route(f"/api/{verb}", latent_route(verb), methods=["POST"]) for verb in ("blend", "vary", "shift")),
 ]

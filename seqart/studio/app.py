@@ -34,7 +34,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(models: Sequence[ModelEntry | str | Path], token: str,
-               allowed_hosts: Sequence[str] | None = None, folder: str | Path | None = None) -> Starlette:
+               allowed_hosts: Sequence[str] | None = None, folder: str | Path | None = None,
+               record: bool | None = None) -> Starlette:
     """The studio application.
 
     Args:
@@ -45,6 +46,7 @@ def create_app(models: Sequence[ModelEntry | str | Path], token: str,
             None: the loopback names on any port). :func:`seqart.studio.security.allowed_hosts_for`
             gives a bound server's.
         folder: where the takes' files go (None: a new session folder in the data dir).
+        record: record the takes in the feedback stores (None: unless ``SEQART_NO_RECORD=1``).
 
     Raises:
         ModelError: for a named model that does not exist or makes images.
@@ -64,7 +66,7 @@ def create_app(models: Sequence[ModelEntry | str | Path], token: str,
                                allowed_hosts=list(allowed_hosts if allowed_hosts is not None else LOOPBACK_HOSTS))],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
-    app.state.session = StudioSession(entries, folder)
+    app.state.session = StudioSession(entries, folder, record)
     return app
 
 

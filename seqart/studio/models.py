@@ -9,18 +9,25 @@ once. Image models are left out: the studio generates music.
 An id is the shipped name, or for a folder its name and a short hash of its
 absolute path (``my-run-3f2a9c``): stable for one folder, opaque to the page, and
 never read as a path.
+
+Listing the models loads none of them: an entry's form fields come from its folder
+(``config.json``, ``tokenizer.json``, ``keys.json``) and its generator's class
+(:meth:`ModelEntry.folder_options`); the generator itself, with its weights (and torch,
+for the VAE and the piano-roll models), is loaded on first use.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 from seqart.errors import ModelError, SeqartError
+from seqart.studio.options import ModelOptions, options_for
 
 #: entries of the current folder looked at, at most (a huge folder is not walked whole)
 MAX_SCANNED = 500
@@ -63,6 +70,63 @@ class ModelEntry:
 
             self.generator = load_generator(self.source)
         return self.generator
+
+    def folder_options(self) -> ModelOptions | None:
+        """Its form fields read without loading it: the generator's kind from its class,
+        the defaults its class declares (:func:`declared_defaults`), a melody model's
+        styles and meters from its tokenizer and ``keys.json``. The same fields as
+        :func:`~seqart.studio.options.options_of` gives the loaded generator.
+
+        Returns:
+            None when the class declares no defaults (the generator must then be loaded to ask it).
+
+        Raises:
+            ModelError: for a tokenizer that does not load, or a type no longer registered.
+        """
+        from seqart.models.folder import load_tokenizer_of
+        from seqart.models.registry import model_type
+
+        kind = model_type(self.model_type)
+        generator_class = kind.generator_class()
+        made = generator_kind(generator_class, kind.representation)
+        defaults = declared_defaults(generator_class)
+        if made is None or defaults is None:
+            return None
+        tokenizer = load_tokenizer_of(self.folder) if made == "melody" else None
+        return options_for(made, defaults, tokenizer, self.folder)
+
+
+def generator_kind(generator_class: type, representation: str) -> str | None:
+    """What a generator of this class is to the form, as :func:`~seqart.studio.options.options_of`
+    tells a loaded one by the methods of :mod:`seqart.generate.protocol`: ``"latent"`` (it
+    encodes, decodes and interpolates), ``"melody"`` or ``"frames"`` (it continues a score;
+    by its representation), None (neither: it makes images)."""
+
+    def has(*names: str) -> bool:
+        return all(callable(getattr(generator_class, name, None)) for name in names)
+
+    if has("sample", "encode", "decode", "interpolate"):
+        return "latent"
+    if has("sample", "continue_score"):
+        return "melody" if representation == "melody" else "frames"
+    return None
+
+
+def declared_defaults(generator_class: type) -> dict | None:
+    """The ``sampling_defaults`` a generator class gives its instances, read without building
+    one: the ``DEFAULT_<OPTION>`` constants (``DEFAULT_BARS``, ``DEFAULT_TEMPERATURE``) of the
+    module whose class defines its ``__init__``, which each sampler builds them from.
+
+    Returns:
+        option name -> default, or None when that module declares none.
+    """
+    from seqart.generate.protocol import SAMPLE_OPTIONS
+
+    maker = next((c for c in generator_class.__mro__ if "__init__" in vars(c)), generator_class)
+    module = sys.modules.get(maker.__module__)
+    declared = {name: getattr(module, f"DEFAULT_{name.upper()}") for name in SAMPLE_OPTIONS
+                if hasattr(module, f"DEFAULT_{name.upper()}")}
+    return declared or None
 
 
 def find_models(given: Sequence[str | Path] = (), cwd: str | Path | None = None,

@@ -102,15 +102,32 @@ def options_of(generator) -> ModelOptions:
     from seqart.generate.protocol import LatentGenerator, MusicGenerator
 
     defaults = dict(getattr(generator, "sampling_defaults", {}) or {})
-    continues = None
     if isinstance(generator, LatentGenerator):
+        return options_for("latent", defaults)
+    if isinstance(generator, MusicGenerator) and _is_melody(generator):
+        return options_for("melody", defaults, generator.tokenizer, generator.folder)
+    if isinstance(generator, MusicGenerator):
+        return options_for("frames", defaults)
+    raise OptionError(f"a {generator.model_type} model makes images; the studio generates music")
+
+
+def options_for(kind: str, defaults: dict, tokenizer=None, folder=None) -> ModelOptions:
+    """The form fields of a generator of ``kind``, without the generator itself (so a
+    model folder's fields can be listed before its weights are loaded).
+
+    Args:
+        kind: ``"latent"`` (a VAE), ``"melody"`` (a melody model) or ``"frames"`` (a piano-roll model).
+        defaults: its ``sampling_defaults`` (what an option left at None means).
+        tokenizer, folder: a melody model's tokenizer and model folder (its ``keys.json``
+            gives the styles and meters offered); unused for the other kinds.
+    """
+    continues = None
+    if kind == "latent":
         fields = [_temperature(defaults, minimum=0.0)]
-    elif isinstance(generator, MusicGenerator) and _is_melody(generator):
-        fields, continues = _melody_fields(generator, defaults), "line"
-    elif isinstance(generator, MusicGenerator):
-        fields, continues = [_bars(defaults), _temperature(defaults), _tempo()], "all"
+    elif kind == "melody":
+        fields, continues = _melody_fields(tokenizer, folder, defaults), "line"
     else:
-        raise OptionError(f"a {generator.model_type} model makes images; the studio generates music")
+        fields, continues = [_bars(defaults), _temperature(defaults), _tempo()], "all"
     return ModelOptions([*fields, _seed(), Field("num", "int", "Takes", 2, 1, MAX_NUM, step=1,
                                                  help=f"how many takes at once (1-{MAX_NUM})")], continues)
 
@@ -229,13 +246,12 @@ def _is_melody(generator) -> bool:
     return model_type(generator.model_type).representation == "melody"
 
 
-def _melody_fields(generator, defaults: dict) -> list[Field]:
+def _melody_fields(tokenizer, folder, defaults: dict) -> list[Field]:
     from seqart.generate.constraints import SCALES
     from seqart.models.melody_lm.keys import read_openings
     from seqart.score import MODE_STEPS, PITCH_CLASS_NAMES
 
-    tokenizer = generator.tokenizer
-    openings = read_openings(generator.folder, tokenizer)
+    openings = read_openings(folder, tokenizer)
     layout = getattr(tokenizer, "layout", 1)
     meters = [f"{n}/{d}" for n, d in (openings.meters if openings is not None else [])]
     fields = []

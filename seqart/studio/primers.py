@@ -10,10 +10,16 @@ A melody model continues one line of a primer: the top voice of all its pitched
 tracks, or of the track chosen (numbered from 1, as
 :func:`seqart.generate.primer.primer_line` numbers them); a primer's JSON lists its
 tracks and says what line each choice continues.
+
+A take that continues a primer keeps it: :meth:`Primer.file_to_keep` gives the bytes
+recorded with the take in its feedback store (:mod:`.history`), from which a later
+session restores the same idea (:meth:`PrimerRegistry.add` again, or the primer held
+already with the same bytes, :meth:`PrimerRegistry.find_content`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +48,7 @@ class Primer:
         kind: ``"midi"``, ``"musicxml"``, ``"mxl"``, ``"abc"`` or ``"audio"`` (transcribed).
         path: its file in the session folder.
         score: what was read (times in beats, a quarter note = 1 beat); ``source`` is ``name``.
+        sha256: the hex SHA-256 of the uploaded bytes.
     """
 
     id: str
@@ -49,6 +56,19 @@ class Primer:
     kind: str
     path: Path
     score: Score
+    sha256: str = ""
+
+    def file_to_keep(self) -> tuple[str, bytes]:
+        """A file name and the bytes that restore this idea later: the uploaded score as it
+        is (read again, it is the same score), or for a recording the MIDI file of its
+        transcription, named ``<stem>-transcribed.mid`` (that is what was continued; the
+        recording may be megabytes, and transcribing it again is slow)."""
+        if self.kind != "audio":
+            return self.name, self.path.read_bytes()
+        midi = self.path.with_suffix(".mid")
+        if not midi.is_file():
+            self.score.write(midi, format="mid")
+        return f"{Path(self.name).stem}-transcribed.mid", midi.read_bytes()
 
     def line(self, track: int | None = None) -> tuple[Score, str | None]:
         """The line a melody model continues, and the sentence saying which (see
@@ -125,12 +145,22 @@ class PrimerRegistry:
         except SeqartError:
             path.unlink(missing_ok=True)
             raise
-        primer = Primer(primer_id, name, kind, path, score)
+        return self.keep(Primer(primer_id, name, kind, path, score, hashlib.sha256(data).hexdigest()))
+
+    def keep(self, primer: Primer) -> Primer:
+        """Hold ``primer`` (again: one forgotten as :data:`MAX_PRIMERS` were passed, that a
+        take still continues), as the newest; returns it."""
         with self._lock:
-            self._primers[primer_id] = primer
+            self._primers.pop(primer.id, None)
+            self._primers[primer.id] = primer
             while len(self._primers) > MAX_PRIMERS:
                 del self._primers[next(iter(self._primers))]
         return primer
+
+    def find_content(self, sha256: str) -> Primer | None:
+        """The primer held whose uploaded bytes have this hex SHA-256, or None."""
+        with self._lock:
+            return next((p for p in self._primers.values() if p.sha256 == sha256), None)
 
     def get(self, primer_id: Any) -> Primer:
         """The primer of ``primer_id``.

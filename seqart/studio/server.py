@@ -25,7 +25,7 @@ SHUTDOWN_WAIT = 2
 
 
 def serve(models: Sequence[str | Path] = (), host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
-          cwd: str | Path | None = None, echo: Callable[[str], None] = print) -> None:
+          cwd: str | Path | None = None, echo: Callable[[str], None] = print, record: bool | None = None) -> None:
     """Serve the studio until Ctrl-C.
 
     Args:
@@ -36,6 +36,7 @@ def serve(models: Sequence[str | Path] = (), host: str = "127.0.0.1", port: int 
         open_browser: open the page in the default browser once the server listens.
         cwd: the folder looked in for model folders (None: the current folder).
         echo: where the link and the warnings go, one line per call.
+        record: record the takes in the feedback stores (None: unless ``SEQART_NO_RECORD=1``).
 
     Raises:
         SeqartError: for a given model that does not exist, or an address that cannot be listened on.
@@ -50,7 +51,7 @@ def serve(models: Sequence[str | Path] = (), host: str = "127.0.0.1", port: int 
     sock = bind(host, port)
     port = sock.getsockname()[1]
     token = new_token()
-    app = create_app(entries, token, allowed_hosts_for(host, port))
+    app = create_app(entries, token, allowed_hosts_for(host, port), record=record)
     url = page_url(host, port, token)
     if not is_loopback(host):
         echo(f"warning: listening on {host}, not only this machine: anyone who can reach it and has the "

@@ -5,18 +5,27 @@ Everything here is plain, blocking Python (the API runs it in a worker thread, o
 the event loop). Generation goes through the one protocol every generator speaks
 (:mod:`seqart.generate.protocol`); each model's generator is loaded once and samples
 one request at a time. Takes are recorded in the model's feedback store as
-``seqart sample`` records its files, so ``seqart rate`` and ``seqart tune`` see them.
+``seqart sample`` records its files, so ``seqart rate`` and ``seqart tune`` see them
+(unless recording is off: ``SEQART_NO_RECORD=1`` or ``seqart studio --no-record``), one
+row per take with its place in its request (``index``) and, for a continuation, the
+idea's bytes (:mod:`.history`). The history lists those rows too, and opens them.
 Tuning runs as a background job in a child process (:mod:`.jobs`, :mod:`.tuning`);
 the model it makes joins :attr:`StudioSession.models` when it ends.
+Blending, varying and shifting takes with a latent model is :attr:`StudioSession.latent`
+(:mod:`.latent`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Sequence
 
 from seqart.errors import SeqartError, one_line
+from seqart.studio.history import (IDEA_KEY, HistoryError, check_limit, find_stored, idea_file, idea_of, kept_idea,
+                                   merged, open_stored, page, rating_of, stored_takes)
 from seqart.studio.jobs import Job, JobRegistry
+from seqart.studio.latent import LatentStudio
 from seqart.studio.models import ModelEntry, find_models
 from seqart.studio.options import ModelOptions, check_num, check_options, options_of, split_primer
 from seqart.studio.primers import Primer, PrimerRegistry
@@ -34,14 +43,24 @@ class StudioSession:
     Args:
         models: the models to offer (:func:`seqart.studio.models.find_models`).
         folder: the session folder for the takes' files (None: a new one in the data dir).
+        record: record the takes in the feedback stores (None: unless ``SEQART_NO_RECORD``
+            says not to, see :func:`seqart.feedback.store.recording_enabled`).
+
+    Raises:
+        FeedbackError: for a ``SEQART_NO_RECORD`` that is neither yes nor no.
     """
 
-    def __init__(self, models: Sequence[ModelEntry], folder: str | Path | None = None):
+    def __init__(self, models: Sequence[ModelEntry], folder: str | Path | None = None, record: bool | None = None):
+        from seqart.feedback.store import recording_enabled
+
+        self.record = recording_enabled() if record is None else bool(record)
         self.models = {m.id: m for m in models}
         self.takes = TakeRegistry(folder)
         self.primers = PrimerRegistry(self.takes.folder / "primers")
         self.jobs = JobRegistry()
         self._options: dict[str, ModelOptions] = {}
+        #: blend, vary and shift takes with a latent model (:mod:`.latent`; its model loads on first use)
+        self.latent = LatentStudio(self)
 
     def model(self, model_id: Any) -> ModelEntry:
         """The model of ``model_id``.
@@ -56,11 +75,17 @@ class StudioSession:
         return entry
 
     def options(self, entry: ModelEntry) -> ModelOptions:
-        """The form fields of a model (its generator is loaded on first use)."""
-        with entry.lock:
-            if entry.id not in self._options:
-                self._options[entry.id] = options_of(entry.load())
-            return self._options[entry.id]
+        """The form fields of a model, read from its folder (:meth:`ModelEntry.folder_options`),
+        or from its generator, loaded then, when the folder cannot say. Never waits for a
+        request that is generating with the model (another tab's)."""
+        known = self._options.get(entry.id)
+        if known is None:
+            known = entry.folder_options()
+            if known is None:
+                with entry.lock:
+                    known = options_of(entry.load())
+            known = self._options.setdefault(entry.id, known)
+        return known
 
     def models_json(self) -> list[dict]:
         """``GET /api/models``: every model with its fields; one that does not load says why
@@ -152,21 +177,79 @@ class StudioSession:
             primer_end = primer.line(track)[0].end if options.continues == "line" else primer.score.end
         takes = self.takes.add(entry, scores, settings, seed, primer=primer, primer_end=primer_end)
         recorded = {**settings, "seed": seed, "num": num}
-        if primer is not None:
+        if primer is not None and self.record:
             recorded["primer"] = str(primer.path)  # as seqart sample records --primer: the file
+            recorded[IDEA_KEY] = kept_idea(primer)  # and its bytes, which restore it (see .history)
         return takes, self._record(entry, takes, recorded), notice
 
-    @staticmethod
-    def _record(entry: ModelEntry, takes: list[Take], settings: dict) -> str | None:
-        """Record the takes in the model's feedback store; a one-line warning if it cannot be
-        written (as seqart sample does: the takes are made, a store that fails only warns)."""
+    def _record(self, entry: ModelEntry, takes: list[Take], settings: dict) -> str | None:
+        """Record the takes in the model's feedback store, each with its ``index`` in its
+        request, unless recording is off; a one-line warning if the store cannot be written
+        (as seqart sample does: the takes are made, a store that fails only warns)."""
         from seqart.feedback.store import record_samples
 
+        if not self.record:
+            return None
         try:
-            record_samples(entry.source, [t.midi for t in takes], settings)
+            for take in takes:
+                record_samples(entry.source, [take.midi], {**settings, "index": take.index})
         except SeqartError as exc:
             return f"warning: takes not recorded for rating ({one_line(exc, 200)})"
         return None
+
+    def history(self, limit: str | None = None, before: str | None = None) -> dict[str, Any]:
+        """``GET /api/history``: a page of the takes of this session and of the offered models'
+        stores, newest first (:mod:`.history`).
+
+        Args:
+            limit: takes per page, as the query gives it (None: :data:`~seqart.studio.history.DEFAULT_LIMIT`).
+            before: the id of the last take of the page before (None: from the newest).
+
+        Returns:
+            ``{"takes": summaries, "next": the id to ask the next page before (None: the last
+            page), "recording": whether this session records its takes, "notes": one line per
+            store left out}``.
+
+        Raises:
+            HistoryError: for a bad limit.
+            UnknownTakeError: for a ``before`` that is no take of the history.
+        """
+        size = check_limit(limit)
+        stored, notes = stored_takes(list(self.models.values()))
+        shown, following = page(merged(self.takes.history(), stored), size, before)
+        return {"takes": shown, "next": following, "recording": self.record, "notes": notes}
+
+    def open_take(self, take_id: Any) -> Take:
+        """A take of this session, or an earlier one opened from its store (:func:`~seqart.studio.history.open_stored`).
+
+        Raises:
+            UnknownTakeError: for an id that is neither.
+            SeqartError: for stored bytes that cannot be read.
+        """
+        take = self.takes.find(take_id)
+        if take is not None:
+            return take
+        return open_stored(self.takes, find_stored(list(self.models.values()), take_id))
+
+    def restore_primer(self, take_id: Any) -> tuple[Primer, int | None]:
+        """The idea a take continued, held again as a primer of this session (read from the
+        bytes its store row kept, for an earlier take), and the track it continued (from 1;
+        None: the top voice of all tracks).
+
+        Raises:
+            UnknownTakeError: for an unknown take.
+            HistoryError: for a take that continued no idea, or whose idea was not kept.
+            SeqartError: for kept bytes the readers refuse.
+        """
+        take = self.takes.find(take_id)
+        if take is not None and take.primer is not None:
+            return self.primers.keep(take.primer), take.settings.get("track")
+        if take is not None and not take.earlier:
+            raise HistoryError("that take continued no idea")
+        stored = find_stored(list(self.models.values()), take_id)
+        name, data = idea_file(stored.settings)
+        primer = self.primers.find_content(hashlib.sha256(data).hexdigest()) or self.primers.add(name, data)
+        return self.primers.keep(primer), (idea_of(stored.settings) or {}).get("track")
 
     def rate(self, take_id: Any, rating: Any) -> Take:
         """Rate a take in its model's feedback store: ``"like"``, ``"dislike"`` or 1-5 stars.
@@ -182,6 +265,6 @@ class StudioSession:
             raise FeedbackError("rating must be like, dislike or 1-5 stars")
         parse_rating(rating)  # refuse a bad rating before the store is opened
         with FeedbackStore.for_model(take.model_source) as store:
-            sample = store.rate(take.midi, rating, model=model_label(take.model_source))
-        take.rating = sample.stars if sample.stars is not None else {1: "like", -1: "dislike"}.get(sample.rating)
+            sample = store.rate(take.stored_file, rating, model=model_label(take.model_source))
+        take.rating = rating_of(sample)
         return take

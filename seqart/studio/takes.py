@@ -10,10 +10,16 @@ The session folder is ``<data dir>/studio/<date>-<time>-<random>/`` (the data di
 :func:`seqart.feedback.store.data_dir`), created on the first take, readable by its
 owner only. The MIDI file is written when the take is made (the feedback store
 records it then); MusicXML and WAV are written on the first download and kept.
+
+Besides the takes it makes, a session holds the earlier takes it opens from the
+feedback stores (:mod:`.history`): their recorded bytes are written to the session
+folder under the take's id, so downloads and ratings go through the same files, and
+a rating reaches the same store row (the store finds a sample by its bytes).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import secrets
@@ -48,9 +54,10 @@ class Take:
         model_source: the shipped name or folder the feedback store files it under.
         score: the piece (notes in beats, a quarter note = 1 beat).
         settings: the options it was asked with, the model's defaults filled in (no seed, no num).
-        seed: the seed of its request (with ``num`` and ``settings`` it reproduces the take).
-        index: its place in its request, from 1.
-        num: how many takes its request made.
+        seed: the seed of its request (with ``num`` and ``settings`` it reproduces the take;
+            None for an earlier take recorded without one).
+        index: its place in its request, from 1 (None: not recorded).
+        num: how many takes its request made (None: not recorded).
         created: when it was made (ISO 8601, UTC, seconds).
         midi: its MIDI file in the session folder.
         rating: the latest rating: ``"like"``, ``"dislike"``, 1-5 stars, or None.
@@ -58,6 +65,12 @@ class Take:
             (None: it has no primer).
         primer: the :class:`~seqart.studio.primers.Primer` it continues (None: none).
         batch: the number of its request in the session, from 0.
+        sha256: the hex SHA-256 of the bytes the feedback store keeps of it (its row's key).
+        recorded: the file holding those bytes, when it is not ``midi`` (an earlier take
+            recorded as ABC or MusicXML); None: ``midi``.
+        earlier: True for a take made before this session, opened from its store.
+        idea: for an earlier take that continued an idea: ``{"name", "track", "kept"}``
+            (:func:`seqart.studio.history.idea_of`); None otherwise.
     """
 
     id: str
@@ -66,22 +79,40 @@ class Take:
     model_source: str
     score: Score
     settings: dict
-    seed: int
-    index: int
-    num: int
+    seed: int | None
+    index: int | None
+    num: int | None
     created: str
     midi: Path
     rating: str | int | None = None
     primer_end: float | None = None
     primer: Any = None
     batch: int = 0
+    sha256: str = ""
+    recorded: Path | None = None
+    earlier: bool = False
+    idea: dict | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def summary(self) -> dict[str, Any]:
-        """What the history lists: who made it, how, and its rating."""
+        """What the history lists: who made it, how, and its rating; ``earlier`` (made before
+        this session) and ``idea``, what it continued: ``{"name", "track", "kept"}`` (``kept``:
+        the idea can be restored) or None."""
         return {"id": self.id, "model": self.model_id, "model_name": self.model_name, "index": self.index,
                 "num": self.num, "seed": self.seed, "settings": self.settings, "created": self.created,
-                "rating": self.rating, "notes_count": self.score.num_notes}
+                "rating": self.rating, "notes_count": self.score.num_notes, "earlier": self.earlier,
+                "idea": self.idea_json()}
+
+    def idea_json(self) -> dict[str, Any] | None:
+        """What it continued (see :meth:`summary`)."""
+        if self.primer is not None:
+            return {"name": self.primer.name, "track": self.settings.get("track"), "kept": True}
+        return self.idea
+
+    @property
+    def stored_file(self) -> Path:
+        """The file whose bytes its feedback store keeps (what a rating is given to)."""
+        return self.recorded or self.midi
 
     def to_json(self) -> dict[str, Any]:
         """Everything a card needs: the summary, the roll (:func:`~seqart.studio.roll.roll_json`)
@@ -99,7 +130,7 @@ class Take:
             **self.summary(),
             **roll,
             "primer": None if self.primer_end is None else [0.0, self.primer_end],
-            "primer_name": None if self.primer is None else self.primer.name,
+            "primer_name": (self.idea_json() or {}).get("name"),
             "from_primer": from_primer,
             "downloads": {fmt: f"/api/takes/{self.id}/download.{fmt}" for fmt in DOWNLOADS},
         }
@@ -137,13 +168,20 @@ class TakeRegistry:
             take_id = new_id()
             midi = score.write(self.folder / f"{take_id}.mid", format="mid")
             takes.append(Take(take_id, model.id, model.name, model.source, score, dict(settings), seed, index,
-                              len(scores), created, midi, primer_end=primer_end, primer=primer))
+                              len(scores), created, midi, primer_end=primer_end, primer=primer,
+                              sha256=hashlib.sha256(midi.read_bytes()).hexdigest()))
         with self._lock:
             batch = next(self._batches)
             for take in takes:
                 take.batch = batch
                 self._takes[take.id] = take
         return takes
+
+    def keep(self, take: Take) -> Take:
+        """Hold an earlier take opened from its store (:func:`seqart.studio.history.open_stored`);
+        the one held already when two requests open it at once."""
+        with self._lock:
+            return self._takes.setdefault(take.id, take)
 
     def get(self, take_id: str) -> Take:
         """The take of ``take_id``.
@@ -153,10 +191,19 @@ class TakeRegistry:
         """
         return lookup(self._takes, take_id, UnknownTakeError, "no take {key} in this session")
 
+    def find(self, take_id: Any) -> Take | None:
+        """The take of ``take_id``, or None."""
+        try:
+            return self.get(take_id)
+        except UnknownTakeError:
+            return None
+
     def history(self) -> list[Take]:
-        """Every take of the session: the newest request first, its takes in order."""
+        """Every take made in the session (not the earlier ones it opened): the newest request
+        first, its takes in order."""
         with self._lock:
-            return sorted(self._takes.values(), key=lambda t: (-t.batch, t.index))
+            made = [t for t in self._takes.values() if not t.earlier]
+        return sorted(made, key=lambda t: (-t.batch, t.index))
 
     def file(self, take: Take, fmt: str) -> Path:
         """The take's file in ``fmt`` (``"mid"``, ``"musicxml"`` or ``"wav"``), written on first use.

@@ -8,10 +8,12 @@
 (() => {
   const PITCH_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
   const BLACK_KEYS = new Set([1, 3, 6, 8, 10]);
-  const state = { models: new Map(), cards: new Map(), playing: null, idea: null, job: null, tuned: null };
+  const state = { models: new Map(), cards: new Map(), playing: null, idea: null, job: null, tuned: null,
+    historyNext: null };
   // note colours: a take's own notes (blue) and the notes of the idea it continues (amber)
   const HUES = { new: 216, primer: 32 };
   const byId = (id) => document.getElementById(id);
+  const cardHooks = [];  // run on every card built (latent.js adds its controls so)
 
   // ------------------------------------------------------------------ helpers
   function el(tag, props, ...children) {
@@ -143,18 +145,20 @@
     control.value = text;
   }
 
+  // Puts a take's settings in the form; false when its model is not offered.
   function fillForm(take) {
     const model = state.models.get(take.model);
     if (!model) {
       showStatus(`The model of that take (${take.model_name}) is not offered any more.`, true);
-      return;
+      return false;
     }
     const form = byId("settings");
     form.elements.model.value = model.id;
     buildForm(model);
     const values = { ...take.settings, seed: take.seed, num: take.num };
     for (const field of model.options) setField(form, field, values[field.name]);
-    showStatus(`Settings of ${take.model_name} take ${take.index} (seed ${take.seed}) are back in the form.`);
+    showTuneModel();
+    return true;
   }
 
   // ---------------------------------------------------------- the piano roll
@@ -310,12 +314,13 @@
     const parts = [take.key || "no key", take.meter, `${Math.round(take.tempo)} bpm`,
       `${take.bars} bar${take.bars === 1 ? "" : "s"}`];
     if (take.style) parts.unshift(take.style);
-    if (take.seed !== undefined) parts.push(`seed ${take.seed}`);
+    if (take.seed !== undefined && take.seed !== null) parts.push(`seed ${take.seed}`);
     return parts.join(" · ");
   }
 
   function cardTitle(take) {
-    const title = `${take.model_name} · take ${take.index} of ${take.num}`;
+    const which = take.index ? `take ${take.index} of ${take.num}` : "a take";
+    const title = `${take.model_name} · ${take.earlier ? "earlier " : ""}${which}`;
     return take.primer_name ? `${title} · continues ${take.primer_name}` : title;
   }
 
@@ -344,7 +349,7 @@
     card.node = el("article", { className: "card" },
       el("div", { className: "card-head" },
         el("h3", { textContent: cardTitle(take) }),
-        el("span", { className: "help", textContent: new Date(take.created).toLocaleTimeString() })),
+        el("span", { className: "help", textContent: when(take) })),
       el("p", { className: "meta", textContent: describe(take) }),
       card.canvas,
       card.audio,
@@ -355,6 +360,7 @@
     card.node.dataset.take = take.id;
     state.cards.set(take.id, card);
     showRating(card);
+    for (const hook of cardHooks) hook(card);
     return card;
   }
 
@@ -432,31 +438,87 @@
   }
 
   // ----------------------------------------------------------------- history
+  const RECORDING_OFF = "Recording is off (SEQART_NO_RECORD=1 or --no-record): this session's takes are not " +
+    "kept in the feedback stores and leave the history when the studio stops; a take you rate is kept.";
+
+  function when(take) {
+    const date = new Date(take.created);
+    return take.earlier ? date.toLocaleString() : date.toLocaleTimeString();
+  }
+
   function summarize(settings) {
     return Object.entries(settings)
       .map(([name, value]) => `${name} ${value}`)
       .join(", ");
   }
 
-  async function refreshHistory() {
+  function historyItem(take) {
+    const parts = [`${take.model_name}${take.index ? ` #${take.index}` : ""}`];
+    if (take.seed !== null && take.seed !== undefined) parts.push(`seed ${take.seed}`);
+    if (take.idea) parts.push(`continues ${take.idea.name}`);
+    const button = el("button", { type: "button", title: summarize(take.settings) },
+      el("span", { className: "when", textContent: when(take) }),
+      `${parts.join(" · ")} · `,
+      el("span", { className: "rating", textContent: ratingText(take.rating) }));
+    button.addEventListener("click", () => reopen(take));
+    const item = el("li", { className: take.earlier ? "earlier" : "" }, button);
+    item.dataset.take = take.id;
+    return item;
+  }
+
+  // Lists the newest takes again, or (older) appends the next page.
+  async function refreshHistory(older) {
     try {
-      const { takes } = await api("/api/history");
-      const list = byId("history");
-      list.replaceChildren(...takes.map((take) => {
-        const button = el("button", { type: "button", title: summarize(take.settings) },
-          el("span", { className: "when", textContent: new Date(take.created).toLocaleTimeString() }),
-          `${take.model_name} #${take.index} · seed ${take.seed} · ${ratingText(take.rating)}`);
-        button.addEventListener("click", () => {
-          fillForm(take);
-          const card = state.cards.get(take.id);
-          if (card) {
-            card.node.scrollIntoView({ behavior: "smooth", block: "nearest" });
-            card.node.classList.add("flash");
-            window.setTimeout(() => card.node.classList.remove("flash"), 1200);
-          }
-        });
-        return el("li", {}, button);
-      }));
+      const query = older && state.historyNext ? `?before=${encodeURIComponent(state.historyNext)}` : "";
+      const page = await api(`/api/history${query}`);
+      const items = page.takes.map(historyItem);
+      if (query) byId("history").append(...items);
+      else byId("history").replaceChildren(...items);
+      state.historyNext = page.next;
+      byId("history-more").hidden = !page.next;
+      const note = [page.recording ? "" : RECORDING_OFF, ...page.notes].filter(Boolean).join(" ");
+      byId("history-note").textContent = note;
+      byId("history-note").hidden = !note;
+    } catch (error) {
+      showStatus(error.message, true);
+    }
+  }
+
+  // The idea a take continued, back as the one to continue (or none, as the take had none).
+  async function restoreIdea(take) {
+    if (!take.idea) {
+      if (state.idea) forgetIdea();
+      return "";
+    }
+    try {
+      const { primer, track } = await api(`/api/history/${take.id}/primer`, {});
+      showIdea(primer);
+      byId("idea-track").value = track === null ? "" : String(track);
+      showNotice();
+      return `, with its idea ${primer.name}`;
+    } catch (error) {
+      if (state.idea) forgetIdea();
+      throw error;
+    }
+  }
+
+  async function showCard(take) {
+    if (!state.cards.has(take.id)) addTakes([await api(`/api/history/${take.id}`)]);
+    const card = state.cards.get(take.id);
+    card.node.scrollIntoView({ behavior: "smooth", block: "nearest" });
+    card.node.classList.add("flash");
+    window.setTimeout(() => card.node.classList.remove("flash"), 1200);
+  }
+
+  // One click on the history: the take's settings and idea back in the form, its card in view.
+  async function reopen(take) {
+    if (!fillForm(take)) return;
+    try {
+      const idea = await restoreIdea(take);
+      await showCard(take);
+      const seed = take.seed === null ? "" : ` (seed ${take.seed})`;
+      showStatus(`Settings of ${take.model_name} ${take.index ? `take ${take.index}` : "take"}${seed}${idea} ` +
+        "are back in the form.");
     } catch (error) {
       showStatus(error.message, true);
     }
@@ -640,6 +702,7 @@
     byId("idea-file").addEventListener("change", uploadIdea);
     byId("idea-track").addEventListener("change", showNotice);
     byId("idea-clear").addEventListener("click", forgetIdea);
+    byId("history-more").addEventListener("click", () => refreshHistory(true));
     window.addEventListener("resize", () => {
       for (const card of state.cards.values()) drawRoll(card.canvas, card.take, null);
       drawIdea();
@@ -666,5 +729,6 @@
     }
   }
 
+  window.seqartStudio = { api, el, showStatus, makeCard, drawRoll, refreshHistory, onCard: (hook) => cardHooks.push(hook) };
   start();
 })();

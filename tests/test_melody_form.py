@@ -193,3 +193,36 @@ def test_every_section_may_close_on_the_tonic(tiny_run, bars, closes):
     free = sampler.sample(3, SamplingOptions(bars=bars, key=KeySignature(0, 2, "major"), time_signature=(4, 4),
                                              ending="free"), np.random.default_rng(0))
     assert not any(n.start == 28 and n.end == 32 and n.pitch % 12 == 2 for s in free for n in s.tracks[0].notes)
+
+
+@pytest.mark.parametrize("pickup", [False, True])
+def test_a_continuation_answers_the_primers_opening(tiny_run, monkeypatch, pickup):
+    """Bars 5-6 after a 4-bar primer are pulled toward its bars 1-2 (a pickup is not bar 1);
+    with the pull made overwhelming, a flat model copies them, and nothing else moves."""
+    from seqart.generate import melody
+    from seqart.generate.melody import MelodySampler, SamplingOptions
+    from seqart.score import Note, Score, TimeSignature, Track
+
+    tok = load_generator(tiny_run).tokenizer
+    lead = 3.0 if pickup else 0.0  # a one-beat pickup
+    scale = [62, 64, 66, 67, 69, 71, 73, 74]  # D major, the primer's key: the mask keeps it
+    notes = [Note(scale[(i * 3) % 8], lead + i, 1.0, 80) for i in range(16)]
+    if pickup:
+        notes.insert(0, Note(57, 3.0, 1.0, 80))
+        notes = [Note(n.pitch, n.start + (1.0 if n is not notes[0] else 0.0), 1.0, 80) for n in notes]
+    primer = Score(tracks=[Track(notes=notes)], time_signatures=[TimeSignature(0.0, 4, 4)],
+                   key_signatures=[KeySignature(0.0, 2, "major")])
+    first_bar = 4.0 if pickup else 0.0
+    sampler = MelodySampler(_FlatLM(tok.vocab_size), tok)
+    options = SamplingOptions(bars=4, time_signature=(4, 4), ending="free")
+
+    def bars(score, start, count):
+        return [(n.pitch, n.start - start) for n in score.tracks[0].notes if start <= n.start < start + 4 * count]
+
+    monkeypatch.setattr(melody, "ANSWER_BIAS", 50.0)
+    for out in sampler.sample(3, options, np.random.default_rng(1), primer=primer):
+        assert bars(out, first_bar + 16, 2) == bars(primer, first_bar, 2)
+        assert bars(out, first_bar, 4) == bars(primer, first_bar, 4)
+    monkeypatch.setattr(melody, "ANSWER_BIAS", 0.0)
+    free = sampler.sample(3, options, np.random.default_rng(1), primer=primer)
+    assert all(bars(out, first_bar + 16, 2) != bars(primer, first_bar, 2) for out in free)

@@ -98,6 +98,7 @@ def test_beats_of_sixteenths_or_thirds_round_trip(score):
     tok = get_tokenizer("melody", layout=3)
     ids = tok.encode(score)
     assert _notes(tok.decode(ids)) == _notes(score)
+    assert (tok.on_grid(ids) == get_tokenizer("melody").encode(score)).all()  # read on the grid: layout 2
     for i in np.flatnonzero(ids == tok.triplet_id):  # three step tokens follow every marker
         assert all(tok.is_step(t) and t != tok.triplet_id for t in ids[i + 1:i + 4])
 
@@ -184,3 +185,37 @@ def test_a_model_starts_a_run_on_a_newer_layout_with_new_rows_for_the_new_tokens
             if tensor.dim() == 1:
                 assert grown[-1] <= tensor.min() + 1e-6
     assert any(new.state_dict()[n].shape != t.shape for n, t in old.state_dict().items())
+
+
+def test_a_tune_lands_in_the_same_split_whatever_the_layout(tmp_path):
+    """The split hashes the tokens as layout 2 writes them: a layout-3 corpus of the same
+    files has the same train, valid and test tunes, so a model started from a layout-2
+    model is never tested on tunes it trained on."""
+    import json
+    import os
+
+    from seqart.corpora.build import build_corpus
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "midi").mkdir()
+    for i in range(40):  # every tune has triplets: its layout-3 tokens differ from its layout-2 tokens
+        notes, beat = [], 0.0
+        for b in range(16):
+            if b % 3 == 1:
+                notes += [(int(rng.integers(60, 72)), beat + k / 3, 1 / 3) for k in range(3)]
+            else:
+                notes.append((int(rng.integers(60, 72)), beat, 1.0))
+            beat += 1
+        _score(notes).write(tmp_path / "midi" / f"tune{i:02d}.mid")
+    os.environ["SEQART_CACHE_DIR"] = str(tmp_path / "cache")
+    try:
+        splits = []
+        for layout in (2, 3):
+            out = tmp_path / f"corpus{layout}"
+            build_corpus(tmp_path / "midi", out, representation="melody", workers=1, progress=False,
+                         tokenizer_config={"layout": layout}, valid_fraction=0.3, test_fraction=0.3)
+            items = json.loads((out / "manifest.json").read_text())["items"]
+            splits.append([(item["source"], item["split"]) for item in items])
+    finally:
+        os.environ.pop("SEQART_CACHE_DIR", None)
+    assert splits[0] == splits[1] and len({split for _, split in splits[0]}) == 3

@@ -312,7 +312,8 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
         fingerprint["styles"] = hashlib.sha256(json.dumps(labelled).encode()).hexdigest()
     writer = CorpusWriter.open(out, kind, dtype, n_features, shard_items,
                                split=partial(split_of, valid_fraction=valid_fraction, test_fraction=test_fraction),
-                               dedupe=True, fingerprint=fingerprint, resume=resume)
+                               dedupe=True, fingerprint=fingerprint, resume=resume,
+                               split_view=getattr(tokenizer, "split_view", None))
     report.resumed_units = writer.next_unit
     cache = ScoreCache() if use_cache else None
     bar = _Progress(progress)

@@ -108,6 +108,7 @@ class CorpusWriter:
         self.row_shape: tuple[int, ...] = () if kind == "tokens" else (int(n_features),)
         self.shard_items = int(shard_items)
         self._split = split
+        self._split_view: Callable[[np.ndarray], np.ndarray] | None = None
         self._dedupe = dedupe
         self.staging = staging_folder(out)
         self.corpus_dir = self.staging / "corpus"
@@ -140,7 +141,8 @@ class CorpusWriter:
     @classmethod
     def open(cls, out: Path, kind: str, dtype, n_features: int, shard_items: int,
              split: Callable[[str], int] | None = None, dedupe: bool = True,
-             fingerprint: dict | None = None, resume: bool = False) -> "CorpusWriter":
+             fingerprint: dict | None = None, resume: bool = False,
+             split_view: Callable[[np.ndarray], np.ndarray] | None = None) -> "CorpusWriter":
         """Start writing ``out``: resume the build in its staging folder when ``resume``
         is set and the journal there was written for the same ``fingerprint``, else
         start afresh (clearing any staging folder left behind).
@@ -158,11 +160,15 @@ class CorpusWriter:
                 (source units, tokenizer, fractions, shard size); a journal with another
                 fingerprint is not resumed.
             resume: carry on from a journal left by an interrupted build, if it matches.
+            split_view: what of a sequence ``split`` hashes (None: the sequence itself), e.g.
+                :meth:`seqart.tokenizers.melody.MelodyTokenizer.split_view`, so that a tune
+                lands in one split whatever the tokenizer's layout.
 
         Raises:
             CorpusError: another build holds the staging folder, or it cannot be written.
         """
         writer = cls(Path(out), kind, dtype, n_features, shard_items, split, dedupe)
+        writer._split_view = split_view
         try:
             writer.staging.mkdir(parents=True, exist_ok=True)
             writer._lock()
@@ -348,7 +354,9 @@ class CorpusWriter:
         if split is None:
             if self._split is None:
                 raise ValueError("no split given and no split function")
-            split = self._split(digest.hex())
+            key = digest if self._split_view is None else \
+                hashlib.sha256(np.ascontiguousarray(self._split_view(arr), dtype=arr.dtype).tobytes()).digest()
+            split = self._split(key.hex())
         if self._open is not None and self._open.rows and self._open.rows + len(arr) > self.shard_items:
             self._close_shard()
         self.scores += bool(is_score)

@@ -85,7 +85,7 @@ LAYOUT = 2
 #: the newest layout (``TRIPLET``); corpora ask for it with ``layout=3``
 NEWEST_LAYOUT = 3
 #: how far (beats) an onset may lie from a third of its beat and still count as a triplet note
-TRIPLET_TOLERANCE = 1 / 24
+TRIPLET_TOLERANCE = 1 / 48
 
 
 @dataclass(frozen=True)
@@ -289,6 +289,12 @@ class MelodyTokenizer(Tokenizer):
         t = int(token)
         return t in (REST, HOLD) or self.note_base <= t < self.ts_base or (t == self.triplet_id)
 
+    def split_view(self, tokens: np.ndarray) -> np.ndarray:
+        """What a corpus build hashes to give a tune its split: the tokens as layout 2
+        writes them (:meth:`on_grid`), so a tune lands in the same split whatever the
+        layout, and a model started from one layout's model is tested on tunes it never saw."""
+        return self.on_grid(tokens)
+
     def on_grid(self, tokens: np.ndarray) -> np.ndarray:
         """``tokens`` with every triplet beat written on the 4-step grid as layout 2 writes
         it (thirds at steps 0, 1 and 3; ``TRIPLET a b c`` -> ``a b HOLD c``): for code that
@@ -343,6 +349,8 @@ class MelodyTokenizer(Tokenizer):
         v2 = self.layout >= 2
         # A pickup: the first bar is silent for at least half its length before its first note.
         pickup = pickup and v2 and len(bars) > 1 and bars[0][1] // 2 <= int(starts[0]) < bars[0][1]
+        # Section labels read the grid as layout 2 does; then triplet beats are written.
+        labels = self._section_labels(steps, bars[1:] if pickup else bars) if v2 else {}
         if self.triplet_id is not None:
             self._write_triplets(steps, line.tracks[0].notes, bars, int(starts[0]) if pickup else 0)
 
@@ -352,7 +360,6 @@ class MelodyTokenizer(Tokenizer):
         for k in keys[1:]:
             bar_index = max(i for i, b in enumerate(bars) if b[0] <= round(k.beat * q))
             key_changes[bar_index] = k
-        labels = self._section_labels(steps, bars[1:] if pickup else bars) if v2 else {}
         prev_meter = bars[0][2]
         for i, (bar_start, bar_len, meter) in enumerate(bars):
             if bar_start >= total:
@@ -379,27 +386,33 @@ class MelodyTokenizer(Tokenizer):
         """Rewrite in place every triplet beat of ``steps`` (the 4-step grid, in tokens) as
         ``TRIPLET`` and its three thirds.
 
-        A triplet beat is a quarter note starting on a whole beat inside its bar, every
-        onset in it within :data:`TRIPLET_TOLERANCE` of a third, at least one of them on
-        the second or third third. Its first third keeps the grid's token (it is the
-        beat's own step); the others are the note starting there, else ``REST`` where a
-        note ends there in silence, else ``HOLD``. Beats before ``from_step`` (a pickup's
-        silent start, not written) stay as they are.
+        A triplet beat is a quarter note starting on a whole beat inside its bar whose
+        onsets and note ends all lie within :data:`TRIPLET_TOLERANCE` of a third, one
+        onset on its second or third third. Its first third keeps the grid's token (it
+        is the beat's own step); the others are the note starting there, else ``REST``
+        where a note ends there in silence, else ``HOLD``. Read back on the grid
+        (:meth:`on_grid`), the beat is what layout 2 writes. Beats before ``from_step``
+        (a pickup's silent start, not written) stay as they are.
         """
         q, tol = self.config.steps_per_beat, TRIPLET_TOLERANCE
         onsets = np.array([n.start for n in notes])
         ends = np.array([n.end for n in notes])
         beat_of = np.floor(onsets + tol).astype(np.int64)
-        frac = onsets - beat_of
-        off_third = (np.abs(frac - 1 / 3) < tol) | (np.abs(frac - 2 / 3) < tol)
-        on_thirds = off_third | (np.abs(frac) < tol)
-        beats = np.unique(beat_of[off_third])
-        whole_beats = {b for b in beats if on_thirds[beat_of == b].all()}
-        if not whole_beats:
+        third_of = np.rint((onsets - beat_of) * 3).astype(np.int64)
+        on_third = np.abs(onsets - beat_of - third_of / 3) < tol
+        candidates = np.unique(beat_of[on_third & (third_of % 3 != 0)])
+        if not len(candidates):
             return
+        end_beat = np.floor(ends + tol).astype(np.int64)
+        end_third = np.rint((ends - end_beat) * 3).astype(np.int64)
+        end_on_third = np.abs(ends - end_beat - end_third / 3) < tol
         bar_starts = [bar_start for bar_start, _, _ in bars]
-        for beat in sorted(whole_beats):
-            step = int(beat) * q
+        for beat in candidates.tolist():
+            members = np.flatnonzero(beat_of == beat)
+            ending = np.flatnonzero(end_beat == beat)
+            if not (on_third[members].all() and end_on_third[ending].all()):
+                continue
+            step = beat * q
             if step < from_step:
                 continue
             bar_start, bar_len, _ = bars[bisect.bisect_right(bar_starts, step) - 1]
@@ -407,15 +420,13 @@ class MelodyTokenizer(Tokenizer):
                 continue
             tokens = [int(steps[step])]
             for k in (1, 2):
-                t = beat + k / 3
-                starting = np.flatnonzero(np.abs(onsets - t) < tol)
+                starting = members[third_of[members] == k]
                 if len(starting):
                     tokens.append(self.note_base + notes[starting[-1]].pitch - self.config.min_pitch)
                     continue
-                before, now = t - 1 / 3 + tol, t + tol
-                sounded = bool(np.any((onsets <= before) & (ends > before)))
-                sounds = bool(np.any((onsets <= now) & (ends > now)))
-                tokens.append(REST if sounded and not sounds else HOLD)
+                ended = ending[end_third[ending] == k]
+                sounding = np.any((onsets < beat + k / 3 - tol) & (ends > beat + k / 3 + tol))
+                tokens.append(REST if len(ended) and not sounding else HOLD)
             steps[step: step + q] = [self.triplet_id, *tokens]
 
     def _section_labels(self, steps: np.ndarray, bars: list) -> dict[int, str]:

@@ -120,3 +120,24 @@ def test_lr_schedule_warms_up_then_decays():
     assert lr_factor(9, cfg) == pytest.approx(1.0)
     assert lr_factor(99, cfg) == pytest.approx(0.1, abs=0.01)
     assert lr_factor(50, cfg) < lr_factor(20, cfg)
+
+
+def test_style_balance_draws_windows_more_evenly_over_the_styles():
+    """style_balance 0 draws windows by tokens; 1 draws every style alike (within the cap);
+    validation windows are never reweighted."""
+    from seqart.models.melody_lm.data import STYLE_BALANCE_CAP, TokenWindows, style_weights
+
+    seqs = [np.full(20, 7 if i < 90 else 9) for i in range(100)]  # 90 songs, 10 reels, as token 7 or 9
+    styles = ["song" if i < 90 else "reel" for i in range(100)]
+
+    def reel_share(balance):
+        windows = TokenWindows(seqs, batch_size=64, seq_len=8, styles=styles, style_balance=balance)
+        rows = np.concatenate([windows.batch(i).numpy()[:, 0] for i in range(40)])
+        return float(np.mean(rows == 9))
+
+    assert abs(reel_share(0.0) - 0.1) < 0.03 and abs(reel_share(1.0) - 0.5) < 0.04
+    assert 0.15 < reel_share(0.5) < 0.35  # 0.1 ** 0.5 against 0.9 ** 0.5: a quarter
+    capped = style_weights(["a"] * 999 + ["b"], np.ones(1000), 1.0)
+    assert capped[-1] == STYLE_BALANCE_CAP and capped[0] == 1.0
+    with pytest.raises(SeqartError, match="style_balance"):
+        TrainConfig(style_balance=1.5).validate()

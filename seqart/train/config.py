@@ -43,6 +43,11 @@ class TrainConfig:
         seed: seeds weights, dropout and the batch order.
         augment_transpose: random transposition of training windows by up to this many
             semitones (0 = off).
+        style_balance: 0-1; how far training windows of a melody model are drawn evenly
+            over the styles instead of in proportion to their tokens (0: by tokens; a: a
+            style with token share ``p`` gets a window share in proportion to ``p ** (1 - a)``,
+            at most :data:`seqart.models.melody_lm.data.STYLE_BALANCE_CAP` times its own
+            weight relative to the largest style). Validation is never reweighted.
         threads: CPU threads for torch (0 = torch's default).
     """
 
@@ -65,6 +70,7 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     augment_transpose: int = 0
+    style_balance: float = 0.0
     threads: int = 0
 
     def validate(self) -> None:
@@ -78,6 +84,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "seq_len", "val_every", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise SeqartError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.style_balance <= 1:
+            raise SeqartError(f"style_balance must be 0-1, got {self.style_balance}")
         if self.checkpoint_minutes < 0:
             raise SeqartError(f"checkpoint_minutes must be 0 (off) or more, got {self.checkpoint_minutes}")
         if not self.lr > 0:

@@ -7,6 +7,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 Transposer = Callable[[np.ndarray, int], "np.ndarray | None"]
+#: most a style's windows are up-weighted by ``style_balance``, relative to the largest style
+STYLE_BALANCE_CAP = 8.0
 
 
 class TokenWindows:
@@ -26,6 +28,9 @@ class TokenWindows:
         pad_id: padding token (ignored by the loss).
         eval_len: tokens predicted per evaluation window (a model with a bounded
             context, a transformer's, evaluates windows no longer than it).
+        styles: the style of each sequence (any hashable label), for ``style_balance``.
+        style_balance: 0-1, how far training windows are drawn evenly over the styles
+            (:class:`seqart.train.config.TrainConfig`); 0 or no ``styles``: by tokens.
     """
 
     def __init__(
@@ -39,8 +44,11 @@ class TokenWindows:
         start_prob: float = 0.5,
         pad_id: int = 0,
         eval_len: int = 1024,
+        styles: Sequence | None = None,
+        style_balance: float = 0.0,
     ):
-        self.sequences = [s for s in sequences if len(s) >= 2]
+        kept = [i for i, s in enumerate(sequences) if len(s) >= 2]
+        self.sequences = [sequences[i] for i in kept]
         if not self.sequences:
             from seqart.errors import CorpusError
 
@@ -54,7 +62,10 @@ class TokenWindows:
         self.pad_id = pad_id
         self.eval_len = eval_len
         lengths = np.array([len(s) for s in self.sequences], dtype=np.float64)
-        self._weights = lengths / lengths.sum()
+        weights = lengths
+        if styles is not None and style_balance > 0:
+            weights = lengths * style_weights([styles[i] for i in kept], lengths, style_balance)
+        self._weights = weights / weights.sum()
         self.num_tokens = int(lengths.sum())
 
     def batch(self, index: int):
@@ -99,3 +110,15 @@ class TokenWindows:
                 out[row, : len(w)] = w
             produced += 1
             yield torch.from_numpy(out)
+
+
+def style_weights(styles: Sequence, lengths: np.ndarray, balance: float) -> np.ndarray:
+    """Per-sequence multipliers of its token weight that give each style a window share in
+    proportion to ``share ** (1 - balance)`` (``share``: the style's share of the tokens),
+    each at most :data:`STYLE_BALANCE_CAP` times the largest style's. Shape ``(len(styles),)``."""
+    labels = np.array([str(s) for s in styles])
+    names, index = np.unique(labels, return_inverse=True)
+    shares = np.bincount(index, weights=lengths) / lengths.sum()
+    multiplier = shares ** -balance
+    multiplier = np.minimum(multiplier / multiplier.min(), STYLE_BALANCE_CAP)
+    return multiplier[index]

@@ -50,6 +50,10 @@ class NextTokenLM(SeqartModel):
         """Token windows for training (augmented) or evaluation; a model with a bounded
         context trains and is evaluated on windows no longer than it."""
         context = getattr(config, "context", None)
+        balance = getattr(train, "style_balance", 0.0) if training else 0.0
+        styles = None
+        if balance and getattr(tokenizer, "layout", 1) >= 2:  # the style token follows BOS
+            styles = [tokenizer.style_of(int(s[1])) if len(s) > 1 else None for s in sequences]
         return TokenWindows(
             sequences,
             batch_size=train.batch_size,
@@ -58,4 +62,6 @@ class NextTokenLM(SeqartModel):
             transpose=tokenizer.transpose_tokens if training else None,
             max_transpose=train.augment_transpose if training else 0,
             eval_len=context or 1024,
+            styles=styles,
+            style_balance=balance,
         )

@@ -276,7 +276,7 @@ def test_tune_on_my_ratings_in_a_browser(tiny_studio_url, browser, tmp_path):
     browser.find_element(By.ID, "tune-use").click()
     assert Select(browser.find_element(By.ID, "model")).first_selected_option.text == "tiny-tuned-1 (melody-lstm)"
     browser.find_element(By.ID, "generate").click()
-    tuned = "//article[@data-take][contains(., 'tiny-tuned-1 · take')]"
+    tuned = "//article[@data-take][.//h3[contains(., 'tiny-tuned-1 · take')]]"  # not the "blend with…" choices
     wait.until(lambda _: len(browser.find_elements(By.XPATH, tuned)) == 4)  # the settings stayed: 4 takes
     assert all("4 bars · seed 3" in card.text for card in browser.find_elements(By.XPATH, tuned))
     shot("03-generated-with-the-tuned-model")

@@ -38,6 +38,11 @@ def session(client):
     return client.app.state.session
 
 
+def latent_entry(client):
+    """The latent model's entry (the shipped VAE, a helper of the session: not offered)."""
+    return session(client).latent.entry(VAE)
+
+
 def folk_takes(client, num=2, bars=2, meter="4/4", seed=3):
     body = {"model": "folk", "num": num, "options": {"bars": bars, "time_signature": meter, "seed": seed}}
     response = client.post("/api/takes", json=body)
@@ -63,7 +68,7 @@ def likeness(a, b) -> float:
 
 def attribute_of(client, take_id, name) -> float:
     """``name`` measured as the VAE measures its training spans, on the take's spans."""
-    vae = session(client).models[VAE].generator
+    vae = latent_entry(client).generator
     spans, _ = vae.spans_of(session(client).takes.get(take_id).score)
     return float(np.nanmean(measure(spans, name)))
 
@@ -80,7 +85,7 @@ def test_latent_lists_the_vae_and_its_sliders_without_loading_it(studio):
     assert density["low"] < density["high"]
     assert about["blend"] == {"steps": 5, "min_steps": 3, "max_steps": 9}
     assert about["vary"]["max_num"] == 8 and 0 < about["vary"]["amount"] <= about["vary"]["max_amount"] == 1.0
-    assert session(studio).models[VAE].generator is None  # listed from its files, loaded on first use
+    assert latent_entry(studio).generator is None  # listed from its files, loaded on first use
 
 
 # -------------------------------------------------------------------- blend
@@ -93,9 +98,9 @@ def test_a_blend_strip_runs_from_one_take_to_the_other(studio):
     assert strip[0]["settings"] == {"latent": "blend", "a": a["id"], "b": b["id"], "steps": 5}
     assert likeness(onsets(strip[0]), onsets(a)) >= 0.8 and likeness(onsets(strip[-1]), onsets(b)) >= 0.8
     assert likeness(onsets(strip[0]), onsets(b)) < 0.8  # the ends differ, so the strip goes somewhere
-    vae = session(studio).models[VAE].generator
+    vae = latent_entry(studio).generator
     post(studio, "/api/blend", {"a": b["id"], "b": a["id"], "steps": 3})
-    assert session(studio).models[VAE].generator is vae  # loaded once, kept
+    assert latent_entry(studio).generator is vae  # loaded once, kept
 
 
 def test_blend_takes_are_takes_like_any_other(studio):
@@ -113,6 +118,22 @@ def test_blend_takes_are_takes_like_any_other(studio):
         rated = [s for s in store.samples() if s.stars == 4]
     assert len(rated) == 1 and rated[0].settings["latent"] == "blend"
     assert rated[0].settings["a"].endswith(f"{a['id']}.mid")  # the file, which outlives the session's ids
+
+
+def test_the_latent_model_that_blends_does_not_join_the_generate_picker(studio):
+    a, b = folk_takes(studio, seed=9)
+    strip = post(studio, "/api/blend", {"a": a["id"], "b": b["id"], "steps": 3})["takes"]
+    assert [m["id"] for m in studio.get("/api/models").json()["models"]] == ["folk"]  # what the composer offered
+    stored = {t["id"]: t for t in studio.get("/api/history", params={"limit": 200}).json()["takes"]}
+    assert {t["id"] for t in strip} <= set(stored)  # its takes are in the history all the same
+    later = create_app(["folk"], token=TOKEN, allowed_hosts=allowed_hosts_for("127.0.0.1", 8765))
+    with TestClient(later, base_url="http://127.0.0.1:8765", headers={"X-Seqart-Token": TOKEN}) as again:
+        again.get("/api/latent")  # a later launch blends too: its store's takes are listed, and open
+        earlier = [t for t in again.get("/api/history", params={"limit": 200}).json()["takes"] if t["model"] == VAE]
+        assert len(earlier) >= 3 and again.get(f"/api/history/{earlier[0]['id']}").status_code == 200
+        assert [m["id"] for m in again.get("/api/models").json()["models"]] == ["folk"]
+    response = studio.post("/api/takes", json={"model": VAE, "num": 1})
+    assert response.status_code == 400 and "no model 'folk-vae-2bar' here" in response.json()["error"]
 
 
 def test_a_longer_take_is_read_span_by_span_and_said_so(studio):
@@ -164,7 +185,7 @@ def test_a_silent_result_is_said_and_a_silent_take_refused(studio):
     from seqart.studio.latent import silence_notice
 
     (take,) = folk_takes(studio, num=1, seed=4)
-    silent = session(studio).takes.add(session(studio).models[VAE], [Score(tracks=[Track([])])], {}, 0)[0]
+    silent = session(studio).takes.add(latent_entry(studio), [Score(tracks=[Track([])])], {}, 0)[0]
     for path, body in (("/api/blend", {"a": take["id"], "b": silent.id}), ("/api/vary", {"take": silent.id}),
                        ("/api/shift", {"take": silent.id, "attribute": "density", "amount": 1})):
         response = studio.post(path, json=body)

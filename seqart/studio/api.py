@@ -1,7 +1,7 @@
 """The studio's JSON API, under ``/api/``: a thin HTTP layer over :class:`StudioSession`.
 
 =======  ======================================  ==================================================
-GET      /api/models                             the models, with the form fields each one takes
+GET      /api/models                             the models, with the form fields each one takes and what it makes
 POST     /api/primers?name=idea.mid              the file as the body -> the primer, as its roll draws it
 GET      /api/primers/{id}                       one primer again
 POST     /api/takes                              ``{model, num, options}`` -> ``{takes, warning, notice}``
@@ -20,6 +20,12 @@ GET      /api/latent                             the latent models, their attrib
 POST     /api/blend                              ``{a, b, steps, model}`` -> ``{takes, warning, notice}``, a to b
 POST     /api/vary                               ``{take, num, amount, seed, model}`` -> the variations, the same way
 POST     /api/shift                              ``{take, attribute, amount, model}`` -> one take, the same way
+POST     /api/pictures                           ``{model, num, seed}`` -> ``{pictures, warning}``, an image model's grid
+GET      /api/pictures/{id}.png                  one picture, at the model's size
+GET      /api/pictures/{id}/download.png         the same, as a download
+POST     /api/pictures/{id}/rating               ``{rating: like|dislike|1..5}`` -> the picture
+POST     /api/walks                              ``{model, seed, frames}`` or ``{model, seed, take}`` -> the walk
+GET      /api/walks/{id}.gif                     its animated GIF
 =======  ======================================  ==================================================
 
 A take's ``options`` may name a primer (``"primer": id``, never a path) and the track of
@@ -40,8 +46,15 @@ longer than the model's 8-beat span is read span by span). ``steps`` is 3-9 take
 both ends included; ``amount`` is a variation's noise, 0-1, or a shift in attribute
 vectors, -2 to 2 (1: from a typical low-quarter span of the attribute to a high-quarter one).
 
+Pictures (:mod:`.pictures`) come from an image model (``makes: "pictures"`` in
+``/api/models``; ``POST /api/takes`` refuses one): a grid whose pictures are rated like
+takes, in the model's feedback store with their PNG bytes, and walks through its latent
+space, a loop of ``frames`` (2-240) or, given a ``take``, in time with its notes. ``POST
+/api/tune`` tunes an image model on the pictures liked (its ``features``: ``mnist-cnn`` or
+``pixels``, the space its before/after distances are measured in).
+
 The history (:mod:`.history`) lists this session's takes and every take recorded earlier
-in the offered models' feedback stores, each with its settings, rating, model and time;
+in the feedback stores of the music models it offers or uses, each with its settings, rating, model and time;
 ``next`` is the id to ask the following page ``before`` (null: none), ``recording`` says
 whether this session records its takes (``SEQART_NO_RECORD``, ``--no-record``), ``notes``
 names a store that could not be read. An earlier take, once opened, is a take like the
@@ -49,7 +62,7 @@ others under ``/api/takes/{id}/...``, its rating going to its store row.
 
 Errors are ``{"error": one line}``: 400 for bad input (every
 :class:`~seqart.errors.SeqartError`, with its own message: a bad upload, or a tune of a
-model with no liked take, too), 404 for an unknown take, primer, job or download, 409
+model with no liked take, too), 404 for an unknown take, primer, picture, walk, job or download, 409
 for a tune while another job runs. Generating, reading uploads, rendering and the
 feedback store run in a worker thread, never on the event loop, so one long request
 does not stop the page from drawing.
@@ -59,7 +72,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from typing import Any, Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -69,8 +81,9 @@ from starlette.routing import Route
 
 from seqart.errors import SeqartError, one_line
 from seqart.studio.jobs import JobBusyError, UnknownJobError, event_stream
+from seqart.studio.pictures import UnknownPictureError
 from seqart.studio.primers import UnknownPrimerError
-from seqart.studio.takes import DOWNLOADS, UnknownTakeError
+from seqart.studio.takes import DOWNLOADS, UnknownTakeError, download_name
 from seqart.studio.tuning import DEFAULT_STEPS, MAX_STEPS
 from seqart.studio.uploads import read_upload, upload_name
 
@@ -91,7 +104,7 @@ def json_errors(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[
     async def wrapper(request: Request) -> Response:
         try:
             return await handler(request)
-        except (UnknownTakeError, UnknownJobError) as exc:
+        except (UnknownTakeError, UnknownJobError, UnknownPictureError) as exc:
             return error(404, exc)
         except JobBusyError as exc:
             return error(409, exc)
@@ -172,8 +185,7 @@ async def download(request: Request) -> Response:
     take = takes.get(request.path_params["take_id"])
     fmt = request.path_params["fmt"]
     path = await run_in_threadpool(takes.file, take, fmt)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{take.model_name}-{take.seed}-{take.index}") + DOWNLOADS[fmt][0]
-    return FileResponse(path, media_type=DOWNLOADS[fmt][1], filename=name)
+    return FileResponse(path, media_type=DOWNLOADS[fmt][1], filename=download_name(take, fmt))
 
 
 @json_errors
@@ -239,6 +251,49 @@ async def latent_models(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(session(request).latent.models_json))
 
 
+@json_errors
+async def create_pictures(request: Request) -> Response:
+    body = await read_object(request)
+    pictures, warning = await run_in_threadpool(session(request).pictures.sample, body)
+    return JSONResponse({"pictures": [p.to_json() for p in pictures], "warning": warning})
+
+
+@json_errors
+async def show_picture(request: Request) -> Response:
+    picture = session(request).pictures.get(request.path_params["picture_id"])
+    return FileResponse(picture.path, media_type="image/png")
+
+
+@json_errors
+async def download_picture(request: Request) -> Response:
+    picture = session(request).pictures.get(request.path_params["picture_id"])
+    return FileResponse(picture.path, media_type="image/png", filename=picture.download_name())
+
+
+@json_errors
+async def rate_picture(request: Request) -> Response:
+    body = await read_object(request)
+    if "rating" not in body:
+        raise BadRequest("a rating request has a rating: like, dislike or 1-5 stars")
+    picture = await run_in_threadpool(session(request).pictures.rate, request.path_params["picture_id"],
+                                      body["rating"])
+    return JSONResponse(picture.to_json())
+
+
+@json_errors
+async def create_walk(request: Request) -> Response:
+    body = await read_object(request)
+    walk = await run_in_threadpool(session(request).pictures.walk, body)
+    return JSONResponse(walk.to_json())
+
+
+@json_errors
+async def show_walk(request: Request) -> Response:
+    walk = session(request).pictures.get_walk(request.path_params["walk_id"])
+    return FileResponse(walk.path, media_type="image/gif", filename=walk.download_name(),
+                        content_disposition_type="inline")
+
+
 def latent_route(verb: str) -> Callable[[Request], Awaitable[Response]]:
     """The handler of ``POST /api/<verb>``: the body to :class:`~seqart.studio.latent.LatentStudio`'s
     method of that name, its takes back as ``POST /api/takes`` gives them."""
@@ -271,4 +326,10 @@ routes = [
     Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/api/latent", latent_models, methods=["GET"]),
     *(Route(f"/api/{verb}", latent_route(verb), methods=["POST"]) for verb in ("blend", "vary", "shift")),
+    Route("/api/pictures", create_pictures, methods=["POST"]),
+    Route("/api/pictures/{picture_id}.png", show_picture, methods=["GET"]),
+    Route("/api/pictures/{picture_id}/download.png", download_picture, methods=["GET"]),
+    Route("/api/pictures/{picture_id}/rating", rate_picture, methods=["POST"]),
+    Route("/api/walks", create_walk, methods=["POST"]),
+    Route("/api/walks/{walk_id}.gif", show_walk, methods=["GET"]),
 ]

@@ -49,7 +49,7 @@ def create_app(models: Sequence[ModelEntry | str | Path], token: str,
         record: record the takes in the feedback stores (None: unless ``SEQART_NO_RECORD=1``).
 
     Raises:
-        ModelError: for a named model that does not exist or makes images.
+        ModelError: for a named model that does not exist or cannot be read.
     """
     entries = [m for m in models if isinstance(m, ModelEntry)]
     named = [m for m in models if not isinstance(m, ModelEntry)]

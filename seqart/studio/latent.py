@@ -1,10 +1,12 @@
 """Blend, vary and shift takes with a latent melody model: the studio's ``seqart
 interpolate``, ``seqart vary`` and ``seqart shift``.
 
-A latent model is a ``music-vae`` the studio offers (the shipped ``folk-vae-2bar``
-joins the offered models on first use when none is). Every result is a take like
-any other: a card, downloads, ratings, the history, recorded in the latent model's
-feedback store with where it came from.
+A latent model is a ``music-vae`` the studio offers; when none is, the shipped
+``folk-vae-2bar`` is taken as a helper (:meth:`StudioSession.helper
+<seqart.studio.session.StudioSession.helper>`) on first use: it blends and varies,
+but does not join the Generate picker, which keeps the models the composer chose.
+Every result is a take like any other: a card, downloads, ratings, the history,
+recorded in the latent model's feedback store with where it came from.
 
 How a take is read: the model reads one melody, a take's top voice, in spans of
 ``bars`` model bars of 4 beats (8 beats for ``folk-vae-2bar``). A take longer than one
@@ -80,11 +82,11 @@ class LatentStudio:
 
     # ------------------------------------------------------------ the models
     def entries(self) -> list[ModelEntry]:
-        """The latent models offered, the shipped default added if none is."""
+        """The latent models offered, or the shipped default as a helper if none is."""
         from seqart.workflows.latent import DEFAULT_VAE
 
         found = [e for e in list(self.session.models.values()) if is_latent(e)]
-        return found or [self.session.add_model(DEFAULT_VAE)]
+        return found or [self.session.helper(DEFAULT_VAE)]
 
     def entry(self, model_id: Any) -> ModelEntry:
         """The latent model of ``model_id`` (None: the first offered).
@@ -96,11 +98,11 @@ class LatentStudio:
         entries = self.entries()
         if model_id is None:
             return entries[0]
+        latent = next((e for e in entries if e.id == model_id), None)
+        if latent is not None:
+            return latent
         entry = self.session.model(model_id)
-        if entry.id not in {e.id for e in entries}:
-            raise LatentRequestError(f"{entry.name} has no latent space to blend in; "
-                                     f"use {', '.join(e.id for e in entries)}")
-        return entry
+        raise LatentRequestError(f"{entry.name} has no latent space to blend in; use {', '.join(e.id for e in entries)}")
 
     def models_json(self) -> dict[str, Any]:
         """``GET /api/latent``: the latent models with their span and attribute sliders,
@@ -342,15 +344,16 @@ def several_voices(score: Score) -> bool:
 
 
 # ------------------------------------------------------------------ request fields
-def check_fields(body: dict, allowed: tuple[str, ...], what: str) -> None:
+def check_fields(body: dict, allowed: tuple[str, ...], what: str,
+                 error: type[SeqartError] = LatentRequestError) -> None:
     """Refuse a field ``allowed`` does not name.
 
     Raises:
-        LatentRequestError: naming the first unknown field and the ones ``what`` has.
+        error: naming the first unknown field and the ones ``what`` has.
     """
     unknown = sorted(str(k) for k in set(body) - set(allowed))
     if unknown:
-        raise LatentRequestError(f"unknown field {unknown[0][:40]!r}; {what} has {', '.join(allowed)}")
+        raise error(f"unknown field {unknown[0][:40]!r}; {what} has {', '.join(allowed)}")
 
 
 def number(body: dict, name: str, low: float, high: float, default: float | None) -> float:
@@ -372,19 +375,20 @@ def number(body: dict, name: str, low: float, high: float, default: float | None
     return float(value)
 
 
-def whole_number(body: dict, name: str, low: int, high: int, default: int | None) -> int | None:
+def whole_number(body: dict, name: str, low: int, high: int, default: int | None,
+                 error: type[SeqartError] = LatentRequestError) -> int | None:
     """``body[name]``: a whole number within ``low``-``high`` (None or absent: ``default``,
     which may itself be None).
 
     Raises:
-        LatentRequestError: for another type, a fraction, or one out of bounds.
+        error: for another type, a fraction, or one out of bounds.
     """
     value = body.get(name)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or value != int(value):
-        raise LatentRequestError(f"{name} must be a whole number, got {type(value).__name__} {str(value)[:40]!r}")
+        raise error(f"{name} must be a whole number, got {type(value).__name__} {str(value)[:40]!r}")
     if not low <= value <= high:
-        raise LatentRequestError(f"{name} must be within {low}-{high}, got {int(value)}")
+        raise error(f"{name} must be within {low}-{high}, got {int(value)}")
     return int(value)

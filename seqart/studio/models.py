@@ -4,7 +4,8 @@ Three sources, in this order: the models shipped inside seqart (``folk``, ...), 
 model and run folders directly inside the current folder (one level, not deeper:
 a studio started in a project folder finds the runs kept there without walking a
 whole disk), and the folders given with ``--model``. A folder found twice is offered
-once. Image models are left out: the studio generates music.
+once. Image models (``dcgan``, ``image-vae``) are offered too: they make pictures
+(:mod:`.pictures`) where the others make takes.
 
 An id is the shipped name, or for a folder its name and a short hash of its
 absolute path (``my-run-3f2a9c``): stable for one folder, opaque to the page, and
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from seqart.errors import ModelError, SeqartError
+from seqart.errors import SeqartError
 from seqart.studio.options import ModelOptions, options_for
 
 #: entries of the current folder looked at, at most (a huge folder is not walked whole)
@@ -44,6 +45,8 @@ class ModelEntry:
             or the folder's absolute path.
         model_type: its registry name (``"melody-transformer"``).
         folder: the model folder, absolute (what tells two entries apart).
+        outputs: what it makes, as its registry type says: ``"scores"`` (takes) or
+            ``"images"`` (pictures).
         shipped: True for a model inside the seqart package.
         lock: held while its generator samples (a generator keeps ``last_seed`` and
             caches; one call at a time).
@@ -55,13 +58,21 @@ class ModelEntry:
     model_type: str
     folder: Path
     shipped: bool = False
+    outputs: str = "scores"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     generator: object | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def makes_pictures(self) -> bool:
+        """True for an image model (its requests go to :mod:`.pictures`)."""
+        return self.outputs == "images"
+
     def summary(self) -> dict:
-        """What ``GET /api/models`` says of it besides its options."""
+        """What ``GET /api/models`` says of it besides its options: ``makes`` is ``"music"``
+        (takes) or ``"pictures"``."""
         return {"id": self.id, "name": self.name, "type": self.model_type,
-                "where": "shipped with seqart" if self.shipped else self.source}
+                "where": "shipped with seqart" if self.shipped else self.source,
+                "makes": "pictures" if self.makes_pictures else "music"}
 
     def load(self):
         """Its generator, loaded once (call with :attr:`lock` held)."""
@@ -87,6 +98,8 @@ class ModelEntry:
         from seqart.models.registry import model_type
 
         kind = model_type(self.model_type)
+        if kind.outputs == "images":
+            return options_for("images", {})
         generator_class = kind.generator_class()
         made = generator_kind(generator_class, kind.representation)
         defaults = declared_defaults(generator_class)
@@ -136,10 +149,10 @@ def find_models(given: Sequence[str | Path] = (), cwd: str | Path | None = None,
     Args:
         given: ``--model`` values: shipped names or model/run folders.
         cwd: the folder to look in, one level deep (None: none is looked in).
-        shipped: the shipped names to offer (None: every shipped music model).
+        shipped: the shipped names to offer (None: every shipped model).
 
     Raises:
-        ModelError: for a given model that does not exist or makes images.
+        ModelError: for a given model that does not exist or cannot be read.
     """
     from seqart.models.folder import shipped_models
 
@@ -173,8 +186,8 @@ def _model_folders(cwd: Path) -> list[Path]:
 
 
 def _add(entries: dict[Path, ModelEntry], model: str | Path, refuse: bool) -> None:
-    """Add ``model`` unless its folder is there already; a broken or image model is
-    refused (``refuse``) or skipped."""
+    """Add ``model`` unless its folder is there already; a broken one is refused
+    (``refuse``) or skipped."""
     try:
         entry = _entry(model)
     except SeqartError:
@@ -191,12 +204,9 @@ def _entry(model: str | Path) -> ModelEntry:
 
     folder = resolve_model(model).resolve()
     kind = model_type(read_config(folder)["model"])
-    if kind.outputs == "images":
-        raise ModelError(f"{model} is an image model ({kind.name}); the studio generates music: "
-                         "use seqart sample for images")
     if is_shipped(folder):
-        return ModelEntry(folder.name, folder.name, folder.name, kind.name, folder, shipped=True)
+        return ModelEntry(folder.name, folder.name, folder.name, kind.name, folder, shipped=True, outputs=kind.outputs)
     named = folder.parent if folder.name == "model" else folder  # a run folder is known by its own name
     digest = hashlib.sha256(str(folder).encode()).hexdigest()[:6]
     slug = re.sub(r"[^a-z0-9]+", "-", named.name.lower()).strip("-")[:40] or "model"
-    return ModelEntry(f"{slug}-{digest}", named.name, str(folder), kind.name, folder)
+    return ModelEntry(f"{slug}-{digest}", named.name, str(folder), kind.name, folder, outputs=kind.outputs)

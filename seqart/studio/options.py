@@ -4,8 +4,8 @@ The fields are derived from the generator itself: its ``sampling_defaults`` give
 defaults, and its kind (what :mod:`seqart.generate.protocol` says it is) which
 options apply. A melody model takes bars, temperature, key, scale, meter, tempo,
 style, form and seed; a frame (piano-roll) model bars, temperature, tempo and seed;
-a latent (VAE) model temperature and seed. ``num`` (takes per request) goes with
-every model.
+a latent (VAE) model temperature and seed; an image model (:mod:`.pictures`) seed
+only. ``num`` (takes per request, or pictures in a grid) goes with every model.
 
 Checking here is about JSON types and the page's bounds only (a number where a
 number belongs, bars at most :data:`MAX_BARS`); what a value means (is "H minor" a
@@ -23,6 +23,8 @@ from seqart.errors import SeqartError
 
 #: takes per request, at most (one card each)
 MAX_NUM = 8
+#: pictures per grid: at most, and by default
+MAX_PICTURES, DEFAULT_PICTURES = 16, 8
 #: bars per take, at most (the page draws every bar; 128 is a long tune)
 MAX_BARS = 128
 #: the largest seed the page offers (a JavaScript number holds whole numbers exactly up to here)
@@ -80,7 +82,7 @@ class ModelOptions:
         fields: the form fields.
         continues: ``"line"``: it continues one line of a primer, a track of it may be
             chosen (a melody model); ``"all"``: every track (a frame model); None: it
-            continues nothing (a latent model).
+            continues nothing (a latent model, an image model).
     """
 
     fields: list[Field] = field(default_factory=list)
@@ -94,21 +96,18 @@ class ModelOptions:
 
 
 def options_of(generator) -> ModelOptions:
-    """The form fields of a loaded generator (see the module docstring).
-
-    Raises:
-        OptionError: for an image generator (the studio generates music).
-    """
+    """The form fields of a loaded generator (see the module docstring)."""
     from seqart.generate.protocol import LatentGenerator, MusicGenerator
+    from seqart.models.registry import model_type
 
     defaults = dict(getattr(generator, "sampling_defaults", {}) or {})
+    if model_type(generator.model_type).outputs == "images":
+        return options_for("images", defaults)
     if isinstance(generator, LatentGenerator):
         return options_for("latent", defaults)
     if isinstance(generator, MusicGenerator) and _is_melody(generator):
         return options_for("melody", defaults, generator.tokenizer, generator.folder)
-    if isinstance(generator, MusicGenerator):
-        return options_for("frames", defaults)
-    raise OptionError(f"a {generator.model_type} model makes images; the studio generates music")
+    return options_for("frames", defaults)
 
 
 def options_for(kind: str, defaults: dict, tokenizer=None, folder=None) -> ModelOptions:
@@ -116,12 +115,17 @@ def options_for(kind: str, defaults: dict, tokenizer=None, folder=None) -> Model
     model folder's fields can be listed before its weights are loaded).
 
     Args:
-        kind: ``"latent"`` (a VAE), ``"melody"`` (a melody model) or ``"frames"`` (a piano-roll model).
+        kind: ``"latent"`` (a VAE), ``"melody"`` (a melody model), ``"frames"`` (a piano-roll
+            model) or ``"images"`` (an image model: its ``num`` is the pictures in a grid).
         defaults: its ``sampling_defaults`` (what an option left at None means).
         tokenizer, folder: a melody model's tokenizer and model folder (its ``keys.json``
             gives the styles and meters offered); unused for the other kinds.
     """
     continues = None
+    if kind == "images":
+        seed = _seed("same seed and number, same pictures; empty: a new one each time")
+        return ModelOptions([seed, Field("num", "int", "Pictures", DEFAULT_PICTURES, 1, MAX_PICTURES, step=1,
+                                            help=f"how many pictures in the grid (1-{MAX_PICTURES})")])
     if kind == "latent":
         fields = [_temperature(defaults, minimum=0.0)]
     elif kind == "melody":
@@ -301,6 +305,5 @@ def _tempo() -> Field:
     return Field("tempo", "float", "Tempo (bpm)", None, 20, 400, step=1, help="empty: 120")
 
 
-def _seed() -> Field:
-    return Field("seed", "int", "Seed", None, 0, MAX_SEED, step=1,
-                 help="same seed and settings, same takes; empty: a new one each time")
+def _seed(help: str = "same seed and settings, same takes; empty: a new one each time") -> Field:
+    return Field("seed", "int", "Seed", None, 0, MAX_SEED, step=1, help=help)

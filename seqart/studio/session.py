@@ -12,7 +12,14 @@ idea's bytes (:mod:`.history`). The history lists those rows too, and opens them
 Tuning runs as a background job in a child process (:mod:`.jobs`, :mod:`.tuning`);
 the model it makes joins :attr:`StudioSession.models` when it ends.
 Blending, varying and shifting takes with a latent model is :attr:`StudioSession.latent`
-(:mod:`.latent`).
+(:mod:`.latent`); an image model's pictures and walks are :attr:`StudioSession.pictures`
+(:mod:`.pictures`).
+
+The models offered (:attr:`StudioSession.models`, the page's model picker) are the ones
+the launch found or was given, and the tuned ones. A model the studio takes on its own
+(the shipped latent model that blends and varies when none is offered) is a *helper*
+(:attr:`StudioSession.helpers`): its takes are takes like any other, listed in the
+history and rated in its store, but it does not join the picker.
 """
 
 from __future__ import annotations
@@ -27,10 +34,12 @@ from seqart.studio.history import (IDEA_KEY, HistoryError, check_limit, find_sto
 from seqart.studio.jobs import Job, JobRegistry
 from seqart.studio.latent import LatentStudio
 from seqart.studio.models import ModelEntry, find_models
-from seqart.studio.options import ModelOptions, check_num, check_options, options_of, split_primer
+from seqart.studio.options import ModelOptions, OptionError, check_num, check_options, options_of, split_primer
+from seqart.studio.pictures import PictureStudio
 from seqart.studio.primers import Primer, PrimerRegistry
 from seqart.studio.takes import Take, TakeRegistry
-from seqart.studio.tuning import check_request, check_tune, figures, tune_threads, tuned_folder
+from seqart.studio.tuning import (DEFAULT_STEPS, PICTURE_STEPS, caption, check_request, check_tune, figures,
+                                  tune_threads, tuned_folder)
 
 
 class UnknownModelError(SeqartError):
@@ -54,13 +63,18 @@ class StudioSession:
         from seqart.feedback.store import recording_enabled
 
         self.record = recording_enabled() if record is None else bool(record)
+        #: the models offered (the page's picker), by id
         self.models = {m.id: m for m in models}
+        #: models the studio took on its own, not offered (see the module docstring), by id
+        self.helpers: dict[str, ModelEntry] = {}
         self.takes = TakeRegistry(folder)
         self.primers = PrimerRegistry(self.takes.folder / "primers")
         self.jobs = JobRegistry()
         self._options: dict[str, ModelOptions] = {}
         #: blend, vary and shift takes with a latent model (:mod:`.latent`; its model loads on first use)
         self.latent = LatentStudio(self)
+        #: an image model's pictures and walks (:mod:`.pictures`)
+        self.pictures = PictureStudio(self)
 
     def model(self, model_id: Any) -> ModelEntry:
         """The model of ``model_id``.
@@ -94,7 +108,8 @@ class StudioSession:
 
         out = []
         for entry in list(self.models.values()):  # a copy: a job's thread may add a tuned model meanwhile
-            about = {**entry.summary(), "tunable": model_type(entry.model_type).tunable}
+            about = {**entry.summary(), "tunable": model_type(entry.model_type).tunable,
+                     "tune_steps": PICTURE_STEPS if entry.makes_pictures else DEFAULT_STEPS}
             try:
                 options = self.options(entry)
                 out.append({**about, "options": options.to_json(), "continues": options.continues})
@@ -108,23 +123,43 @@ class StudioSession:
         self.models.setdefault(entry.id, entry)
         return self.models[entry.id]
 
+    def helper(self, model: str | Path) -> ModelEntry:
+        """The entry of a model the studio uses on its own (a shipped name or folder): the
+        offered one when it is offered, else a helper, kept out of the picker."""
+        (entry,) = find_models(given=[model], shipped=())
+        return self.models.get(entry.id) or self.helpers.setdefault(entry.id, entry)
+
+    def known_models(self) -> list[ModelEntry]:
+        """The models offered, then the helpers: every model whose takes this session may hold."""
+        offered = list(self.models.values())  # a copy: a job's thread may add a tuned model meanwhile
+        return offered + [e for e in list(self.helpers.values()) if e.id not in self.models]
+
+    def music_models(self) -> list[ModelEntry]:
+        """:meth:`known_models` that make takes (an image model's store holds pictures)."""
+        return [e for e in self.known_models() if not e.makes_pictures]
+
     def start_tune(self, model_id: Any, body: dict) -> Job:
         """Start tuning a model on its ratings (``seqart tune --from-feedback``) in the background.
 
+        An image model is tuned on the pictures liked in its store, its figures the distance
+        of new pictures to them (:mod:`.tuning`).
+
         Args:
             model_id: the model's id.
-            body: the request: ``steps`` and ``lr`` (see :func:`seqart.studio.tuning.check_request`).
+            body: the request: ``steps``, ``lr`` and for an image model ``features`` (see
+                :func:`seqart.studio.tuning.check_request`).
 
         Returns:
             the job; when it is done, its result holds the new model (``model``, also
-            offered from then on), the before/after ``figures`` and the report's ``lines``.
+            offered from then on), the before/after ``figures``, the ``caption`` that says
+            what they measure, and the report's ``lines``.
 
         Raises:
             SeqartError: an unknown model, bad settings, a model that cannot be tuned, a
                 store with no liked take (the workflow's errors), or a job running already.
         """
         entry = self.model(model_id)
-        settings = check_request(body)
+        settings = check_request(body, pictures=entry.makes_pictures)
         out = tuned_folder(self.takes.folder / "models", entry.name)
         check_tune(entry.source, out)
         spec = {"model": entry.source, "out": str(out), "threads": tune_threads(), **settings}
@@ -132,7 +167,7 @@ class StudioSession:
         def tuned(done: dict) -> dict:
             added = self.add_model(out)
             return {"model": {**added.summary(), "tunable": True}, "figures": figures(done["report"]),
-                    "lines": done["lines"]}
+                    "caption": caption(done["report"]), "lines": done["lines"]}
 
         return self.jobs.start("tune", f"tune {entry.name}", entry.id, settings["steps"], "seqart.studio.tuning",
                                spec, out.with_name(out.name + ".log"), tuned)
@@ -155,9 +190,13 @@ class StudioSession:
             None); and what was kept of a primer with several tracks or chords (else None).
 
         Raises:
-            SeqartError: for an unknown model or primer, bad options or options the generator refuses.
+            SeqartError: for an unknown model or primer, an image model (it makes pictures:
+                :meth:`PictureStudio.sample <seqart.studio.pictures.PictureStudio.sample>`), bad
+                options or options the generator refuses.
         """
         entry = self.model(model_id)
+        if entry.makes_pictures:
+            raise OptionError(f"{entry.name} makes pictures, not takes: ask POST /api/pictures for a grid")
         num = check_num(num)
         options = self.options(entry)
         rest, primer_id, track = split_primer(options, raw_options, entry.name)
@@ -182,17 +221,18 @@ class StudioSession:
             recorded[IDEA_KEY] = kept_idea(primer)  # and its bytes, which restore it (see .history)
         return takes, self._record(entry, takes, recorded), notice
 
-    def _record(self, entry: ModelEntry, takes: list[Take], settings: dict) -> str | None:
-        """Record the takes in the model's feedback store, each with its ``index`` in its
-        request, unless recording is off; a one-line warning if the store cannot be written
-        (as seqart sample does: the takes are made, a store that fails only warns)."""
+    def _record(self, entry: ModelEntry, takes: Sequence[Take], settings: dict) -> str | None:
+        """Record the takes (or pictures: anything with a ``stored_file`` and an ``index``) in
+        the model's feedback store, each with its ``index`` in its request, unless recording
+        is off; a one-line warning if the store cannot be written (as seqart sample does: the
+        takes are made, a store that fails only warns)."""
         from seqart.feedback.store import record_samples
 
         if not self.record:
             return None
         try:
             for take in takes:
-                record_samples(entry.source, [take.midi], {**settings, "index": take.index})
+                record_samples(entry.source, [take.stored_file], {**settings, "index": take.index})
         except SeqartError as exc:
             return f"warning: takes not recorded for rating ({one_line(exc, 200)})"
         return None
@@ -215,7 +255,7 @@ class StudioSession:
             UnknownTakeError: for a ``before`` that is no take of the history.
         """
         size = check_limit(limit)
-        stored, notes = stored_takes(list(self.models.values()))
+        stored, notes = stored_takes(self.music_models())
         shown, following = page(merged(self.takes.history(), stored), size, before)
         return {"takes": shown, "next": following, "recording": self.record, "notes": notes}
 
@@ -229,7 +269,7 @@ class StudioSession:
         take = self.takes.find(take_id)
         if take is not None:
             return take
-        return open_stored(self.takes, find_stored(list(self.models.values()), take_id))
+        return open_stored(self.takes, find_stored(self.music_models(), take_id))
 
     def restore_primer(self, take_id: Any) -> tuple[Primer, int | None]:
         """The idea a take continued, held again as a primer of this session (read from the
@@ -246,7 +286,7 @@ class StudioSession:
             return self.primers.keep(take.primer), take.settings.get("track")
         if take is not None and not take.earlier:
             raise HistoryError("that take continued no idea")
-        stored = find_stored(list(self.models.values()), take_id)
+        stored = find_stored(self.music_models(), take_id)
         name, data = idea_file(stored.settings)
         primer = self.primers.find_content(hashlib.sha256(data).hexdigest()) or self.primers.add(name, data)
         return self.primers.keep(primer), (idea_of(stored.settings) or {}).get("track")
@@ -258,7 +298,12 @@ class StudioSession:
             UnknownTakeError: for an unknown take.
             FeedbackError: for anything else than a rating, or a store that cannot be written.
         """
-        from seqart.feedback.store import FeedbackError, FeedbackStore, model_label, parse_rating
+        from seqart.feedback.store import (
+            FeedbackError,
+            FeedbackStore,
+            model_label,
+            parse_rating,
+        )
 
         take = self.takes.get(take_id)
         if isinstance(rating, bool) or not isinstance(rating, (str, int)):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 import secrets
 import threading
 from collections import Counter
@@ -228,6 +229,21 @@ class TakeRegistry:
             render(score, path)
         else:
             score.write(path, format=fmt)
+
+
+def download_name(take: Take, fmt: str) -> str:
+    """The file name a download of ``take`` in ``fmt`` gets: ``<model>-<seed>-<index>.<ext>``
+    (``folk-3-1.mid``), what remakes it; for a take whose store row has no seed or place
+    (one rated with ``seqart rate``, or recorded before seeds were), ``<model>-<take id>``.
+
+    Raises:
+        UnknownTakeError: for a format that is not a download.
+    """
+    if fmt not in DOWNLOADS:
+        raise UnknownTakeError(f"no {str(fmt)[:20]!r} download; there are {', '.join(DOWNLOADS)}")
+    known = take.seed is not None and take.index is not None
+    stem = f"{take.model_name}-{take.seed}-{take.index}" if known else f"{take.model_name}-{take.id}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem) + DOWNLOADS[fmt][0]
 
 
 def primer_flags(notes: list[list], primer_notes: list[list]) -> list[bool]:

@@ -2,7 +2,8 @@
 // Python; this file only builds the form from the fields a model declares, uploads an
 // idea to continue, shows the takes (piano roll, playback, downloads, rating) and the history,
 // and starts a tune on the ratings, following its progress as Server-Sent Events.
-// Times are in beats (a quarter note = 1 beat), as the API sends them.
+// Times are in beats (a quarter note = 1 beat), as the API sends them. An image model's
+// pictures and walks are pictures.js's (it registers how such a model generates).
 "use strict";
 
 (() => {
@@ -14,6 +15,8 @@
   const HUES = { new: 216, primer: 32 };
   const byId = (id) => document.getElementById(id);
   const cardHooks = [];  // run on every card built (latent.js adds its controls so)
+  const modelHooks = [];  // run with the model whenever the form is built for one (pictures.js shows its panel)
+  const generators = new Map();  // what a model makes ("pictures") -> how to generate with it, if not takes
 
   // ------------------------------------------------------------------ helpers
   function el(tag, props, ...children) {
@@ -101,6 +104,15 @@
         fieldControl(field),
         field.help ? el("span", { className: "help", textContent: field.help }) : null));
     }
+    showGenerateLabel(model);
+    for (const hook of modelHooks) hook(model);
+  }
+
+  function showGenerateLabel(model) {
+    let label = "Generate";
+    if (model && model.makes === "pictures") label = "Draw pictures";
+    else if (state.idea) label = "Continue my idea";
+    byId("generate").textContent = label;
   }
 
   function readForm() {
@@ -122,7 +134,7 @@
       if (field.name === "num") num = value === null ? 1 : value;
       else if (value !== null) options[field.name] = value;
     }
-    if (state.idea) {
+    if (state.idea && model.makes !== "pictures") {
       options.primer = state.idea.id;
       const track = byId("idea-track").value;
       if (track && model.continues === "line") options.track = Number(track);
@@ -395,7 +407,7 @@
     else if (model && model.continues === "all") notice = "This model continues every track.";
     byId("idea-notice").textContent = notice;
     byId("idea-track-field").hidden = idea.tracks.length < 2 || !model || model.continues !== "line";
-    byId("generate").textContent = "Continue my idea";
+    showGenerateLabel(model);
   }
 
   function showIdea(idea) {
@@ -420,7 +432,7 @@
     byId("idea").hidden = true;
     byId("idea-card").hidden = true;
     byId("idea-file").value = "";
-    byId("generate").textContent = "Generate";
+    showGenerateLabel(currentModel());
     showStatus("Takes start fresh again.");
   }
 
@@ -511,7 +523,18 @@
   }
 
   // One click on the history: the take's settings and idea back in the form, its card in view.
+  // A take of a model the picker does not offer (the latent model that blends and varies,
+  // when none was offered) has no settings for the form: its card alone comes into view.
   async function reopen(take) {
+    if (!state.models.has(take.model) && take.settings.latent) {
+      try {
+        await showCard(take);
+        showStatus(`${take.model_name} made that take (${take.settings.latent}); it is not a model to generate with.`);
+      } catch (error) {
+        showStatus(error.message, true);
+      }
+      return;
+    }
     if (!fillForm(take)) return;
     try {
       const idea = await restoreIdea(take);
@@ -534,7 +557,10 @@
     const running = Boolean(state.job && state.job.state === "running");
     let note = "";
     if (model && !model.tunable) note = `${model.name} cannot be tuned (a ${model.type} model): choose another model.`;
-    else if (model) {
+    else if (model && model.makes === "pictures") {
+      note = `Makes a new model from ${model.name} (the model chosen under Generate) whose pictures come ` +
+        "closer to the ones you liked. Like a few of its pictures first.";
+    } else if (model) {
       note = `Makes a new model from ${model.name} (the model chosen under Generate): likelier to play what ` +
         "you liked, less what you disliked. Like a few of its takes first.";
     }
@@ -568,8 +594,9 @@
     return typeof value === "number" ? value.toFixed(3) : "—";
   }
 
-  function showFigures(rows) {
+  function showFigures(rows, caption) {
     const table = byId("tune-figures");
+    table.caption.textContent = caption;
     table.tBodies[0].replaceChildren(...rows.map((row) => {
       const measured = typeof row.before === "number" && typeof row.after === "number" && row.before > 0;
       const change = measured ? (100 * (row.after / row.before - 1)).toFixed(1) : null;
@@ -587,7 +614,7 @@
     if (job.state === "done") {
       await loadModels();
       state.tuned = job.result.model.id;
-      showFigures(job.result.figures);
+      showFigures(job.result.figures, job.result.caption);
       byId("tune-lines").replaceChildren(...job.result.lines.map((line) => el("li", { textContent: line })));
       byId("tune-report").hidden = false;
       byId("tune-use").hidden = false;
@@ -654,12 +681,26 @@
     showStatus(`${model.name} is chosen, with the same settings: press Generate.`);
   }
 
+  // The steps a tune of this model takes unless told otherwise (an image model's are more).
+  function showTuneSteps(model) {
+    if (model && model.tune_steps) byId("tune-steps").value = String(model.tune_steps);
+  }
+
   // ------------------------------------------------------------------- start
   async function generate(event) {
     event.preventDefault();
     const request = readForm();
     const button = byId("generate");
+    const other = generators.get(state.models.get(request.model).makes);
     button.disabled = true;
+    if (other) {
+      try {
+        await other(request);
+      } finally {
+        button.disabled = false;
+      }
+      return;
+    }
     showStatus(`Generating ${request.num} take${request.num === 1 ? "" : "s"}…`);
     try {
       const { takes, warning, notice } = await api("/api/takes", request);
@@ -692,9 +733,11 @@
     const form = byId("settings");
     form.addEventListener("submit", generate);
     form.elements.model.addEventListener("change", () => {
-      buildForm(state.models.get(form.elements.model.value));
+      const model = state.models.get(form.elements.model.value);
+      buildForm(model);
       showNotice();
       showTuneModel();
+      showTuneSteps(model);
     });
     byId("tune-start").addEventListener("click", startTune);
     byId("tune-cancel").addEventListener("click", cancelTune);
@@ -719,6 +762,7 @@
       }
       buildForm(models[0]);
       showTuneModel();
+      showTuneSteps(models[0]);
       showStatus("Ready.");
       refreshHistory();
       const { jobs } = await api("/api/jobs");
@@ -729,6 +773,8 @@
     }
   }
 
-  window.seqartStudio = { api, el, showStatus, makeCard, drawRoll, refreshHistory, onCard: (hook) => cardHooks.push(hook) };
+  window.seqartStudio = { api, el, showStatus, makeCard, drawRoll, refreshHistory, currentModel, ratingText,
+    onCard: (hook) => cardHooks.push(hook), onModel: (hook) => modelHooks.push(hook),
+    onGenerate: (makes, generator) => generators.set(makes, generator) };
   start();
 })();

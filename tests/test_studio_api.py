@@ -214,7 +214,8 @@ def test_unknown_and_path_like_ids_are_refused(studio, data_dir):
 # ------------------------------------------------------------ page and CLI
 def test_static_assets_reach_nothing_outside(studio):
     files = sorted(STATIC.iterdir())
-    assert {f.name for f in files} == {"index.html", "studio.js", "studio.css", "latent.js", "pictures.js"}
+    assert {f.name for f in files} == {"index.html", "studio.js", "studio.css", "latent.js", "pictures.js",
+                                       "record.js", "record-worklet.js"}
     for file in files:
         text = file.read_text(encoding="utf-8")
         assert not re.search(r"(?i)https?:|ftp:|wss?:", text), file.name
@@ -222,7 +223,8 @@ def test_static_assets_reach_nothing_outside(studio):
         assert studio.get(f"/static/{file.name}").status_code == 200
     index = (STATIC / "index.html").read_text(encoding="utf-8")
     linked = set(re.findall(r"""(?:src|href)="([^"]+)\"""", index))
-    assert linked == {"/static/studio.css", "/static/studio.js", "/static/latent.js", "/static/pictures.js"}
+    assert linked == {"/static/studio.css", "/static/studio.js", "/static/latent.js", "/static/pictures.js",
+                      "/static/record.js"}
 
 
 def test_cli_help_and_light_imports():

@@ -114,16 +114,23 @@ def tiny_studio_url(tiny_run, tmp_path, monkeypatch):
         yield url
 
 
-@pytest.fixture
-def browser():
+def start_chromium(extra_arguments=()):
+    """Headless Chromium under Selenium, with ``extra_arguments`` (command-line flags, such as
+    a fake microphone's) after the usual ones; the caller quits it."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--autoplay-policy=no-user-gesture-required", "--window-size=1280,1100",
-                     "--force-device-scale-factor=1", "--lang=en-US"):
+                     "--force-device-scale-factor=1", "--lang=en-US", *extra_arguments):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.set_script_timeout(WAIT)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    driver = start_chromium()
     yield driver
     driver.quit()
 

@@ -773,7 +773,7 @@
     }
   }
 
-  window.seqartStudio = { api, el, showStatus, makeCard, drawRoll, refreshHistory, currentModel, ratingText,
+  window.seqartStudio = { api, el, showStatus, makeCard, drawRoll, refreshHistory, currentModel, ratingText, showIdea,
     onCard: (hook) => cardHooks.push(hook), onModel: (hook) => modelHooks.push(hook),
     onGenerate: (makes, generator) => generators.set(makes, generator) };
   start();

@@ -27,7 +27,13 @@ seed):
   carries more costs the prior's samples;
 - **attribute shifts**: each attribute measured on the reconstructions
   (``z = mu``) and on the decodings of ``mu + amount * vector`` (amount 1): the
-  mean before and after, and the fraction of spans that moved up.
+  mean before and after, and the fraction of spans that moved up;
+- **use of the code** (``--z-usage``; :mod:`seqart.models.music_vae.diagnostics`):
+  teacher-forced accuracy with the true code, a shuffled code and ``z = 0``,
+  overall and per bar position, on all steps and on note-onset steps; under the
+  table, per model, the KL per span and the active latent dimensions, the
+  accuracy at bar starts (true code, shuffled code, the input carried over the
+  bar line cut, the carried state cut) and the conductor's spread.
 
 Reference (MusicVAE, Roberts et al. 2018, Table 1; Lakh MIDI melodies): 2-bar
 flat 0.986 teacher-forced / 0.951 sampled; 16-bar flat 0.883 / 0.620,
@@ -35,7 +41,7 @@ hierarchical 0.919 / 0.812.
 
 Usage::
 
-    PYTHONPATH=. python bench/bench_vae.py RUN_OR_MODEL... --data CORPUS_DIR [--max-spans 2000]
+    PYTHONPATH=. python bench/bench_vae.py RUN_OR_MODEL... --data CORPUS_DIR [--max-spans 2000] [--z-usage | --z-usage-only]
 """
 
 from __future__ import annotations
@@ -57,18 +63,25 @@ REFERENCE = {
 }
 
 
-def accuracies(model, spans: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Per-span (teacher-forced, sampled) step accuracy of reconstructions from ``mu``, each ``(N,)``."""
+def accuracies(model, spans: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Per-span (teacher-forced, sampled) step accuracy of reconstructions from ``mu``, each
+    ``(N,)``, and the same two pooled over the note-onset steps only (``{"teacher_forced",
+    "sampled"}``: steps whose target is a note, where an all-hold decoder scores nothing)."""
     import torch
+
+    from seqart.models.music_vae.data import NOTE_BASE
 
     tf, greedy = [], []
     with torch.no_grad():
         for i in range(0, len(spans), batch):
             x = torch.from_numpy(spans[i: i + batch].astype(np.int64))
             mu, _ = model.encode(x)
-            tf.append((model.reconstruct_logits(x, mu).argmax(-1) == x).float().mean(1).numpy())
-            greedy.append((model.decode(mu, greedy=True) == x).float().mean(1).numpy())
-    return np.concatenate(tf), np.concatenate(greedy)
+            tf.append((model.reconstruct_logits(x, mu).argmax(-1) == x).numpy())
+            greedy.append((model.decode(mu, greedy=True) == x).numpy())
+    tf_hits, greedy_hits = np.concatenate(tf), np.concatenate(greedy)  # (N, T) bool
+    onsets = spans >= NOTE_BASE
+    onset = {"teacher_forced": float(tf_hits[onsets].mean()), "sampled": float(greedy_hits[onsets].mean())}
+    return tf_hits.mean(1), greedy_hits.mean(1), onset
 
 
 def paired_gain(a: np.ndarray, b: np.ndarray, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
@@ -142,56 +155,39 @@ def prior_samples(vae, spans: np.ndarray, num: int, temperature: float = 0.5, se
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="+", type=Path, help="music-vae run or model folders")
-    parser.add_argument("--data", type=Path, required=True, help="melody corpus folder (test split)")
-    parser.add_argument("--max-spans", type=int, default=2000)
-    parser.add_argument("--pairs", type=int, default=100)
-    parser.add_argument("--prior-samples", type=int, default=500)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+def z_usage_rows(name: str, usage) -> list[dict]:
+    """The z-usage table's rows of one model (see :meth:`ZUsage.rows`)."""
+    return [{"model": name, **row} for row in usage.rows()]
 
-    import torch
 
-    from seqart.corpora.dataset import CorpusDataset
-    from seqart.models.music_vae.sampler import MelodyVAE
-    from seqart.models.music_vae.data import HOLD, extract_spans
-    from seqart.models.folder import read_evaluation
+def z_usage_lines(name: str, usage) -> list[str]:
+    """What is printed under the z-usage table for one model: KL, active dimensions, bar starts."""
+    dims = len(usage.kl_per_dim)
+    lines = [f"{name}: KL {usage.kl_total:.1f} nats/span ({usage.kl_total / np.log(2):.0f} bits); active dimensions "
+             f"{usage.active_by_kl}/{dims} by KL > {usage.threshold} nats, {usage.active_by_variance}/{dims} by "
+             f"Var(mu) > {usage.threshold}"]
+    if usage.bar_start:
+        parts = [f"{what} {usage.bar_start[what]:.3f} (onsets {usage.bar_start[what + ' onsets']:.3f})"
+                 for what in ("true z", "shuffled z", "input cut", "state cut") if what in usage.bar_start]
+        lines.append("  bar starts (bars 2..): " + "; ".join(parts))
+    if usage.conductor_spread is not None:
+        lines.append(f"  conductor spread {usage.conductor_spread:.3f} (0: the same bar embeddings for every span)")
+    return lines
 
-    torch.set_num_threads(args.threads)
-    corpus = CorpusDataset.open(args.data)
-    rows, shift_rows, interp_rows = [], [], []
-    prior_rows = []
-    per_span = {}  # (bars, bar_steps, decoder) -> (spans, teacher-forced, sampled accuracy per span)
-    for folder in args.models:
-        vae = MelodyVAE(folder)
-        c = vae.config
-        spans = extract_spans(corpus.split("test"), corpus.tokenizer, c.bars, c.bar_steps)
-        if len(spans) > args.max_spans:
-            spans = spans[np.sort(np.random.default_rng(0).choice(len(spans), args.max_spans, replace=False))]
-        t0 = time.perf_counter()
-        tf_spans, greedy_spans = accuracies(vae.model, spans)
-        tf, greedy = float(tf_spans.mean()), float(greedy_spans.mean())
-        per_span[(c.bars, c.bar_steps, c.decoder)] = (spans, tf_spans, greedy_spans)
-        ref = REFERENCE.get(c.bars, {}).get(c.decoder, (None, None))
-        ev = read_evaluation(vae.folder) or {}
-        name = f"{ev.get('preset', folder.name)} ({c.bars}-bar {c.decoder})"
-        rows.append({"model": name, "folder": str(folder), "spans": len(spans), "teacher_forced": tf,
-                     "sampled": greedy, "hold_floor": float(np.mean(spans == HOLD)), "ref_tf": ref[0], "ref_sampled": ref[1],
-                     "parameters": sum(p.numel() for p in vae.model.parameters()), "steps": ev.get("step"),
-                     "seconds": time.perf_counter() - t0})
-        interp_rows.append({"model": name, **interpolation(vae, spans, args.pairs)})
-        prior_rows += [{"model": name, **r} for r in prior_samples(vae, spans, args.prior_samples)]
-        for r in attribute_shifts(vae, spans[: min(len(spans), 1000)]):
-            shift_rows.append({"model": name, **r})
-    print_table("Melody VAE: reconstruction accuracy on held-out (test) spans",
-                [("model", "model", ""), ("spans", "spans", "d"), ("TF", "teacher_forced", ".3f"),
-                 ("sampled", "sampled", ".3f"), ("hold floor", "hold_floor", ".3f"),
-                 ("ref TF", "ref_tf", ".3f"), ("ref sampled", "ref_sampled", ".3f"), ("params", "parameters", ",d"),
-                 ("steps", "steps", "d")],
-                rows, note="accuracy per 16th-note step from z = mu(x): TF teacher-forced, sampled on the decoder's "
-                "own argmax output; hold floor: all steps 'hold'; ref: MusicVAE on Lakh MIDI melodies")
+
+def print_z_usage(rows: list[dict], lines: list[str], bars: int) -> None:
+    columns = [("model", "model", ""), ("z", "z", ""), ("steps", "steps", ""), ("all bars", "overall", ".3f")]
+    columns += [(f"b{u}", f"bar{u}", ".2f") for u in range(1, bars + 1)]
+    print_table("Use of the code: teacher-forced accuracy with the true, a shuffled and a zero z", columns, rows,
+                note="shuffled z: each span decoded with another span's mu; onsets: steps whose target is a note "
+                     "(an all-hold decoder scores 0 there); b1..: per bar position")
+    for line in lines:
+        print(line)
+    print()
+
+
+def print_sample_tables(interp_rows: list[dict], shift_rows: list[dict], prior_rows: list[dict]) -> None:
+    """The interpolation, attribute-shift and prior-sample tables."""
     print_table("Interpolation between random test pairs (11 points, spherical)",
                 [("model", "model", ""), ("change/step", "step_change", ".3f"), ("A vs B", "end_change", ".3f"),
                  ("decodable", "decodable", ".3f"), ("first = A", "endpoint_accuracy", ".3f")], interp_rows,
@@ -205,6 +201,77 @@ def main() -> None:
                  ("scale consistency", "scale_consistency", ".3f"), ("pc entropy", "pitch_class_entropy", ".3f"),
                  ("notes/beat", "note_density", ".3f"), ("mean interval", "mean_interval", ".2f")], prior_rows,
                 note="prior: decoded from z ~ N(0, I) at temperature 0.5; melodies with at least two notes; pc entropy in bits; mean interval in semitones")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+", type=Path, help="music-vae run or model folders")
+    parser.add_argument("--data", type=Path, required=True, help="melody corpus folder (test split)")
+    parser.add_argument("--max-spans", type=int, default=2000)
+    parser.add_argument("--pairs", type=int, default=100)
+    parser.add_argument("--prior-samples", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--z-usage", action="store_true",
+                        help="also measure how much each decoder uses its code (seqart.models.music_vae.diagnostics)")
+    parser.add_argument("--z-usage-only", action="store_true",
+                        help="the accuracy and code-use tables only (no interpolation, attribute or prior rows)")
+    args = parser.parse_args()
+    args.z_usage = args.z_usage or args.z_usage_only
+
+    import torch
+
+    from seqart.corpora.dataset import CorpusDataset
+    from seqart.models.music_vae.sampler import MelodyVAE
+    from seqart.models.music_vae.data import HOLD, extract_spans
+    from seqart.models.folder import read_evaluation
+    from seqart.models.music_vae.diagnostics import z_usage
+
+    torch.set_num_threads(args.threads)
+    corpus = CorpusDataset.open(args.data)
+    rows, shift_rows, interp_rows = [], [], []
+    prior_rows, usage_rows, usage_lines = [], [], []
+    per_span = {}  # (bars, bar_steps, decoder) -> (spans, teacher-forced, sampled accuracy per span)
+    for folder in args.models:
+        vae = MelodyVAE(folder)
+        c = vae.config
+        spans = extract_spans(corpus.split("test"), corpus.tokenizer, c.bars, c.bar_steps)
+        if len(spans) > args.max_spans:
+            spans = spans[np.sort(np.random.default_rng(0).choice(len(spans), args.max_spans, replace=False))]
+        t0 = time.perf_counter()
+        tf_spans, greedy_spans, onset = accuracies(vae.model, spans)
+        tf, greedy = float(tf_spans.mean()), float(greedy_spans.mean())
+        per_span[(c.bars, c.bar_steps, c.decoder)] = (spans, tf_spans, greedy_spans)
+        ref = REFERENCE.get(c.bars, {}).get(c.decoder, (None, None))
+        ev = read_evaluation(vae.folder) or {}
+        name = f"{ev.get('preset', folder.name)} ({c.bars}-bar {c.decoder})"
+        rows.append({"model": name, "folder": str(folder), "spans": len(spans), "teacher_forced": tf,
+                     "sampled": greedy, "onset_teacher_forced": onset["teacher_forced"],
+                     "onset_sampled": onset["sampled"], "hold_floor": float(np.mean(spans == HOLD)), "ref_tf": ref[0], "ref_sampled": ref[1],
+                     "parameters": sum(p.numel() for p in vae.model.parameters()), "steps": ev.get("step"),
+                     "seconds": time.perf_counter() - t0})
+        if args.z_usage:
+            usage = z_usage(vae.model, spans)
+            usage_rows += z_usage_rows(name, usage)
+            usage_lines += z_usage_lines(name, usage)
+            rows[-1].update(kl=usage.kl_total, active_dims=usage.active_by_variance)
+        if args.z_usage_only:
+            continue
+        interp_rows.append({"model": name, **interpolation(vae, spans, args.pairs)})
+        prior_rows += [{"model": name, **r} for r in prior_samples(vae, spans, args.prior_samples)]
+        for r in attribute_shifts(vae, spans[: min(len(spans), 1000)]):
+            shift_rows.append({"model": name, **r})
+    print_table("Melody VAE: reconstruction accuracy on held-out (test) spans",
+                [("model", "model", ""), ("spans", "spans", "d"), ("TF", "teacher_forced", ".3f"),
+                 ("sampled", "sampled", ".3f"), ("onset TF", "onset_teacher_forced", ".3f"),
+                 ("onset sampled", "onset_sampled", ".3f"), ("hold floor", "hold_floor", ".3f"),
+                 ("ref TF", "ref_tf", ".3f"), ("ref sampled", "ref_sampled", ".3f"), ("params", "parameters", ",d"),
+                 ("steps", "steps", "d")],
+                rows, note="accuracy per 16th-note step from z = mu(x): TF teacher-forced, sampled on the decoder's "
+                "own argmax output; onset: on the steps whose target is a note; hold floor: all steps 'hold'; ref: MusicVAE on Lakh MIDI melodies")
+    if usage_rows:
+        print_z_usage(usage_rows, usage_lines, max(bars for bars, _, _ in per_span))
+    if not args.z_usage_only:
+        print_sample_tables(interp_rows, shift_rows, prior_rows)
     gains = []
     for (bars, bar_steps, decoder), (spans, tf_h, greedy_h) in per_span.items():
         flat = per_span.get((bars, bar_steps, "flat"))
@@ -219,11 +286,12 @@ def main() -> None:
                     [("bars", "bars", "d"), ("accuracy", "accuracy", ""), ("spans", "spans", "d"),
                      ("gain", "gain", "+.4f"), ("95 % low", "low", "+.4f"), ("95 % high", "high", "+.4f")], gains,
                     note="bootstrap over spans (2,000 resamples); a gain whose interval excludes 0 is not chance")
-    summary = {r["model"]: {"teacher_forced": round(r["teacher_forced"], 4), "sampled": round(r["sampled"], 4)}
-               for r in rows}
+    summary = {r["model"]: {"teacher_forced": round(r["teacher_forced"], 4), "sampled": round(r["sampled"], 4),
+                            "onset_teacher_forced": round(r["onset_teacher_forced"], 4),
+                            "onset_sampled": round(r["onset_sampled"], 4)} for r in rows}
     path = write_results("vae", {k: str(v) for k, v in vars(args).items()}, rows, summary,
                          interpolation=interp_rows, attributes=shift_rows, hierarchical_gain=gains,
-                         prior=prior_rows)
+                         prior=prior_rows, z_usage=usage_rows)
     print(f"figures written to {path}")
 
 

@@ -26,7 +26,21 @@ class MusicVAEConfig:
         decoder_layers: stacked decoder layers.
         conductor_size: width of the conductor LSTM (hierarchical only).
         conductor_layers: stacked conductor layers (hierarchical only).
+        conductor_input: what the conductor LSTM reads at each bar (hierarchical only):
+            ``"z"``, the code at every bar besides its initial state (seqart's first
+            design), or ``"zeros"``, nothing: the code reaches it only through its
+            initial state (MusicVAE's ``hierdec-mel_16bar``).
+        bar_state_reset: hierarchical only. True: the bar decoder's LSTM state is
+            re-initialised from the conductor's embedding at every bar (MusicVAE; what
+            seqart has always done), so all a bar receives from the bar before is its
+            first input, the previous bar's last step. False: the state runs on from bar
+            to bar (initialised once, from the first bar's embedding), so the bar
+            decoder can carry the melody across bar lines without the code: an ablation.
         dropout: dropout on embeddings and decoder outputs.
+        word_dropout: 0-1; while training, each of the decoder's previous-step inputs
+            is replaced by a placeholder class with this probability, so that the
+            decoder has to take from the code what it cannot read from the steps
+            before (Bowman et al. 2016); never at evaluation or sampling.
         beta_max: weight of the KL term once annealing is done.
         kl_warmup_steps: the KL weight grows linearly from 0 to ``beta_max`` over these steps.
         free_bits: KL (bits per span) that costs nothing, so the posterior can carry
@@ -50,7 +64,10 @@ class MusicVAEConfig:
     decoder_layers: int = 2
     conductor_size: int = 256
     conductor_layers: int = 1
+    conductor_input: str = "z"
+    bar_state_reset: bool = True
     dropout: float = 0.1
+    word_dropout: float = 0.0
     beta_max: float = 0.2
     kl_warmup_steps: int = 1000
     free_bits: float = 0.0
@@ -75,7 +92,12 @@ class MusicVAEConfig:
             check_int(name, getattr(self, name), 1, 16)
         if self.decoder not in ("flat", "hierarchical"):
             raise ModelError(f"config decoder={self.decoder!r} must be 'flat' or 'hierarchical'")
+        if self.conductor_input not in ("z", "zeros"):
+            raise ModelError(f"config conductor_input={self.conductor_input!r} must be 'z' or 'zeros'")
+        if not isinstance(self.bar_state_reset, bool):
+            raise ModelError(f"config bar_state_reset={self.bar_state_reset!r} must be true or false")
         check_float("dropout", self.dropout, 0.0, 0.95)
+        check_float("word_dropout", self.word_dropout, 0.0, 1.0)
         check_float("beta_max", self.beta_max, 0.0, 100.0)
         check_int("kl_warmup_steps", self.kl_warmup_steps, 0, 10 ** 9)
         check_float("free_bits", self.free_bits, 0.0, 1e6)

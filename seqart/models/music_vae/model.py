@@ -10,10 +10,15 @@ rebuilds the span from ``z``:
   a bar-level LSTM decodes each bar from its embedding (state initialised from it,
   embedding fed at every step). The bar decoder cannot lean on a long
   autoregressive history, so it has to use the latent code: this is what keeps
-  16-bar reconstructions faithful.
+  16-bar reconstructions faithful. Config ``conductor_input`` says whether the
+  conductor reads ``z`` at every bar or only starts from it, ``bar_state_reset``
+  whether the bar decoder starts every bar afresh from its embedding or carries
+  its state across bar lines.
 
 The loss is the reconstruction cross-entropy plus ``beta * max(KL - free, 0)``,
 with ``beta`` annealed linearly to ``beta_max`` and ``free`` the free bits.
+With ``word_dropout`` the decoder's previous-step inputs are, while training,
+replaced at random by a placeholder class.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ class MusicVAE(SeqartModel):
         super().__init__(config)
         c = config
         self.start_class = c.n_classes  # decoder input before the first step
+        # word dropout's stand-in for a hidden input; only such models have the row,
+        # so the weights of every other model keep their shapes
+        self.placeholder_class = c.n_classes + 1 if c.word_dropout > 0 else None
         self.drop = nn.Dropout(c.dropout)
         self.enc_embed = nn.Embedding(c.n_classes, c.embed_dim)
         self.encoder = nn.LSTM(c.embed_dim, c.encoder_size, c.encoder_layers, batch_first=True,
@@ -48,11 +56,12 @@ class MusicVAE(SeqartModel):
         self.to_sigma = nn.Linear(2 * c.encoder_size, c.latent_size)
         if c.decoder == "hierarchical":
             self.conductor_init = nn.Linear(c.latent_size, 2 * c.conductor_layers * c.conductor_size)
-            self.conductor = nn.LSTM(c.latent_size, c.conductor_size, c.conductor_layers, batch_first=True)
+            conductor_in = c.latent_size if c.conductor_input == "z" else 1  # "zeros": a constant input
+            self.conductor = nn.LSTM(conductor_in, c.conductor_size, c.conductor_layers, batch_first=True)
             cond = c.conductor_size
         else:
             cond = c.latent_size
-        self.dec_embed = nn.Embedding(c.n_classes + 1, c.embed_dim)
+        self.dec_embed = nn.Embedding(c.n_classes + (2 if self.placeholder_class is not None else 1), c.embed_dim)
         self.dec_init = nn.Linear(cond, 2 * c.decoder_layers * c.decoder_size)
         self.decoder = nn.LSTM(c.embed_dim + cond, c.decoder_size, c.decoder_layers, batch_first=True,
                                dropout=c.dropout if c.decoder_layers > 1 else 0.0)
@@ -99,30 +108,64 @@ class MusicVAE(SeqartModel):
         if c.decoder != "hierarchical":
             return z
         state = self._state_from(z, self.conductor_init, c.conductor_layers, c.conductor_size)
-        out, _ = self.conductor(z[:, None, :].expand(-1, c.bars, -1).contiguous(), state)
+        if c.conductor_input == "z":
+            inputs = z[:, None, :].expand(-1, c.bars, -1).contiguous()  # (B, U, Z)
+        else:
+            inputs = z.new_zeros(z.size(0), c.bars, 1)  # (B, U, 1)
+        out, _ = self.conductor(inputs, state)
         return out  # (B, U, C)
 
-    def _run_decoder(self, prev: torch.Tensor, cond: torch.Tensor, state=None):
-        """One pass of the (bar) decoder: ``prev`` ``(N, S)`` inputs, ``cond`` ``(N, D)``."""
+    def initial_decoder_state(self, cond: torch.Tensor):
+        """The (bar) decoder's LSTM state ``(h, c)`` at the start of a sequence, each
+        ``(decoder_layers, N, decoder_size)``, from its condition ``cond`` ``(N, D)``."""
         c = self.config
+        return self._state_from(cond, self.dec_init, c.decoder_layers, c.decoder_size)
+
+    def _run_decoder(self, prev: torch.Tensor, cond: torch.Tensor, state=None):
+        """One pass of the (bar) decoder over ``prev`` ``(N, S)`` inputs, conditioned on
+        ``cond``: ``(N, D)`` for every step, or ``(N, S, D)`` one per step. Without a
+        ``state`` it starts from the one the (first step's) condition gives."""
         if state is None:
-            state = self._state_from(cond, self.dec_init, c.decoder_layers, c.decoder_size)
+            state = self.initial_decoder_state(cond if cond.dim() == 2 else cond[:, 0])
         emb = self.drop(self.dec_embed(prev))  # (N, S, E)
-        inp = torch.cat([emb, cond[:, None, :].expand(-1, prev.size(1), -1)], dim=-1)
+        per_step = cond[:, None, :].expand(-1, prev.size(1), -1) if cond.dim() == 2 else cond
+        inp = torch.cat([emb, per_step], dim=-1)
         out, state = self.decoder(inp, state)
         return self.head(self.drop(out)), state  # (N, S, C)
 
-    def _sequences(self, z: torch.Tensor, prev: torch.Tensor):
-        """Reshape (B, T) decoder inputs and z into the decoder's sequences and conditions."""
+    def _sequences(self, z: torch.Tensor, prev: torch.Tensor, bar_state_reset: bool):
+        """Reshape (B, T) decoder inputs and z into the decoder's sequences and conditions:
+        flat, ``(B, T)`` and ``(B, Z)``; hierarchical with the state reset at every bar,
+        one sequence per bar, ``(B * U, S)`` and ``(B * U, C)``; hierarchical with the state
+        carried, one per span, ``(B, T)`` with each step's bar embedding ``(B, T, C)``."""
         c = self.config
         cond = self.conditions(z)
         if c.decoder != "hierarchical":
             return prev, cond
+        if not bar_state_reset:
+            return prev, cond.repeat_interleave(c.bar_steps, dim=1)
         B = prev.size(0)
         return prev.reshape(B * c.bars, c.bar_steps), cond.reshape(B * c.bars, -1)
 
+    def decoder_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The teacher-forced inputs of targets ``x`` ``(B, T)``: the start class, then
+        ``x`` without its last step, ``(B, T)``."""
+        start = torch.full((x.size(0), 1), self.start_class, dtype=x.dtype, device=x.device)
+        return torch.cat([start, x[:, :-1]], dim=1)
+
+    def drop_words(self, prev: torch.Tensor) -> torch.Tensor:
+        """Word dropout: in training mode, each input of ``prev`` ``(B, T)`` replaced by the
+        placeholder class with probability ``config.word_dropout``; unchanged otherwise.
+        The draw comes from :meth:`batch_noise`, so it is the same in a resumed or a
+        data-parallel run."""
+        p = self.config.word_dropout
+        if not self.training or self.placeholder_class is None:
+            return prev
+        uniform = torch.special.ndtr(self.batch_noise(*prev.shape, device=prev.device).float())  # (B, T) in (0, 1)
+        return torch.where(uniform < p, torch.full_like(prev, self.placeholder_class), prev)
+
     def reconstruct_logits(self, x: torch.Tensor, z: torch.Tensor, sample_prob: float = 0.0) -> torch.Tensor:
-        """Teacher-forced logits of ``x`` given ``z``.
+        """Teacher-forced logits of ``x`` given ``z`` (with word dropout in training mode).
 
         Args:
             x: target step classes ``(B, T)``.
@@ -133,10 +176,25 @@ class MusicVAE(SeqartModel):
         Returns:
             logits ``(B, T, n_classes)``.
         """
-        B, T = x.shape
-        start = torch.full((B, 1), self.start_class, dtype=x.dtype, device=x.device)
-        prev = torch.cat([start, x[:, :-1]], dim=1)  # (B, T)
-        seqs, cond = self._sequences(z, prev)
+        return self.logits_of_inputs(self.drop_words(self.decoder_inputs(x)), z, sample_prob)
+
+    def logits_of_inputs(self, prev: torch.Tensor, z: torch.Tensor, sample_prob: float = 0.0,
+                         bar_state_reset: bool | None = None) -> torch.Tensor:
+        """Logits of every step given the decoder's inputs (see :meth:`decoder_inputs`).
+
+        Args:
+            prev: inputs ``(B, T)``: step classes, the start class or the placeholder.
+            z: latent codes ``(B, Z)``.
+            sample_prob: as in :meth:`reconstruct_logits`.
+            bar_state_reset: override the config's (hierarchical only; the diagnostics
+                use it to cut the state a model carries across bar lines).
+
+        Returns:
+            logits ``(B, T, n_classes)``.
+        """
+        B, T = prev.shape
+        reset = self.config.bar_state_reset if bar_state_reset is None else bar_state_reset
+        seqs, cond = self._sequences(z, prev, reset)
         if sample_prob <= 0:
             logits, _ = self._run_decoder(seqs, cond)
         else:
@@ -152,7 +210,7 @@ class MusicVAE(SeqartModel):
             if own is not None:
                 use_own = torch.rand(inp.shape, device=inp.device) < p
                 inp = torch.where(use_own, own, inp)
-            logits, state = self._run_decoder(inp, cond, state)
+            logits, state = self._run_decoder(inp, cond if cond.dim() == 2 else cond[:, t: t + 1], state)
             outs.append(logits)
             own = torch.multinomial(torch.softmax(logits[:, 0].detach().float(), -1), 1)
         return torch.cat(outs, dim=1)
@@ -176,9 +234,12 @@ class MusicVAE(SeqartModel):
         cond = self.conditions(z)
         prev = torch.full((N, 1), self.start_class, dtype=torch.long, device=z.device)
         out = []
-        groups = [(cond, c.span_steps)] if c.decoder != "hierarchical" else [(cond[:, u], c.bar_steps) for u in range(c.bars)]
+        hierarchical = c.decoder == "hierarchical"
+        groups = [(cond[:, u], c.bar_steps) for u in range(c.bars)] if hierarchical else [(cond, c.span_steps)]
+        state = None
         for g_cond, length in groups:
-            state = None
+            if not hierarchical or c.bar_state_reset:
+                state = None
             for _ in range(length):
                 logits, state = self._run_decoder(prev, g_cond, state)
                 logits = logits[:, 0].float()

@@ -56,7 +56,7 @@ def test_layout_has_header_bars_and_whole_bars():
 
 
 def test_layout_2_header_style_sections_and_whole_bars():
-    tok = get_tokenizer("melody")
+    tok = get_tokenizer("melody", layout=2)
     assert tok.layout == 2
     score = random_melody(3, bars=17, meter=(6, 8))
     score.style = "jig"

@@ -12,7 +12,6 @@ from seqart.models.music_vae.data import melody_steps
 from seqart.score import KeySignature, Note, Score, TimeSignature, Track
 from seqart.tokenizers import get_tokenizer, tokenizer_from_dict
 from seqart.tokenizers.melody import BAR, HOLD, REST
-from tests.train_fixtures import tiny_corpus, tiny_run  # noqa: F401
 
 
 def _score(notes, meter=(4, 4)):
@@ -43,7 +42,7 @@ def test_triplets_round_trip_on_exact_thirds():
 
 
 def test_a_triplet_beat_takes_the_tokens_of_any_beat_and_reads_on_the_grid_as_layout_2():
-    old, new = get_tokenizer("melody"), get_tokenizer("melody", layout=3)
+    old, new = get_tokenizer("melody", layout=2), get_tokenizer("melody", layout=3)
     a, b = old.encode(_score(REEL)), new.encode(_score(REEL))
     assert len(a) == len(b) and (new.on_grid(b) == a).all()
     bars = [i for i, t in enumerate(b.tolist()) if t == BAR] + [len(b) - 1]
@@ -51,7 +50,8 @@ def test_a_triplet_beat_takes_the_tokens_of_any_beat_and_reads_on_the_grid_as_la
 
 
 def test_layout_3_ids_extend_layout_2_and_need_four_steps_per_beat():
-    old, new = get_tokenizer("melody"), get_tokenizer("melody", layout=3)
+    old, new = get_tokenizer("melody", layout=2), get_tokenizer("melody", layout=3)
+    assert get_tokenizer("melody").layout == 3  # what new tokenizers get
     assert new.vocab[:old.vocab_size] == old.vocab and new.vocab[new.triplet_id] == "TRIPLET"
     assert old.triplet_id is None and new.vocab_size == old.vocab_size + 1
     assert new.triplet_id in new.step_ids and tokenizer_from_dict(new.to_dict()).triplet_id == new.triplet_id
@@ -98,13 +98,13 @@ def test_beats_of_sixteenths_or_thirds_round_trip(score):
     tok = get_tokenizer("melody", layout=3)
     ids = tok.encode(score)
     assert _notes(tok.decode(ids)) == _notes(score)
-    assert (tok.on_grid(ids) == get_tokenizer("melody").encode(score)).all()  # read on the grid: layout 2
+    assert (tok.on_grid(ids) == get_tokenizer("melody", layout=2).encode(score)).all()  # read on the grid: layout 2
     for i in np.flatnonzero(ids == tok.triplet_id):  # three step tokens follow every marker
         assert all(tok.is_step(t) and t != tok.triplet_id for t in ids[i + 1:i + 4])
 
 
 def test_the_vae_reads_triplet_beats_on_the_grid():
-    old, new = get_tokenizer("melody"), get_tokenizer("melody", layout=3)
+    old, new = get_tokenizer("melody", layout=2), get_tokenizer("melody", layout=3)
     a = melody_steps(old.encode(_score(REEL)), old)
     b = melody_steps(new.encode(_score(REEL)), new)
     assert len(a) == len(b) == 1 and (a[0].steps == b[0].steps).all()
@@ -153,7 +153,7 @@ def test_triplet_beats_start_on_whole_beats_inside_bars():
     assert [s for s in range(12) if _beat_starts(s, 6)] == [0]  # 3/8: the second bar starts off the beat
 
 
-def test_a_model_starts_a_run_on_a_newer_layout_with_new_rows_for_the_new_tokens(tiny_run, tmp_path):
+def test_a_model_starts_a_run_on_a_newer_layout_with_new_rows_for_the_new_tokens(tmp_path):
     """A layout-2 model trains on a layout-3 corpus (``seqart train --from M``): its rows are
     kept, ``TRIPLET`` gets a new one and starts rarer than every old token."""
     import os
@@ -168,14 +168,17 @@ def test_a_model_starts_a_run_on_a_newer_layout_with_new_rows_for_the_new_tokens
     write_melody_folder(tmp_path / "midi", count=12)
     os.environ["SEQART_CACHE_DIR"] = str(tmp_path / "cache")
     try:
-        build_corpus(tmp_path / "midi", tmp_path / "corpus", representation="melody", workers=1, progress=False,
-                     tokenizer_config={"layout": 3}, valid_fraction=0.2, test_fraction=0.2)
+        for layout in (2, 3):
+            build_corpus(tmp_path / "midi", tmp_path / f"corpus{layout}", representation="melody", workers=1,
+                         progress=False, tokenizer_config={"layout": layout}, valid_fraction=0.2, test_fraction=0.2)
     finally:
         os.environ.pop("SEQART_CACHE_DIR", None)
-    old, old_tok, _ = load_model(tiny_run / "model")
+    train("melody-lstm", tmp_path / "corpus2", tmp_path / "old", steps=3, settings=TINY_SETTINGS, progress=False)
+    old, old_tok, _ = load_model(tmp_path / "old" / "model")
+    assert old_tok.layout == 2
     assert extends(get_tokenizer("melody", layout=3), old_tok) and not extends(old_tok, get_tokenizer("melody", layout=3))
-    train("melody-lstm", tmp_path / "corpus", tmp_path / "run", steps=1, settings={**TINY_SETTINGS, "lr": 1e-9},
-          progress=False, init_from=tiny_run / "model")
+    train("melody-lstm", tmp_path / "corpus3", tmp_path / "run", steps=1, settings={**TINY_SETTINGS, "lr": 1e-9},
+          progress=False, init_from=tmp_path / "old" / "model")
     new, new_tok, _ = load_model(tmp_path / "run" / "model")
     assert new_tok.triplet_id == old_tok.vocab_size and new_tok.vocab_size == old_tok.vocab_size + 1
     for name, tensor in old.state_dict().items():

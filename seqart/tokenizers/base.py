@@ -35,8 +35,6 @@ class Tokenizer(ABC):
     config_class: ClassVar[type]
 
     def __init__(self, config=None, **overrides: Any):
-        if config is None:
-            config = self.config_class()
         if overrides:
             known = {f.name for f in fields(self.config_class)}
             unknown = sorted(set(overrides) - known)
@@ -44,6 +42,9 @@ class Tokenizer(ABC):
                 raise TokenizerError(
                     f"unknown {self.name} tokenizer option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
                 )
+        if config is None:  # defaults that depend on other options see the overrides
+            config = self.config_class(**overrides)
+        elif overrides:
             config = type(config)(**{**asdict(config), **overrides})
         self.config = config
         self._validate()

@@ -9,7 +9,10 @@ the downbeat, ends on the tonic, draws its key from the training tunes' keys, an
 default ``folk`` model became a melody transformer over layout-2 tokens, with the
 style and form cases added); every other case came out identical. The reel AABB case
 again when each 8-bar section's last bars became candidates, half closing on the tonic,
-and every ``folk`` case when the shipped transformer was trained 2,000 steps further.
+and every ``folk`` case when the shipped transformer was trained 2,000 steps further,
+and again when it moved to layout-3 tokens (triplets) with 1,000 more steps of style-balanced
+training, a gentler pull toward drawn section letters and continuations that answer their
+primer's opening.
 """
 
 from __future__ import annotations

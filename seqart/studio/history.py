@@ -61,6 +61,23 @@ def rating_of(sample: Sample) -> str | int | None:
     return {1: "like", -1: "dislike"}.get(sample.rating)
 
 
+def rate_stored(model_source, path, rating: Any) -> str | int | None:
+    """Rate the file ``path`` in the feedback store of the model ``model_source`` and return
+    its rating as the page shows it (:func:`rating_of`); a take's or a picture's rating.
+
+    Raises:
+        FeedbackError: for anything else than a rating (refused before the store is
+            opened), or a store that cannot be written.
+    """
+    from seqart.feedback.store import FeedbackError, FeedbackStore, model_label, parse_rating
+
+    if isinstance(rating, bool) or not isinstance(rating, (str, int)):
+        raise FeedbackError("rating must be like, dislike or 1-5 stars")
+    parse_rating(rating)
+    with FeedbackStore.for_model(model_source) as store:
+        return rating_of(store.rate(path, rating, model=model_label(model_source)))
+
+
 def earlier_id(source: str, sha256: str) -> str:
     """The id of the take a model's store keeps with content hash ``sha256`` (see the module docstring)."""
     return hashlib.sha256(f"{source}\n{sha256}".encode()).hexdigest()[:16]

@@ -239,16 +239,10 @@ class PictureStudio:
             UnknownPictureError: for an unknown picture.
             FeedbackError: for anything else than a rating, or a store that cannot be written.
         """
-        from seqart.feedback.store import FeedbackError, FeedbackStore, model_label, parse_rating
-        from seqart.studio.history import rating_of
+        from seqart.studio.history import rate_stored
 
         picture = self.get(picture_id)
-        if isinstance(rating, bool) or not isinstance(rating, (str, int)):
-            raise FeedbackError("rating must be like, dislike or 1-5 stars")
-        parse_rating(rating)  # refuse a bad rating before the store is opened
-        with FeedbackStore.for_model(picture.model_source) as store:
-            sample = store.rate(picture.path, rating, model=model_label(picture.model_source))
-        picture.rating = rating_of(sample)
+        picture.rating = rate_stored(picture.model_source, picture.path, rating)
         return picture
 
     # ------------------------------------------------------------ walks

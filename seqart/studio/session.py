@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 from seqart.errors import SeqartError, one_line
 from seqart.studio.history import (IDEA_KEY, HistoryError, check_limit, find_stored, idea_file, idea_of, kept_idea,
-                                   merged, open_stored, page, rating_of, stored_takes)
+                                   merged, open_stored, page, rate_stored, stored_takes)
 from seqart.studio.jobs import Job, JobRegistry
 from seqart.studio.latent import LatentStudio
 from seqart.studio.models import ModelEntry, find_models
@@ -298,18 +298,6 @@ class StudioSession:
             UnknownTakeError: for an unknown take.
             FeedbackError: for anything else than a rating, or a store that cannot be written.
         """
-        from seqart.feedback.store import (
-            FeedbackError,
-            FeedbackStore,
-            model_label,
-            parse_rating,
-        )
-
         take = self.takes.get(take_id)
-        if isinstance(rating, bool) or not isinstance(rating, (str, int)):
-            raise FeedbackError("rating must be like, dislike or 1-5 stars")
-        parse_rating(rating)  # refuse a bad rating before the store is opened
-        with FeedbackStore.for_model(take.model_source) as store:
-            sample = store.rate(take.stored_file, rating, model=model_label(take.model_source))
-        take.rating = rating_of(sample)
+        take.rating = rate_stored(take.model_source, take.stored_file, rating)
         return take

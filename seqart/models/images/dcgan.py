@@ -180,29 +180,44 @@ class DCGAN(ImageModel):
             ``d`` and ``g`` losses (nats per image), ``d_real``/``d_fake`` (D's mean
             probability of "real" on real and fake images), ``items``.
         """
-        B = batch.size(0)
-        z = self.batch_noise(B, self.config.latent_size, device=batch.device)
+        d_loss, g_loss, d_real, d_fake = self.adversarial_step(batch, step)
+        return {"d": d_loss.detach(), "g": g_loss.detach(), "d_real": torch.sigmoid(d_real.detach()).mean(),
+                "d_fake": torch.sigmoid(d_fake.detach()).mean(), "items": batch.size(0)}
+
+    def adversarial_step(self, real: torch.Tensor, step: StepFn, extra_fakes: torch.Tensor | None = None):
+        """One D update (``real`` -> 1; G's fakes and ``extra_fakes`` -> 0), one G update, and
+        the weight average's update.
+
+        Args:
+            real: images ``(B, C, H, W)`` in ``[-1, 1]``.
+            step: the trainer's ``step(name, loss)``.
+            extra_fakes: more images ``(K, C, H, W)`` D learns to call fake (a tune's disliked ones).
+
+        Returns:
+            ``(d_loss, g_loss, d_real (B,), d_fake (B + K,))``, D's logits in float32.
+        """
+        B = real.size(0)
+        z = self.batch_noise(B, self.config.latent_size, device=real.device)
         fake = self.generator(z)  # (B, C, H, W)
-        ones = torch.ones(B, device=batch.device)
-        zeros = torch.zeros(B, device=batch.device)
+        fakes = fake.detach() if extra_fakes is None else torch.cat([fake.detach(), extra_fakes])
         # D: real -> 1, fake -> 0. The fakes are detached so the D loss sends nothing into G.
-        d_real = self.discriminator(batch)
-        d_fake = self.discriminator(fake.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(d_real.float(), ones)
-                  + F.binary_cross_entropy_with_logits(d_fake.float(), zeros))
+        d_real = self.discriminator(real).float()
+        d_fake = self.discriminator(fakes).float()
+        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
         step("d", d_loss)
         # G: make the updated D call the same fakes real. D's parameters are frozen for this
         # pass so G's loss computes no gradients for them.
         self.discriminator.requires_grad_(False)
         try:
-            g_loss = F.binary_cross_entropy_with_logits(self.discriminator(fake).float(), ones)
+            g_logits = self.discriminator(fake).float()
+            g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
             step("g", g_loss)
         finally:
             self.discriminator.requires_grad_(True)
         if self.config.ema_decay > 0:
             self.update_ema(self.trainer_step)
-        return {"d": d_loss.detach(), "g": g_loss.detach(), "d_real": torch.sigmoid(d_real.detach()).mean(),
-                "d_fake": torch.sigmoid(d_fake.detach()).mean(), "items": B}
+        return d_loss, g_loss, d_real, d_fake
 
     @torch.no_grad()
     def validation_step(self, batch: torch.Tensor) -> dict:

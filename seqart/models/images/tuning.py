@@ -31,7 +31,6 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from seqart.errors import SeqartError
 from seqart.models.base import StepFn
@@ -116,25 +115,9 @@ class FeedbackDCGAN(DCGAN):
             probability of "real" on the liked and on the replayed rows), ``items``.
         """
         real, liked = batch["images"], batch["liked"]  # (B, C, H, W), (B,)
-        B = real.size(0)
-        fake = self.generator(self.batch_noise(B, self.config.latent_size, device=real.device))  # (B, C, H, W)
-        fakes = torch.cat([fake.detach(), batch["disliked"]]) if "disliked" in batch else fake.detach()
-        d_real = self.discriminator(real).float()  # (B,)
-        d_fake = self.discriminator(fakes).float()  # (B + D,)
-        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-        step("d", d_loss)
-        self.discriminator.requires_grad_(False)  # G's loss computes no gradients for D
-        try:
-            g_logits = self.discriminator(fake).float()  # (B,)
-            g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
-            step("g", g_loss)
-        finally:
-            self.discriminator.requires_grad_(True)
-        if self.config.ema_decay > 0:
-            self.update_ema(self.trainer_step)
+        d_loss, g_loss, d_real, _ = self.adversarial_step(real, step, batch.get("disliked"))
         p_real = torch.sigmoid(d_real.detach())
-        out = {"d": d_loss.detach(), "g": g_loss.detach(), "d_liked": p_real[liked].mean(), "items": B}
+        out = {"d": d_loss.detach(), "g": g_loss.detach(), "d_liked": p_real[liked].mean(), "items": real.size(0)}
         if not bool(liked.all()):
             out["d_replay"] = p_real[~liked].mean()
         return out

@@ -26,14 +26,7 @@
 
   // ------------------------------------------------------------------ rating
   function showRating(tile) {
-    const { rating } = tile.picture;
-    tile.like.classList.toggle("on", rating === "like");
-    tile.dislike.classList.toggle("on", rating === "dislike");
-    tile.stars.forEach((star, index) => {
-      const lit = typeof rating === "number" && index < rating;
-      star.textContent = lit ? "★" : "☆";
-      star.classList.toggle("on", lit);
-    });
+    studio.showRating(tile, tile.picture.rating);
   }
 
   async function rate(tile, rating) {

@@ -310,8 +310,8 @@
     }
   }
 
-  function showRating(card) {
-    const { rating } = card.take;
+  // Lights a card's rating controls (its like, dislike and stars); a picture's tile has the same ones.
+  function showRating(card, rating = card.take.rating) {
     card.like.classList.toggle("on", rating === "like");
     card.dislike.classList.toggle("on", rating === "dislike");
     card.stars.forEach((star, index) => {
@@ -774,6 +774,7 @@
   }
 
   window.seqartStudio = { api, el, showStatus, makeCard, drawRoll, refreshHistory, currentModel, ratingText, showIdea,
+    showRating,
     onCard: (hook) => cardHooks.push(hook), onModel: (hook) => modelHooks.push(hook),
     onGenerate: (makes, generator) => generators.set(makes, generator) };
   start();

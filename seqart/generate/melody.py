@@ -387,7 +387,8 @@ class MelodySampler:
         """Draw step tokens for grid positions ``pos`` to ``stop`` into ``out[:, pos - first]``,
         feeding bar lines; ``forced(pos) -> mask or None`` narrows the mask at a position;
         ``logp`` (B,), if given, accumulates the model's log-probability of each drawn step
-        token and bar line; ``echo`` pulls rows toward tokens (:meth:`_candidates`).
+        token and bar line; ``echo(pos) -> (rows, token ids)`` raises those rows' logits of
+        those tokens by :data:`ANSWER_BIAS` (:meth:`_answer`).
         Returns ``(logits, state, stop)``."""
         bar_steps, tok = ctx.bar_steps, self.tok
         off_beat = step_mask  # the mask where no triplet beat may start
@@ -515,15 +516,13 @@ class MelodySampler:
         return logits[kept], _take_rows(state, kept), stop
 
     def _candidates(self, logits, state, pos: int, stop: int, tonics: np.ndarray, cadence: np.ndarray,
-                    step_mask: np.ndarray, ctx: "_Run", primed: bool, opening: bool, echo=None):
+                    step_mask: np.ndarray, ctx: "_Run", primed: bool, opening: bool):
         """Draw ``len(tonics) // rows`` candidates per row for grid positions ``pos`` to ``stop``.
 
         Args:
             tonics: (rows * k,) pitch class each candidate closes on.
             cadence: (rows * k,) grid position where its tonic starts (then held to
                 ``stop``); -1: a free candidate.
-            echo: ``echo(p) -> (candidate rows, token ids)``: at grid position ``p`` those
-                candidates' logits of those tokens are raised by :data:`RESTATE_BIAS`.
 
         Returns:
             ``(candidates (rows * k, stop - pos), model log-probability of each (rows * k,),
@@ -558,7 +557,7 @@ class MelodySampler:
         branch = getattr(self.lm, "branch", None)  # continuations that share what came before
         state = branch(state, k) if branch is not None else _repeat_rows(state, k)
         logits, state, _ = self._walk(np.repeat(logits, k, axis=0), state, candidates, pos, pos,
-                                      stop, allowed, ctx, primed, opening, forced, logp, echo)
+                                      stop, allowed, ctx, primed, opening, forced, logp)
         return candidates, logp, logits, state
 
     def _step_mask(self, key: KeySignature | None, options: SamplingOptions) -> np.ndarray:

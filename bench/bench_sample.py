@@ -1,7 +1,8 @@
 """End-to-end latency of ``seqart sample`` (process start to MIDI file written).
 
 Timed as whole processes, ``--runs`` times each (interleaved, after one untimed
-warm-up run of each so the file cache is warm), run from the repository root:
+warm-up run of each so the file cache is warm and seqart's bytecode is cached, as
+an installed package has it), run from the repository root:
 
 - ``python -c pass``: the interpreter alone;
 - ``python -c "import torch"``: what importing torch alone costs;
@@ -93,9 +94,15 @@ def breakdown(model: str, out: str, seed: int, bars: int) -> dict:
 
 
 # ------------------------------------------------------------- processes
-def child_env() -> dict:
-    """This environment with the repository root first on PYTHONPATH."""
+def child_env(pycache: Path) -> dict:
+    """This environment with the repository root first on PYTHONPATH, and Python's
+    bytecode cached under ``pycache`` (written by the warm-up run), as a package
+    installed by pip has it (pip compiles on install): a checkout run with
+    PYTHONDONTWRITEBYTECODE set would compile every seqart module on every start,
+    about 50 ms that no installed copy pays."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     return env
 
@@ -196,7 +203,7 @@ def torch_sample(model: str, out: str, seed: int, bars: int) -> None:
 
 def run_all(args: argparse.Namespace, tmp: Path) -> tuple[dict, list[dict]]:
     """Timings of every command and the in-process breakdowns (warm-up run first)."""
-    env = child_env()
+    env = child_env(tmp / "pycache")
     out = tmp / "sample.mid"
     cmds = commands(args, out)
     script = str(Path(__file__).resolve())

@@ -204,9 +204,44 @@ def test_training_step_with_word_dropout_runs_and_validation_does_not_drop():
     assert model.validation_step(x)["accuracy"] == model.validation_step(x)["accuracy"]
 
 
+# ---------------------------------------------------------------- hierarchical encoder
+def test_hierarchical_encoder_reads_each_bar_alone_then_the_bars():
+    torch.manual_seed(0)
+    model = MusicVAE(tiny_config(encoder="hierarchical")).eval()
+    assert model.bar_encoder.input_size == 2 * 16 and model.bar_encoder.bidirectional
+    x = torch.from_numpy(four_spans())
+    mu, sigma = model.encode(x)
+    assert mu.shape == sigma.shape == (4, 4) and (sigma > 0).all()
+    # by hand: the step LSTM over each bar separately, the bar LSTM over their final states
+    e = model.enc_embed(x).reshape(8, 16, -1)
+    _, (h, _) = model.encoder(e)
+    _, (h, _) = model.bar_encoder(torch.cat([h[-2], h[-1]], dim=-1).view(4, 2, -1))
+    assert torch.allclose(mu, model.to_mu(torch.cat([h[-2], h[-1]], dim=-1)), atol=1e-6)
+    # a bar's code depends on what the bar holds, wherever it is in the span
+    swapped = torch.cat([x[:, 16:], x[:, :16]], dim=1)
+    assert not torch.allclose(model.encode(swapped)[0], mu)
+
+
+def test_hierarchical_encoder_learns_and_flat_stays_the_default():
+    assert MusicVAEConfig(n_classes=N_CLASSES).encoder == "flat"
+    assert not hasattr(MusicVAE(tiny_config()), "bar_encoder")
+    torch.manual_seed(1)  # (from seed 0 this 16-wide toy sits collapsed for its first 300 steps)
+    model = overfit(MusicVAE(tiny_config(encoder="hierarchical", beta_max=0.001, kl_warmup_steps=0,
+                                         latent_size=8)), four_spans(), 600)
+    x = torch.from_numpy(four_spans())
+    with torch.no_grad():
+        mu = model.encode(x)[0]
+        predicted = model.reconstruct_logits(x, mu).argmax(-1)
+        shuffled = model.reconstruct_logits(x, mu[[1, 2, 3, 0]]).argmax(-1)
+    assert mu.std(dim=0).mean() > 0.1  # the spans get different codes
+    assert (predicted == x).float().mean() >= 0.95
+    # bar 2's first note (16) differs between the spans and only the code tells it
+    assert (predicted[:, 16] == x[:, 16]).all() and not (shuffled[:, 16] == x[:, 16]).all()
+
+
 # ---------------------------------------------------------------- config and presets
 @pytest.mark.parametrize("bad", [{"conductor_input": "both"}, {"bar_state_reset": "yes"}, {"word_dropout": 1.5},
-                                 {"word_dropout": -0.1}])
+                                 {"word_dropout": -0.1}, {"encoder": "deep"}])
 def test_new_options_are_validated(bad):
     from seqart.models.registry import config_from_dict
 
@@ -214,7 +249,8 @@ def test_new_options_are_validated(bad):
         config_from_dict("music-vae", {"n_classes": N_CLASSES, **bad})
 
 
-@pytest.mark.parametrize("name", ["melody-vae-16bar-musicvae", "melody-vae-16bar-musicvae-gpu"])
+@pytest.mark.parametrize("name", ["melody-vae-16bar-musicvae", "melody-vae-16bar-musicvae-gpu",
+                                  "melody-vae-16bar-bar-encoder"])
 def test_musicvae_presets_carry_the_papers_16_bar_settings(name):
     from seqart.models.registry import config_from_dict, get_preset
 
@@ -226,6 +262,7 @@ def test_musicvae_presets_carry_the_papers_16_bar_settings(name):
     assert 0 < config.word_dropout < 1
     if name.endswith("-gpu"):
         assert config.latent_size == 512 and config.encoder_size == 2048
+    assert config.encoder == ("hierarchical" if name.endswith("bar-encoder") else "flat")
 
 
 def test_old_config_without_the_options_keeps_todays_behaviour():

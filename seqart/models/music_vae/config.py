@@ -19,6 +19,11 @@ class MusicVAEConfig:
         embed_dim: step-class embedding width (encoder and decoder).
         encoder_size: width of each direction of the bidirectional LSTM encoder.
         encoder_layers: stacked encoder layers.
+        encoder: ``"flat"``, one bidirectional LSTM over the whole span (MusicVAE's),
+            or ``"hierarchical"``: the same LSTM reads each bar on its own (its final
+            states, both directions, describe the bar) and a second bidirectional LSTM
+            of ``encoder_size`` reads the bars' descriptions, so no note has to be
+            carried through hundreds of LSTM steps to reach the code.
         latent_size: dimensions of z.
         decoder: ``"flat"`` (one LSTM over the whole span) or ``"hierarchical"``
             (a conductor LSTM emits one embedding per bar; a bar LSTM decodes each bar from it).
@@ -58,6 +63,7 @@ class MusicVAEConfig:
     embed_dim: int = 64
     encoder_size: int = 256
     encoder_layers: int = 1
+    encoder: str = "flat"
     latent_size: int = 128
     decoder: str = "flat"
     decoder_size: int = 512
@@ -90,6 +96,8 @@ class MusicVAEConfig:
             check_int(name, getattr(self, name), 1, 8192)
         for name in ("encoder_layers", "decoder_layers", "conductor_layers"):
             check_int(name, getattr(self, name), 1, 16)
+        if self.encoder not in ("flat", "hierarchical"):
+            raise ModelError(f"config encoder={self.encoder!r} must be 'flat' or 'hierarchical'")
         if self.decoder not in ("flat", "hierarchical"):
             raise ModelError(f"config decoder={self.decoder!r} must be 'flat' or 'hierarchical'")
         if self.conductor_input not in ("z", "zeros"):

@@ -35,7 +35,8 @@ from seqart.models.music_vae.config import MusicVAEConfig
 
 
 class MusicVAE(SeqartModel):
-    """Bidirectional-LSTM encoder -> z -> flat or hierarchical LSTM decoder."""
+    """Bidirectional-LSTM encoder (over the span, or per bar then over bars) -> z -> flat or
+    hierarchical LSTM decoder."""
 
     registry_name = "music-vae"
     item_name = "step"
@@ -52,6 +53,8 @@ class MusicVAE(SeqartModel):
         self.enc_embed = nn.Embedding(c.n_classes, c.embed_dim)
         self.encoder = nn.LSTM(c.embed_dim, c.encoder_size, c.encoder_layers, batch_first=True,
                                bidirectional=True, dropout=c.dropout if c.encoder_layers > 1 else 0.0)
+        if c.encoder == "hierarchical":  # reads the bars' descriptions
+            self.bar_encoder = nn.LSTM(2 * c.encoder_size, c.encoder_size, batch_first=True, bidirectional=True)
         self.to_mu = nn.Linear(2 * c.encoder_size, c.latent_size)
         self.to_sigma = nn.Linear(2 * c.encoder_size, c.latent_size)
         if c.decoder == "hierarchical":
@@ -87,7 +90,14 @@ class MusicVAE(SeqartModel):
             (mu ``(B, Z)``, sigma ``(B, Z)``)
         """
         e = self.drop(self.enc_embed(x))  # (B, T, E)
-        _, (h, _) = self.encoder(e)  # h: (layers * 2, B, H)
+        if self.config.encoder == "hierarchical":
+            B, T, E = e.shape
+            bars = T // self.config.bar_steps
+            _, (h, _) = self.encoder(e.reshape(B * bars, self.config.bar_steps, E))  # each bar on its own
+            described = torch.cat([h[-2], h[-1]], dim=-1).view(B, bars, -1)  # (B, bars, 2H)
+            _, (h, _) = self.bar_encoder(described)
+        else:
+            _, (h, _) = self.encoder(e)  # h: (layers * 2, B, H)
         feat = torch.cat([h[-2], h[-1]], dim=-1)  # last layer, forward and backward: (B, 2H)
         return self.to_mu(feat), F.softplus(self.to_sigma(feat)) + 1e-5
 

@@ -43,6 +43,17 @@ _VAE_SETTINGS = {
         {"steps": 5500, "batch_size": 32, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
          "val_every": 500, "val_batches": 16, "checkpoint_every": 250},
     ),
+    "melody-vae-16bar-bar-encoder": (
+        "melody-vae-16bar-musicvae with a hierarchical encoder: each bar is read on its own and a second "
+        "LSTM reads the bars, so no note travels 256 LSTM steps to reach the code; sized for the 2-core CPU "
+        "and to ship in under 10 MB",
+        {"bars": 16, "embed_dim": 64, "encoder": "hierarchical", "encoder_size": 128, "latent_size": 256,
+         "decoder": "hierarchical", "conductor_size": 256, "conductor_input": "zeros", "bar_state_reset": True,
+         "decoder_size": 256, "decoder_layers": 1, "dropout": 0.1, "word_dropout": 0.2, "beta_max": 0.2,
+         "kl_warmup_steps": 0, "free_bits": 256.0},
+        {"steps": 5500, "batch_size": 32, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
+         "val_every": 500, "val_batches": 16, "checkpoint_every": 250},
+    ),
     "melody-vae-16bar-musicvae-gpu": (
         "melody-vae-16bar-musicvae at GPU size (latent 512 and a 2048-unit encoder as MusicVAE, a 2x512 bar "
         "decoder, batch 256), sized to train in under 8 minutes on one H200 in bf16",

@@ -1,4 +1,5 @@
-"""Held-out NLL of a trained melody model against an interpolated Kneser-Ney n-gram baseline.
+"""Held-out NLL of a trained token language model (melody or multi-track event tokens)
+against an interpolated Kneser-Ney n-gram baseline.
 
 Both models score the same tokens: every token of every test sequence except the
 first (``BOS``), each given all the tokens before it in its sequence, exactly as
@@ -332,7 +333,8 @@ def _window_nll(model, x, y, context: int) -> np.ndarray:
 def note_mask(tokenizer) -> np.ndarray:
     """Boolean array over token ids: True for NOTE tokens (``pitch_of`` is not None)."""
     if not hasattr(tokenizer, "pitch_of"):
-        raise SystemExit(f"error: the {tokenizer.name} tokenizer has no pitch_of(); this benchmark is for melody models")
+        raise SystemExit(f"error: the {tokenizer.name} tokenizer has no pitch_of(); this benchmark is for token "
+                         "language models (melody, events)")
     return np.array([tokenizer.pitch_of(t) is not None for t in range(tokenizer.vocab_size)])
 
 
@@ -442,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
                "best_nats_per_note": best["nats_per_note"],
                "models": {r["model"]: {"nats_per_note": r["nats_per_note"], "nats_per_token": r["nats_per_token"],
                                        "reduction_vs_ngram": r["reduction_vs_ngram"]} for r in rows[1:]}}
-    path = write_results(NAME, vars(args), rows, summary, train_sequences=len(train), test_sequences=len(test),
+    name = NAME if corpus_tok.name == "melody" else f"{corpus_tok.name}_lm"  # events: events_lm.json
+    path = write_results(name, vars(args), rows, summary, train_sequences=len(train), test_sequences=len(test),
                          ngram_discounts={k + 1: lvl["discounts"].tolist() for k, lvl in enumerate(kn.levels)},
                          ngram_normalization_error=check, eval_json_test_loss=eval_losses)
     print(f"figures written to {path}")

@@ -250,13 +250,14 @@ def test_unknown_sources_and_bad_folders_are_one_line_errors(tmp_path):
 
 def test_builtins_resolve_and_count_without_parsing():
     rows = {name: (n, desc) for name, n, desc in list_builtins()}
-    assert list(rows) == ["essen", "han", "oneills", "ryans", "airds", "folk", "bach"]
+    assert list(rows) == ["essen", "han", "oneills", "ryans", "airds", "folk", "bach", "bach-satb"]
     assert all(n > 0 and desc for n, desc in rows.values())
     assert rows["folk"][0] == sum(rows[n][0] for n in ("essen", "oneills", "ryans", "airds"))
     han = resolve_source("han")
     assert [han.label(p) for p in han.files] == ["essenFolksong/han1.abc", "essenFolksong/han2.abc"]
     assert {p.suffix for p in resolve_source("bach").files} == {".mxl", ".xml"}
     assert rows["bach"][0] == len(BUILTINS["bach"].paths())
+    assert rows["bach-satb"][0] == rows["bach"][0] and BUILTINS["bach-satb"].recipe.tracks[0] == ("Soprano", 40)
 
 
 # --------------------------------------------------------------------- CLI

@@ -18,7 +18,7 @@ from seqart.corpora.recipes import RECIPE_DIR, Recipe, build_settings, load_reci
 from seqart.corpora.registry import corpora_from_recipes, resolve_source
 from seqart.errors import CorpusError
 
-NAMES = ["essen", "han", "oneills", "ryans", "airds", "folk", "bach"]
+NAMES = ["essen", "han", "oneills", "ryans", "airds", "folk", "bach", "bach-satb"]
 
 #: ``list_builtins()`` as the hard-coded table gave it before the recipes (music21 10.5.1).
 BEFORE_RECIPES = [
@@ -29,6 +29,11 @@ BEFORE_RECIPES = [
     ("airds", 1180, "Aird's Airs: Scottish, Irish and other 18th-century melodies (ABC)"),
     ("folk", 12762, "All folk melodies: essen + oneills + ryans + airds (ABC)"),
     ("bach", 410, "J. S. Bach four-part chorales (MusicXML/MXL, polyphonic)"),
+]
+#: recipes added since, with their listing rows
+SINCE_RECIPES = [
+    ("bach-satb", 410, "J. S. Bach four-part chorales as four instruments (soprano, alto, tenor, bass; event "
+                       "tokens)"),
 ]
 
 needs_music21 = pytest.mark.skipif(importlib.util.find_spec("music21") is None,
@@ -64,11 +69,11 @@ def manifest(folder: Path) -> dict:
 def test_every_shipped_recipe_loads(path):
     recipe = load_recipe(path)
     assert recipe.name == path.stem and recipe.description
-    assert recipe.representation == "melody" and recipe.tokenizer == {}
+    assert recipe.representation == ("events" if recipe.tracks else "melody") and recipe.tokenizer == {}
     assert (recipe.valid_fraction, recipe.test_fraction) == (0.05, 0.05)
 
 
-def test_the_seven_builtins_come_from_the_recipes():
+def test_the_builtins_come_from_the_recipes():
     shipped = load_recipes()
     assert list(shipped) == NAMES == list(BUILTINS)
     assert all(BUILTINS[name].recipe == shipped[name] for name in NAMES)
@@ -78,7 +83,7 @@ def test_the_seven_builtins_come_from_the_recipes():
 
 @needs_music21
 def test_names_descriptions_and_tune_counts_are_as_before():
-    assert list_builtins() == BEFORE_RECIPES
+    assert list_builtins() == BEFORE_RECIPES + SINCE_RECIPES
     assert resolve_source("folk").files == [p for n in ("essen", "oneills", "ryans", "airds")
                                             for p in BUILTINS[n].paths()]
 

@@ -40,7 +40,7 @@ from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, Union
@@ -288,6 +288,7 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
     if limit is not None:
         units = units[:limit]
     styles = file_styles(resolved)
+    tracks = recipe_tracks(resolved)
     resolved.files.clear()  # the units hold the paths; a Path object a file is ~400 bytes more
     kind = tokenizer.kind
     report = BuildReport(out, resolved.name, representation, kind, units=len(units))
@@ -310,6 +311,8 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
     if styles:  # only then, so fingerprints of builds without styles stay as they were
         labelled = sorted((resolved.label(Path(p)), style) for p, style in styles.items())
         fingerprint["styles"] = hashlib.sha256(json.dumps(labelled).encode()).hexdigest()
+    if tracks:
+        fingerprint["tracks"] = [list(t) for t in tracks]
     writer = CorpusWriter.open(out, kind, dtype, n_features, shard_items,
                                split=partial(split_of, valid_fraction=valid_fraction, test_fraction=test_fraction),
                                dedupe=True, fingerprint=fingerprint, resume=resume,
@@ -320,7 +323,7 @@ def _build_scores(resolved: ResolvedSource, out: Path, representation: str, toke
     try:
         task = bar.add("parsing", len(units), "units", completed=writer.next_unit)
         stream = _ordered_outcomes(units, writer.next_unit, workers or os.cpu_count() or 1, cache, tokenizer,
-                                   time_limit, styles)
+                                   time_limit, styles, tracks)
         with closing(stream):
             for i, outcomes, how in stream:
                 writer.add_unit(i, outcomes)
@@ -396,6 +399,35 @@ def file_styles(resolved: ResolvedSource) -> dict[str, str]:
     return styles
 
 
+def recipe_tracks(resolved: ResolvedSource) -> tuple[tuple[str, int], ...]:
+    """The ``tracks`` of a built-in source's recipe (see :mod:`seqart.corpora.recipes`), or ()."""
+    if resolved.kind != "builtin":
+        return ()
+    from seqart.corpora.recipes import builtin_recipes
+
+    recipe = builtin_recipes().get(resolved.name)
+    return recipe.tracks if recipe is not None else ()
+
+
+def select_tracks(score, tracks: tuple[tuple[str, int], ...]):
+    """``score`` with only the tracks whose names begin with a ``tracks`` name (case and
+    surrounding spaces ignored), each given that name's program, in ``tracks`` order;
+    a track matching no name is dropped (an instrument doubling a voice, say).
+
+    Raises:
+        ScoreError: when a name matches no track of the score, or two tracks.
+    """
+    kept = []
+    for name, program in tracks:
+        found = [t for t in score.tracks if t.name.strip().lower().startswith(name.lower())]
+        if len(found) != 1:
+            have = ", ".join(repr(t.name) for t in score.tracks) or "none"
+            raise ScoreError(f"{'no' if not found else 'more than one'} track named {name!r} (tracks: {have})")
+        kept.append(replace(found[0], program=program, is_drum=False))
+    score.tracks = kept
+    return score
+
+
 def _units_digest(units: list[Unit]) -> str:
     """sha256 of every unit's label, kind, content key and error, in order: changes when
     any file of the source is added, removed, renamed or edited."""
@@ -405,9 +437,11 @@ def _units_digest(units: list[Unit]) -> str:
     return h.hexdigest()
 
 
-def _encode_payload(unit: Unit, payload: dict, tokenizer, style: str = "") -> list[tuple]:
+def _encode_payload(unit: Unit, payload: dict, tokenizer, style: str = "",
+                    tracks: tuple[tuple[str, int], ...] = ()) -> list[tuple]:
     """Validate and encode the scores of one unit's payload; ``style`` is given to
-    the scores whose reader found none (see :func:`file_styles`).
+    the scores whose reader found none (see :func:`file_styles`); with ``tracks``
+    only those tracks are kept, with those programs (:func:`select_tracks`).
 
     Returns:
         one ``(label, title, array or skip reason, is_score)`` per score, or one
@@ -429,6 +463,8 @@ def _encode_payload(unit: Unit, payload: dict, tokenizer, style: str = "") -> li
         score.source = label  # a cached entry may come from an identical file elsewhere
         score.style = score.style or style
         try:
+            if tracks:
+                score = select_tracks(score, tracks)
             score.validate()
             arr = _normalize(tokenizer.encode(score), tokenizer)
         except (ScoreError, TokenizerError) as exc:
@@ -462,7 +498,7 @@ def _nbytes(outcomes: list[tuple]) -> int:
 
 def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreCache | None, tokenizer,
                       time_limit: float | None, styles: dict[str, str] | None = None,
-                      ) -> Iterator[tuple[int, list[tuple], str]]:
+                      tracks: tuple[tuple[str, int], ...] = ()) -> Iterator[tuple[int, list[tuple], str]]:
     """Encode ``units[start:]`` and yield ``(i, outcomes, how)`` in source order.
 
     ``outcomes`` is :func:`_encode_payload`'s list (a unit with the same content as an
@@ -510,7 +546,7 @@ def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreC
     def done(i: int, unit: Unit, payload: dict, how: str) -> None:
         nonlocal buffered
         if "error" in payload or cache is None or near(i):
-            outcomes = _encode_payload(unit, payload, tokenizer, styles.get(unit.path, ""))
+            outcomes = _encode_payload(unit, payload, tokenizer, styles.get(unit.path, ""), tracks)
             buffered += _nbytes(outcomes)
             ready[i] = ("done", outcomes, how)
         else:  # the worker stored it in the cache; read back in its turn
@@ -562,7 +598,7 @@ def _ordered_outcomes(units: list[Unit], start: int, workers: int, cache: ScoreC
                         payload = cache.get(unit.key) if cache is not None else None
                         if payload is None:  # the entry is damaged or went missing: parse it here
                             payload, how = _parse_chunk([unit], cache_root, time_limit)[0], "parsed"
-                        outcomes = _encode_payload(unit, payload, tokenizer, styles.get(unit.path, ""))
+                        outcomes = _encode_payload(unit, payload, tokenizer, styles.get(unit.path, ""), tracks)
                     if unit.error is None and group(unit) in claimed:
                         summaries[group(unit)] = (how, _summarize(unit, outcomes))
                 if unit.error is None and group(unit) in copies:

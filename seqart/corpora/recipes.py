@@ -36,6 +36,12 @@ Keys (required unless marked optional):
   reader found no style (no usable ABC ``R:`` field) gets the style of the first
   pattern its file's name matches, e.g. ``{"han*": "han-song", "*": "song"}``. A
   union's own ``styles`` apply to files its member recipes give no style.
+- ``tracks`` (optional): track names mapped to MIDI programs, e.g. ``{"Soprano": 40,
+  "Alto": 41, "Tenor": 42, "Bass": 43}``: of each score only the tracks whose names
+  begin with one of them are kept (an instrument doubling a voice is dropped), each
+  with its program, so that a multi-track tokenizer keeps four voices that all say
+  program 0 apart; a score without exactly one track per name is skipped, and
+  the build reports why.
 
 JSON rather than TOML because seqart supports Python 3.10, which has no
 ``tomllib``. This module reads only those small files: no music21, no torch.
@@ -62,7 +68,8 @@ BUILT_DIR = Path("corpora") / "built"
 DEFAULT_REPRESENTATION = "melody"
 DEFAULT_SPLIT = (0.05, 0.05)
 
-_KEYS = ("name", "description", "order", "source", "filters", "representation", "tokenizer", "split", "styles")
+_KEYS = ("name", "description", "order", "source", "filters", "representation", "tokenizer", "split", "styles",
+         "tracks")
 _REQUIRED = ("name", "description", "source", "representation", "split")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -88,6 +95,8 @@ class Recipe:
         path: the recipe file.
         styles: ``(pattern, style)`` pairs in recipe order: the style of a score
             without one, by its file's name (see :meth:`style_for`).
+        tracks: ``(track name, program)`` pairs in recipe order: the tracks kept of
+            each score, and their programs (:func:`seqart.corpora.build.select_tracks`).
     """
 
     name: str
@@ -104,6 +113,7 @@ class Recipe:
     order: int | None = None
     path: Path | None = None
     styles: tuple[tuple[str, str], ...] = ()
+    tracks: tuple[tuple[str, int], ...] = ()
 
     def style_for(self, file_name: str) -> str:
         """The style of the first ``styles`` pattern ``file_name`` matches (a shell-style,
@@ -198,10 +208,19 @@ def load_recipe(path: str | Path) -> Recipe:
         if not isinstance(style, str) or (style and style not in STYLES):
             check.fail(f'"styles" {pattern!r} maps to {style!r}, not one of {", ".join(STYLES)} (or "")')
 
+    tracks = data.get("tracks", {})
+    if not isinstance(tracks, dict):
+        check.fail(f'"tracks" must be an object of track names and programs, got {_type(tracks)}')
+    for track, program in tracks.items():
+        if not track.strip():
+            check.fail('"tracks" has an empty track name')
+        if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
+            check.fail(f'"tracks" {track!r} maps to {program!r}, not a MIDI program 0-127')
+
     return Recipe(name=name, description=description, files=files, folders=folders, union=union,
                   suffixes=suffixes, exclude=exclude, representation=representation, tokenizer=dict(tokenizer),
                   valid_fraction=float(valid), test_fraction=float(test), order=order, path=path,
-                  styles=tuple(styles.items()))
+                  styles=tuple(styles.items()), tracks=tuple((k.strip(), v) for k, v in tracks.items()))
 
 
 def load_recipes(folder: str | Path = RECIPE_DIR) -> dict[str, Recipe]:

@@ -548,6 +548,46 @@ class EventsTokenizer(Tokenizer):
                             return cand
         return meter
 
+    def pitch_of(self, token: int) -> int | None:
+        """MIDI pitch (or drum key) of a ``Pitch`` token, None for any other token:
+        one note per ``Pitch`` token, the count figures per note divide by."""
+        token = int(token)
+        if 0 <= token < len(self._vocab) and self._kind_of[token] == _PITCH:
+            return int(self._value_of[token])
+        return None
+
+    # ---------------------------------------------------------- augmentation
+    def transpose_tokens(self, tokens: np.ndarray, semitones: int) -> np.ndarray | None:
+        """Shift the ``Pitch`` tokens of pitched notes by ``semitones``; drum notes (those
+        after ``Program_drum``) stay where they are.
+
+        Args:
+            tokens: a whole sequence from its ``BOS`` (shape ``(T,)``): a pitch belongs to
+                the last ``Program`` token before it, which a window cut from the middle
+                may not hold.
+            semitones: the shift.
+
+        Returns:
+            the shifted ids (same shape and dtype), or None if a note would leave 0-127.
+        """
+        tokens = np.asarray(tokens)
+        kinds = self._kind_of[tokens]
+        is_pitch = kinds == _PITCH
+        if self.config.programs:
+            is_program = kinds == _PROG
+            # the program in force at each token: the value of the last Program token so far
+            last = np.maximum.accumulate(np.where(is_program, np.arange(len(tokens)), -1))
+            program = np.where(last >= 0, self._value_of[tokens[np.maximum(last, 0)]], -1)
+            is_pitch &= program != DRUM_PROGRAM
+        if not is_pitch.any():
+            return tokens.copy()
+        moved = self._value_of[tokens[is_pitch]] + semitones
+        if moved.min() < 0 or moved.max() > 127:
+            return None
+        shifted = tokens.copy()
+        shifted[is_pitch] = self._pitch_first + moved
+        return shifted
+
     # ---------------------------------------------------------------- decode
     def decode(self, data) -> Score:
         """Token ids -> Score.

@@ -31,6 +31,9 @@ class TokenWindows:
         styles: the style of each sequence (any hashable label), for ``style_balance``.
         style_balance: 0-1, how far training windows are drawn evenly over the styles
             (:class:`seqart.train.config.TrainConfig`); 0 or no ``styles``: by tokens.
+        transpose_whole: transpose each whole sequence, then cut the window, for tokens
+            whose meaning depends on what came before the window (an event token's
+            pitch belongs to the instrument named earlier, and drums never move).
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class TokenWindows:
         eval_len: int = 1024,
         styles: Sequence | None = None,
         style_balance: float = 0.0,
+        transpose_whole: bool = False,
     ):
         kept = [i for i, s in enumerate(sequences) if len(s) >= 2]
         self.sequences = [sequences[i] for i in kept]
@@ -58,6 +62,7 @@ class TokenWindows:
         self.seed = seed
         self.transpose = transpose
         self.max_transpose = max_transpose if transpose is not None else 0
+        self.transpose_whole = transpose_whole
         self.start_prob = start_prob
         self.pad_id = pad_id
         self.eval_len = eval_len
@@ -82,7 +87,11 @@ class TokenWindows:
             window = seq[start: start + self.seq_len + 1].astype(np.int64)
             if self.max_transpose:
                 shift = int(rng.integers(-self.max_transpose, self.max_transpose + 1))
-                moved = self.transpose(window, shift) if shift else window
+                if self.transpose_whole:
+                    moved = self.transpose(seq.astype(np.int64), shift) if shift else None
+                    moved = None if moved is None else moved[start: start + self.seq_len + 1]
+                else:
+                    moved = self.transpose(window, shift) if shift else window
                 window = window if moved is None else moved
             out[row, : len(window)] = window
         return torch.from_numpy(out)

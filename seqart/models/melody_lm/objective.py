@@ -39,11 +39,12 @@ class NextTokenLM(SeqartModel):
 
     def after_training(self, folder, corpus, tokenizer) -> None:
         """Save the openings (style, meter, key) of the untransposed training melodies
-        (``keys.json``): what a sample is given for what its caller leaves open
+        (``keys.json``; melody tokens only): what a sample is given for what its caller leaves open
         (:mod:`seqart.models.melody_lm.keys`)."""
         from seqart.models.melody_lm.keys import save_key_counts
 
-        save_key_counts(folder, corpus.split("train"), tokenizer)
+        if getattr(tokenizer, "name", None) == "melody":  # event tokens have no opening header
+            save_key_counts(folder, corpus.split("train"), tokenizer)
 
     @classmethod
     def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None) -> TokenWindows:
@@ -64,4 +65,5 @@ class NextTokenLM(SeqartModel):
             eval_len=context or 1024,
             styles=styles,
             style_balance=balance,
+            transpose_whole=getattr(tokenizer, "name", None) == "events",
         )

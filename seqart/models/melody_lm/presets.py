@@ -15,6 +15,15 @@ PRESETS = (
                "augment_transpose": 6, "val_every": 250, "val_batches": 20, "checkpoint_every": 100},
     ),
     Preset(
+        name="events-lstm",
+        model="melody-lstm",
+        representation="events",
+        description="2x512 LSTM over multi-track event tokens (Bach chorales: seqart corpus build bach-satb)",
+        model_config={"embed_dim": 256, "hidden_size": 512, "num_layers": 2, "dropout": 0.3},
+        train={"steps": 1500, "batch_size": 16, "seq_len": 512, "lr": 3e-3, "warmup_steps": 100,
+               "augment_transpose": 5, "val_every": 250, "val_batches": 10, "checkpoint_every": 100},
+    ),
+    Preset(
         name="melody-lstm-tiny",
         model="melody-lstm",
         representation="melody",

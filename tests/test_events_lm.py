@@ -1,6 +1,6 @@
-"""Language models over multi-track event tokens (issue 20, first slice): the melody
-families train on ``events`` corpora, transposition leaves drums alone, a recipe keeps
-named voices apart as programs, and sampling such a model says it cannot yet."""
+"""Language models over multi-track event tokens: the melody families train on
+``events`` corpora, transposition leaves drums alone, a recipe keeps named voices
+apart as programs, and grammar-constrained sampling continues every track."""
 
 from __future__ import annotations
 
@@ -106,28 +106,102 @@ def events_corpus(tmp_path_factory):
     return root / "corpus"
 
 
-@pytest.mark.parametrize("preset,size", [("events-transformer", {"d_model": 32, "num_layers": 1, "num_heads": 2,
-                                                                  "ff_dim": 64, "context": 64}),
-                                         ("events-lstm", {"embed_dim": 32, "hidden_size": 32, "num_layers": 1})])
-def test_a_melody_family_trains_on_event_tokens_and_sampling_says_it_cannot_yet(events_corpus, tmp_path, preset,
-                                                                                size):
-    import json
+SIZES = {"events-transformer": {"d_model": 32, "num_layers": 1, "num_heads": 2, "ff_dim": 64, "context": 64},
+         "events-lstm": {"embed_dim": 32, "hidden_size": 32, "num_layers": 1}}
 
-    import seqart
+
+@pytest.fixture(scope="module", params=sorted(SIZES))
+def events_run(events_corpus, tmp_path_factory, request):
     from seqart.train.config import parse_settings
     from seqart.workflows.train import train
 
-    run = tmp_path / "run"
-    settings = parse_settings([f"{k}={v}" for k, v in {**size, "batch_size": 4, "seq_len": 48, "val_every": 10,
-                                                        "checkpoint_every": 10, "threads": 1}.items()])
-    train(preset, events_corpus, run, steps=20, settings=settings, progress=False)
-    assert json.loads((run / "model" / "tokenizer.json").read_text())["tokenizer"] == "events"
-    assert not (run / "model" / "keys.json").exists()  # openings are a melody notion
-    losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()
+    run = tmp_path_factory.mktemp(request.param) / "run"
+    settings = parse_settings([f"{k}={v}" for k, v in {**SIZES[request.param], "batch_size": 4, "seq_len": 48,
+                                                        "val_every": 10, "checkpoint_every": 10,
+                                                        "threads": 1}.items()])
+    train(request.param, events_corpus, run, steps=20, settings=settings, progress=False)
+    return run
+
+
+def test_a_melody_family_trains_on_event_tokens(events_run):
+    import json
+
+    assert json.loads((events_run / "model" / "tokenizer.json").read_text())["tokenizer"] == "events"
+    assert not (events_run / "model" / "keys.json").exists()  # openings are a melody notion
+    assert json.loads((events_run / "model" / "programs.json").read_text()) == {"programs": [33, 73, 128]}
+    losses = [json.loads(line)["loss"] for line in (events_run / "metrics.jsonl").read_text().splitlines()
               if json.loads(line).get("split") == "train"]
     assert losses[-1] < losses[0]
-    with pytest.raises(ModelError, match="cannot sample it yet"):
-        seqart.load(run)
+
+
+def test_event_samples_are_grammatical_reproducible_and_keep_to_the_programs(events_run):
+    import seqart
+    from seqart.generate.events_grammar import EventsGrammar
+
+    gen = seqart.load(events_run)
+    assert type(gen).__name__ == "EventsGenerator" and gen.programs == (33, 73, 128)
+    pieces = gen.sample(4, seed=3, bars=2)
+    assert [p.to_dict() for p in pieces] == [p.to_dict() for p in gen.sample(4, seed=3, bars=2)]
+    tok = gen.tokenizer
+    for piece in pieces:
+        ids = tok.encode(piece)
+        EventsGrammar(tok, programs=gen.programs).check(ids)  # what was drawn is what encode writes
+        assert 1 <= ids.tolist().count(tok.token_id("Bar")) <= 2
+        assert {(t.program, t.is_drum) for t in piece.tracks} <= {(33, False), (73, False), (0, True)}
+
+
+def test_a_thousand_event_samples_decode_and_honour_key_and_range(events_run):
+    import seqart
+
+    gen = seqart.load(events_run)
+    pieces = gen.sample(1000, seed=0, bars=1, key="D", scale="dorian", pitch_range="40-80", temperature=1.5)
+    assert len(pieces) == 1000 and all(p.num_notes > 0 for p in pieces)
+    d_dorian = {2, 4, 5, 7, 9, 11, 0}
+    for piece in pieces:
+        for track in piece.tracks:
+            if not track.is_drum:
+                assert all(n.pitch % 12 in d_dorian and 40 <= n.pitch <= 80 for n in track.notes)
+
+
+def test_continuing_keeps_every_track_of_the_primer_unchanged(events_run):
+    import seqart
+
+    gen = seqart.load(events_run)
+    primer = band(7)
+    primer.tracks[0].name = "my lead"
+    for piece in gen.continue_score(primer, bars=2, num=3, seed=1):
+        assert [t.name for t in piece.tracks[:3]] == ["my lead", "bass", "drums"]
+        for mine, theirs in zip(primer.tracks, piece.tracks):
+            assert theirs.notes[:len(mine.notes)] == mine.notes  # the primer's notes, as they were
+            assert all(n.start >= 0 for n in theirs.notes)
+        assert piece.num_notes > primer.num_notes
+        assert max(n.start for t in piece.tracks for n in t.notes) < 16.0  # 2 primer bars + 2 new
+
+
+def test_event_models_refuse_melody_only_options_in_one_line(events_run):
+    import seqart
+
+    gen = seqart.load(events_run)
+    for option in ({"style": "reel"}, {"form": "AABB"}, {"steps": 16}, {"ending": "tonic"}, {"track": 1}):
+        with pytest.raises(ScoreError, match="does not apply"):
+            gen.sample(1, seed=0, **option)
+    with pytest.raises(ModelError, match="load it with seqart.load"):
+        from seqart.models.loading import model_type_of
+
+        model_type_of(events_run).generator_class()(events_run)  # the melody generator of its family
+
+
+def test_seqart_sample_writes_a_multi_track_file(events_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from seqart.cli import app
+
+    out = tmp_path / "song.mid"
+    result = CliRunner().invoke(app, ["sample", str(events_run), "-o", str(out), "--bars", "2", "--seed", "4",
+                                      "--time-signature", "3/4", "--no-record"])
+    assert result.exit_code == 0, result.output
+    written = Score.from_file(out)
+    assert written.num_notes > 0 and written.time_signatures[0].numerator == 3
 
 
 def test_the_bach_satb_recipe_builds_four_voices_as_four_programs(tmp_path, monkeypatch):

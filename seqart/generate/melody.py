@@ -173,6 +173,37 @@ PHRASE_BARS = 4
 DRAWN_RESTATE_BIAS = 0.5
 
 
+def draw_tokens(logits: np.ndarray, mask: np.ndarray, options, rng: np.random.Generator) -> np.ndarray:
+    """One token per row from masked, tempered, top-k/top-p filtered logits.
+
+    Args:
+        logits: ``(B, V)`` float.
+        mask: ``(B, V)`` or ``(V,)`` bool, True where a token is allowed (at least one per row).
+        options: has ``temperature`` (> 0), ``top_k`` and ``top_p`` (None: off).
+        rng: the generator every draw takes its uniform number from (one per row).
+
+    Returns:
+        ``(B,)`` int token ids.
+    """
+    z = np.where(mask, logits / options.temperature, -np.inf)
+    if options.top_k is not None and options.top_k < mask.sum(axis=-1).min():
+        kth = np.partition(z, -options.top_k, axis=1)[:, -options.top_k][:, None]
+        z = np.where(z >= kth, z, -np.inf)
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    if options.top_p is not None and options.top_p < 1:
+        order = np.argsort(-p, axis=1, kind="stable")
+        sorted_p = np.take_along_axis(p, order, axis=1)
+        keep_sorted = np.cumsum(sorted_p, axis=1) - sorted_p < options.top_p
+        keep = np.zeros_like(keep_sorted)
+        np.put_along_axis(keep, order, keep_sorted, axis=1)
+        p = np.where(keep, p, 0.0)
+        p /= p.sum(axis=1, keepdims=True)
+    u = rng.random((p.shape[0], 1))
+    return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
+
+
 def _beat_starts(step: int, bar_steps: int, steps_per_beat: int = 4) -> bool:
     """Whether a triplet beat (``TRIPLET`` and its three thirds, one beat) may start at
     grid step ``step`` of a melody of ``bar_steps``-step bars: as the tokenizer writes
@@ -288,7 +319,7 @@ class MelodySampler:
             logits, state = self.lm.run(headers[:, :tok.key_position], None)
             key_mask = np.zeros(tok.vocab_size, dtype=bool)
             key_mask[tok.key_ids] = True
-            chosen = self._draw(logits, key_mask, options, rng)
+            chosen = draw_tokens(logits, key_mask, options, rng)
             keys = [tok.key_of(t) for t in chosen]
             logits, state = self.lm.step(chosen, state)
         else:
@@ -376,7 +407,7 @@ class MelodySampler:
             else:
                 mask = np.zeros(tok.vocab_size, dtype=bool)
                 mask[tok.section_ids] = True
-                choice = self._draw(logits, mask, ctx.options, ctx.rng)
+                choice = draw_tokens(logits, mask, ctx.options, ctx.rng)
             if ctx.letters is not None and section < ctx.letters.shape[1]:
                 ctx.letters[:, section] = choice - tok.section_base
             logits, state = self.lm.step(choice, state)
@@ -417,7 +448,7 @@ class MelodySampler:
             if echo is not None and len((echoed := echo(pos))[0]):
                 drawn_from = drawn_from.copy() if drawn_from is logits else drawn_from
                 drawn_from[echoed] += ANSWER_BIAS
-            choice = self._draw(drawn_from, mask, ctx.options, ctx.rng)
+            choice = draw_tokens(drawn_from, mask, ctx.options, ctx.rng)
             if logp is not None:
                 logp += np.take_along_axis(_log_softmax(logits), choice[:, None], axis=1)[:, 0]
             out[:, pos - first] = choice
@@ -579,28 +610,6 @@ class MelodySampler:
             raise ScoreError(f"no pitch satisfies the key/scale within range {low}-{high}")
         mask[[tok.note_id(p) for p in allowed]] = True
         return mask
-
-    @staticmethod
-    def _draw(logits: np.ndarray, mask: np.ndarray, options: SamplingOptions,
-              rng: np.random.Generator) -> np.ndarray:
-        """One token per row from masked, tempered, top-k/top-p filtered logits (B, V)."""
-        z = np.where(mask, logits / options.temperature, -np.inf)
-        if options.top_k is not None and options.top_k < mask.sum(axis=-1).min():
-            kth = np.partition(z, -options.top_k, axis=1)[:, -options.top_k][:, None]
-            z = np.where(z >= kth, z, -np.inf)
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        if options.top_p is not None and options.top_p < 1:
-            order = np.argsort(-p, axis=1, kind="stable")
-            sorted_p = np.take_along_axis(p, order, axis=1)
-            keep_sorted = np.cumsum(sorted_p, axis=1) - sorted_p < options.top_p
-            keep = np.zeros_like(keep_sorted)
-            np.put_along_axis(keep, order, keep_sorted, axis=1)
-            p = np.where(keep, p, 0.0)
-            p /= p.sum(axis=1, keepdims=True)
-        u = rng.random((p.shape[0], 1))
-        return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
 
     def _to_score(self, steps: np.ndarray, primer: Score | None, meter, key, style: str, options,
                   total_steps: int, track: int | None = None) -> Score:

@@ -29,6 +29,8 @@ EVALUATION = "eval.json"
 ATTRIBUTES = "attributes.json"
 #: a melody model's training openings (style, meter, key counts; :mod:`seqart.models.melody_lm.keys`)
 OPENINGS = "keys.json"
+#: an event-token model's training programs (:mod:`seqart.models.melody_lm.events_generator`)
+PROGRAMS = "programs.json"
 FORMAT_VERSION = 1
 
 #: shipped models live here, one folder per name

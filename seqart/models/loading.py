@@ -13,6 +13,8 @@ def load_generator(model: str = "folk", device: str | None = None):
 
     Every generator speaks :mod:`seqart.generate.protocol`: a melody model gives a
     :class:`~seqart.models.melody_lm.sampler.MelodyGenerator` (NumPy, no torch import),
+    a token language model trained on multi-track event tokens an
+    :class:`~seqart.models.melody_lm.events_generator.EventsGenerator` (NumPy too),
     a frame model a :class:`~seqart.models.poly.sampler.FrameGenerator`, a melody VAE a
     :class:`~seqart.models.music_vae.sampler.MelodyVAE` and an image model an
     :class:`~seqart.models.images.sampler.ImageGenerator` (torch, on ``device``,
@@ -28,7 +30,24 @@ def load_generator(model: str = "folk", device: str | None = None):
         kind = model_type(read_config(folder)["model"])
     except ModelError as exc:
         raise ModelError(f"{folder / CONFIG}: {exc}") from None
-    return kind.generator_class()(folder, device=device)
+    generator = kind.generator_class()
+    if hasattr(generator, "numpy_lm") and _tokenizer_name(folder) == "events":
+        # a token language model trained on multi-track event tokens
+        from seqart.models.melody_lm.events_generator import EventsGenerator
+
+        return EventsGenerator(folder, numpy_lm=generator.numpy_lm)
+    return generator(folder, device=device)
+
+
+def _tokenizer_name(folder) -> str | None:
+    """The ``tokenizer`` named in a folder's ``tokenizer.json`` (None if it has none)."""
+    from seqart.models.folder import TOKENIZER, read_json
+
+    path = folder / TOKENIZER
+    if not path.is_file():
+        return None
+    data = read_json(path, "tokenizer file")
+    return data.get("tokenizer") if isinstance(data, dict) else None
 
 
 def model_type_of(model: str) -> ModelType:

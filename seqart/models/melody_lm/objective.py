@@ -39,12 +39,16 @@ class NextTokenLM(SeqartModel):
 
     def after_training(self, folder, corpus, tokenizer) -> None:
         """Save the openings (style, meter, key) of the untransposed training melodies
-        (``keys.json``; melody tokens only): what a sample is given for what its caller leaves open
+        (``keys.json``; melody tokens), or the programs of event tokens (``programs.json``): what a sample is given for what its caller leaves open
         (:mod:`seqart.models.melody_lm.keys`)."""
         from seqart.models.melody_lm.keys import save_key_counts
 
         if getattr(tokenizer, "name", None) == "melody":  # event tokens have no opening header
             save_key_counts(folder, corpus.split("train"), tokenizer)
+        elif getattr(tokenizer, "name", None) == "events":
+            from seqart.models.melody_lm.events_generator import save_programs
+
+            save_programs(folder, corpus.split("train"), tokenizer)
 
     @classmethod
     def data(cls, sequences, tokenizer, train, seed: int, training: bool, config=None) -> TokenWindows:

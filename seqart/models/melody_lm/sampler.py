@@ -60,8 +60,8 @@ class MelodyGenerator:
         config = asdict(model_config(self.folder, meta))  # refuse absurd sizes before allocating
         self.tokenizer = load_tokenizer_of(self.folder)
         if self.tokenizer.name != "melody":
-            raise ModelError(f"{folder}: a model of {self.tokenizer.name} tokens trains and is evaluated "
-                             "(bench/bench_events.py), but seqart cannot sample it yet")
+            raise ModelError(f"{folder}: a model of {self.tokenizer.name} tokens, not melodies: load it with "
+                             "seqart.load")
         if config.get("vocab_size") != self.tokenizer.vocab_size:
             raise ModelError(f"{folder}: config vocab_size {config.get('vocab_size')} does not match "
                              f"tokenizer.json ({self.tokenizer.vocab_size})")

@@ -1,0 +1,177 @@
+"""Sampling multi-track event tokens (:class:`~seqart.tokenizers.events.EventsTokenizer`)
+from a next-token model, constrained by :class:`~seqart.generate.events_grammar.EventsGrammar`.
+
+Every drawn token is one the grammar allows, so every sample decodes, and re-encodes
+to the same tokens. The grammar also holds a sample to the programs the model was
+trained on (or the primer uses), each pitched program to a pitch range and, with a
+key, to its scale (drums are never held to a key), and makes each row end within the
+last bar asked for (``bars`` after the primer's). A primer's notes come back
+unchanged: the new notes are added to the primer's own tracks (by program), and a
+program the primer does not have gets a track of its own.
+
+Times are in beats; the model's grid is ``steps_per_beat`` steps per beat.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqart.errors import ScoreError, TokenizerError
+from seqart.generate.constraints import allowed_pitch_classes
+from seqart.generate.events_grammar import EventsGrammar
+from seqart.generate.melody import SamplingOptions, draw_tokens
+from seqart.score import Score, TempoChange, Track
+from seqart.tokenizers.events import DRUM_PROGRAM, EventsTokenizer
+
+#: Most tokens one sample may draw per bar asked for (a dense bar of a piano piece
+#: holds a few hundred); the grammar ends every row well before in practice.
+MAX_TOKENS_PER_BAR = 2048
+
+
+class EventsSampler:
+    """Grammar-constrained sampling of multi-track pieces.
+
+    Args:
+        lm: an object with ``step(tokens (B,), state) -> (logits (B, V), state)`` and
+            ``run(tokens (B, T), state) -> (logits (B, V), state)`` (the NumPy forward of
+            the LSTM or the transformer).
+        tokenizer: the model's events tokenizer.
+        programs: program codes the model was trained on (0-127, 128 for drums), the
+            ones a sample may use; None: every program of the vocabulary.
+    """
+
+    def __init__(self, lm, tokenizer: EventsTokenizer, programs: tuple[int, ...] | None = None):
+        self.lm = lm
+        self.tok = tokenizer
+        self.programs = tuple(programs) if programs is not None else None
+
+    def sample(self, num: int, options: SamplingOptions, rng: np.random.Generator,
+               primer: Score | None = None) -> list[Score]:
+        """``num`` pieces of ``options.bars`` bars (after ``primer``'s, if given).
+
+        Honoured options: ``bars``, ``temperature``, ``top_k``, ``top_p``, ``key`` and
+        ``scale`` (pitch classes of every pitched program), ``pitch_range`` (of every
+        pitched program), ``time_signature`` (of a piece without a primer) and ``tempo``.
+
+        Returns:
+            ``num`` scores (notes in beats): a primer's tracks first, its notes unchanged.
+
+        Raises:
+            ScoreError: for invalid options or a primer the model cannot continue.
+        """
+        options.check()
+        if not 1 <= num <= 10_000:
+            raise ScoreError(f"num must be 1-10000, got {num}")
+        tok = self.tok
+        prefix, primer_bars = self._prefix(primer, options)
+        grammar = self._grammar(primer, options)
+        try:
+            state = grammar.check(np.repeat(np.asarray([prefix]), num, axis=0), complete=False)
+        except TokenizerError:
+            try:  # a primer may double a note in one instrument, as encode writes it
+                grammar = self._grammar(primer, options, unisons=True)
+                state = grammar.check(np.repeat(np.asarray([prefix]), num, axis=0), complete=False)
+            except TokenizerError as exc:
+                raise ScoreError(f"{primer.source or 'primer'}: cannot be continued by this model ({exc})") from None
+        bars = primer_bars + options.bars
+        drawn = np.full((num, bars * MAX_TOKENS_PER_BAR), tok.PAD_ID, dtype=np.int64)
+        logits, lm_state = self.lm.run(np.repeat(np.asarray([prefix]), num, axis=0), None)
+        length = 0
+        while not state.ended.all():
+            if length == drawn.shape[1]:
+                raise ScoreError(f"sampling drew {length} tokens without ending {bars} bars")
+            live = ~state.ended
+            choice = draw_tokens(logits, grammar.mask(state, max_bars=bars), options, rng)
+            choice = np.where(live, choice, tok.PAD_ID)
+            grammar.advance(state, choice)
+            drawn[:, length] = choice
+            length += 1
+            logits, lm_state = self.lm.step(choice, lm_state)
+        return [self._to_score(prefix, row[:length], primer, options) for row in drawn]
+
+    # ------------------------------------------------------------ helpers
+    def _prefix(self, primer: Score | None, options: SamplingOptions) -> tuple[list[int], int]:
+        """The tokens every row starts from (``BOS`` and the primer's, without ``EOS``)
+        and the bars they begin."""
+        tok = self.tok
+        if primer is None:
+            prefix = [tok.BOS_ID]
+            if options.time_signature is not None:
+                meter = tuple(options.time_signature)
+                if meter not in tok.time_signatures:
+                    raise ScoreError(f"time signature {meter[0]}/{meter[1]} is not in this model's vocabulary")
+                prefix += [tok.token_id("Bar"), tok.token_id(f"TimeSig_{meter[0]}/{meter[1]}")]
+            return prefix, 0
+        if options.time_signature is not None:
+            raise ScoreError("time_signature applies to a piece without a primer: a primer keeps its own")
+        try:
+            encoded = tok.encode(primer).tolist()
+        except TokenizerError as exc:
+            raise ScoreError(f"{primer.source or 'primer'}: {exc}") from None
+        prefix = encoded[:-1]  # without EOS
+        return prefix, prefix.count(tok.token_id("Bar"))
+
+    def _grammar(self, primer: Score | None, options: SamplingOptions, unisons: bool = False) -> EventsGrammar:
+        """The grammar with this call's programs, ranges and key."""
+        programs = set(self.programs) if self.programs is not None else None
+        if primer is not None and programs is not None and self.tok.config.programs:
+            programs |= {DRUM_PROGRAM if t.is_drum else int(t.program) for t in primer.tracks if t.notes}
+        pitched = sorted(p for p in (programs if programs is not None else range(128)) if p != DRUM_PROGRAM)
+        if not self.tok.config.programs:
+            pitched = [0]
+        classes = allowed_pitch_classes(options.key, options.scale)
+        return EventsGrammar(
+            self.tok, programs=sorted(programs) if programs is not None else None,
+            pitch_ranges={p: tuple(options.pitch_range) for p in pitched} if options.pitch_range else None,
+            pitch_classes={p: sorted(classes) for p in pitched} if classes is not None else None,
+            unisons=unisons)
+
+    def _to_score(self, prefix: list[int], row: np.ndarray, primer: Score | None,
+                  options: SamplingOptions) -> Score:
+        """The decoded piece; with a primer, its own notes and the new ones."""
+        tok = self.tok
+        tokens = np.concatenate([prefix, row[row != tok.PAD_ID]])
+        if tokens[-1] != tok.EOS_ID:
+            tokens = np.append(tokens, tok.EOS_ID)
+        whole = tok.decode(tokens)
+        if primer is None:
+            score = whole
+        else:
+            score = primer.copy()
+            before = {_voice(t): len(t.notes) for t in tok.decode(np.append(prefix, tok.EOS_ID)).tracks}
+            for track in whole.tracks:
+                new = track.notes[before.get(_voice(track), 0):]
+                if new:
+                    _track_for(score, _voice(track)).notes.extend(new)
+            for track in score.tracks:
+                track.notes.sort(key=lambda n: (n.start, n.pitch))
+        if options.tempo is not None:
+            score.tempos = [TempoChange(0.0, float(options.tempo))]
+        return score
+
+
+def _voice(track: Track) -> int:
+    """A track's program code: 0-127, or :data:`DRUM_PROGRAM` for drums."""
+    return DRUM_PROGRAM if track.is_drum else int(track.program)
+
+
+def _track_for(score: Score, voice: int) -> Track:
+    """The first track of ``score`` playing ``voice`` (a program code), added if there is none."""
+    for track in score.tracks:
+        if _voice(track) == voice:
+            return track
+    track = Track(notes=[], program=0 if voice == DRUM_PROGRAM else voice, is_drum=voice == DRUM_PROGRAM,
+                  name="drums" if voice == DRUM_PROGRAM else f"program {voice}")
+    score.tracks.append(track)
+    return track
+
+
+def programs_of(sequences, tokenizer: EventsTokenizer) -> tuple[int, ...]:
+    """The program codes the ``Program`` tokens of ``sequences`` name, sorted (0 alone
+    for a tokenizer without programs)."""
+    if not tokenizer.config.programs:
+        return (0,)
+    ids = np.unique(np.concatenate([np.unique(np.asarray(s)) for s in sequences])) if len(sequences) else []
+    names = [tokenizer.vocab[int(i)] for i in ids]
+    return tuple(sorted(DRUM_PROGRAM if n == "Program_drum" else int(n.split("_")[1])
+                        for n in names if n.startswith("Program_")))

@@ -1,0 +1,148 @@
+"""Sampling a token language model (LSTM or transformer) trained on multi-track event
+tokens: the NumPy forward pass of its family and :class:`seqart.generate.events.EventsSampler`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from seqart.errors import ModelError, ScoreError
+from seqart.generate.protocol import PrimerLike, draw_seed, read_primer, refuse_options
+from seqart.models.folder import (
+    PROGRAMS,
+    load_tokenizer_of,
+    model_config,
+    read_config,
+    read_evaluation,
+    read_json,
+    read_weights_numpy,
+    resolve_model,
+)
+from seqart.score import Score
+
+#: sampling defaults of an event-token model (what None means)
+DEFAULT_BARS = 8
+DEFAULT_TEMPERATURE = 1.0
+
+
+def save_programs(folder: str | Path, sequences, tokenizer) -> None:
+    """Write ``programs.json``: the program codes of the training split (0-127, 128 =
+    drums), the instruments a sample may use unless a primer brings others."""
+    from seqart.generate.events import programs_of
+    from seqart.utils.atomic import write_json_atomic
+
+    write_json_atomic(Path(folder) / PROGRAMS, {"programs": list(programs_of(list(sequences), tokenizer))})
+
+
+def read_programs(folder: Path) -> tuple[int, ...] | None:
+    """The programs ``programs.json`` lists, or None when the folder has none (any program).
+
+    Raises:
+        ModelError: for a file that is not a list of program codes.
+    """
+    path = folder / PROGRAMS
+    if not path.is_file():
+        return None
+    data = read_json(path, "programs file")
+    programs = data.get("programs") if isinstance(data, dict) else None
+    if not isinstance(programs, list) or not programs or not all(
+            isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 128 for p in programs):
+        raise ModelError(f"{path}: 'programs' must be a non-empty list of program codes 0-128")
+    return tuple(programs)
+
+
+class EventsGenerator:
+    """A trained event-token language model ready to sample (NumPy, no torch).
+
+    Args:
+        folder: a model folder, run folder or shipped name whose tokenizer is ``events``.
+        numpy_lm: the family's NumPy forward pass, ``(weights, config) -> lm``
+            (``MelodyGenerator.numpy_lm`` of the LSTM or the transformer).
+        device: accepted for the protocol's sake; sampling runs in NumPy on the CPU.
+
+    Attributes:
+        folder, model_type, evaluation, last_seed, sampling_defaults: as every generator
+            (:mod:`seqart.generate.protocol`).
+        programs: the program codes a sample may use (None: any).
+    """
+
+    def __init__(self, folder: str | Path, numpy_lm: Callable, device: str | None = None):
+        from dataclasses import asdict
+
+        from seqart.generate.events import EventsSampler
+
+        self.folder = resolve_model(folder)
+        meta = read_config(self.folder)
+        self.model_type = meta["model"]
+        config = asdict(model_config(self.folder, meta))
+        self.tokenizer = load_tokenizer_of(self.folder)
+        if self.tokenizer.name != "events":
+            raise ModelError(f"{folder}: its tokenizer is {self.tokenizer.name!r}, not 'events'")
+        if config.get("vocab_size") != self.tokenizer.vocab_size:
+            raise ModelError(f"{folder}: config vocab_size {config.get('vocab_size')} does not match "
+                             f"tokenizer.json ({self.tokenizer.vocab_size})")
+        try:
+            self.lm = numpy_lm(read_weights_numpy(self.folder), config)
+        except (KeyError, ValueError) as exc:
+            raise ModelError(f"{folder}: weights do not match the config ({exc})") from None
+        self.programs = read_programs(self.folder)
+        self._sampler = EventsSampler(self.lm, self.tokenizer, self.programs)
+        self.evaluation = read_evaluation(self.folder)
+        self.last_seed: int | None = None
+        self.last_primer_note: str | None = None
+        self.sampling_defaults: dict = {"bars": DEFAULT_BARS, "temperature": DEFAULT_TEMPERATURE}
+
+    def sample(self, num: int = 1, *, seed: int | None = None, bars: int | None = None,
+               temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
+               key=None, scale: str | None = None, pitch_range=None, time_signature=None,
+               tempo: float | None = None, primer: PrimerLike | None = None, steps: int | None = None,
+               ending: str | None = None, style: str | None = None, form: str | None = None,
+               track: int | None = None) -> list[Score]:
+        """Generate ``num`` multi-track pieces of ``bars`` bars (after ``primer``'s, if given).
+
+        Args:
+            num: how many pieces (one batch).
+            seed: same seed and options -> identical output; None draws one (``last_seed``).
+            bars: bars to generate (default 8).
+            temperature, top_k, top_p: as for melodies.
+            key, scale: every pitched instrument keeps to the key's scale (``"D minor"``);
+                drums never do.
+            pitch_range: ``"36-84"`` or (low, high) MIDI, inclusive, for every pitched instrument.
+            time_signature: ``"3/4"`` or (3, 4): the meter of a piece without a primer.
+            tempo: output tempo in bpm.
+            primer: a Score or a music file to continue: every track goes on, instruments
+                and drums kept, its notes unchanged.
+
+        Returns:
+            ``num`` :class:`Score` objects (notes in beats).
+
+        Raises:
+            ScoreError: for invalid options, or options that do not apply (``steps``,
+                ``ending``, ``style``, ``form``, ``track``).
+        """
+        from seqart.generate.melody import SamplingOptions
+
+        refuse_options(f"{self.model_type} (event tokens)",
+                       {"steps": steps, "ending": ending, "style": style, "form": form, "track": track},
+                       "it continues every track of a multi-track piece, bar by bar")
+        if primer is not None:
+            primer = read_primer(primer)
+        options = SamplingOptions.parse(
+            bars=DEFAULT_BARS if bars is None else bars,
+            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+            top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range,
+            time_signature=time_signature, tempo=tempo, ending="free")
+        from seqart.utils.threads import one_blas_thread
+
+        self.last_seed = draw_seed(seed)
+        rng = np.random.default_rng(self.last_seed)
+        with one_blas_thread():
+            return self._sampler.sample(num, options, rng, primer=primer)
+
+    def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
+        """Continue every track of ``score`` by ``bars`` bars; same options as :meth:`sample`."""
+        if "primer" in options:
+            raise ScoreError("continue_score takes the score to continue as its first argument, not primer=")
+        return self.sample(num=num, bars=bars, primer=score, **options)

@@ -222,6 +222,11 @@ def test_max_bars_ends_each_row_within_its_last_bar():
     assert (state.bars <= cap).all() and (state.bars == cap).mean() > 0.6
     np.testing.assert_array_equal(state.bars_completed, state.bars)
     assert (state.notes > 0).all()
+    for seq, bars in zip(sequences, cap):  # notes begun in the last bar end by its bar line
+        score = tok.decode(seq)
+        lines = score.bar_starts(max(n.end for t in score.tracks for n in t.notes) + 64)
+        last_bar = [n for t in score.tracks for n in t.notes if n.start >= lines[bars - 1] - 1e-9]
+        assert all(n.end <= lines[bars] + 1e-9 for n in last_bar)
 
 
 # ------------------------------------------------------------------- the rules

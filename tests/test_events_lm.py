@@ -148,6 +148,8 @@ def test_event_samples_are_grammatical_reproducible_and_keep_to_the_programs(eve
         EventsGrammar(tok, programs=gen.programs).check(ids)  # what was drawn is what encode writes
         assert 1 <= ids.tolist().count(tok.token_id("Bar")) <= 2
         assert {(t.program, t.is_drum) for t in piece.tracks} <= {(33, False), (73, False), (0, True)}
+    for piece in gen.sample(8, seed=5, bars=2, time_signature="4/4"):
+        assert max(n.end for t in piece.tracks for n in t.notes) <= 8.0  # nothing rings past bar 2
 
 
 def test_a_thousand_event_samples_decode_and_honour_key_and_range(events_run):

@@ -7,7 +7,8 @@ trained on (or the primer uses), each pitched program to a pitch range and, with
 key, to its scale (drums are never held to a key), and makes each row end within the
 last bar asked for (``bars`` after the primer's). A primer's notes come back
 unchanged: the new notes are added to the primer's own tracks (by program), and a
-program the primer does not have gets a track of its own.
+program the primer does not have gets a track of its own. A note tied on from an
+earlier bar ends at the last bar line asked for.
 
 Times are in beats; the model's grid is ``steps_per_beat`` steps per beat.
 """
@@ -20,7 +21,7 @@ from seqart.errors import ScoreError, TokenizerError
 from seqart.generate.constraints import allowed_pitch_classes
 from seqart.generate.events_grammar import EventsGrammar
 from seqart.generate.melody import SamplingOptions, draw_tokens
-from seqart.score import Score, TempoChange, Track
+from seqart.score import Note, Score, TempoChange, Track
 from seqart.tokenizers.events import DRUM_PROGRAM, EventsTokenizer
 
 #: Most tokens one sample may draw per bar asked for (a dense bar of a piano piece
@@ -134,6 +135,7 @@ class EventsSampler:
         if tokens[-1] != tok.EOS_ID:
             tokens = np.append(tokens, tok.EOS_ID)
         whole = tok.decode(tokens)
+        _cut_at(whole, _last_bar_line(whole, bars=tokens.tolist().count(tok.token_id("Bar"))))
         if primer is None:
             score = whole
         else:
@@ -148,6 +150,20 @@ class EventsSampler:
         if options.tempo is not None:
             score.tempos = [TempoChange(0.0, float(options.tempo))]
         return score
+
+
+def _last_bar_line(score: Score, bars: int) -> float:
+    """Beat of the bar line that closes bar number ``bars`` (from 1) of ``score``."""
+    end = max((n.end for t in score.tracks for n in t.notes), default=0.0)
+    return score.bar_starts(end + 64 * max([1.0] + [s.bar_beats for s in score.time_signatures]))[bars]
+
+
+def _cut_at(score: Score, beat: float) -> None:
+    """End every note of ``score`` still sounding at ``beat`` there: a note tied on from
+    an earlier bar does not ring past the last bar asked for."""
+    for track in score.tracks:
+        track.notes = [n if n.end <= beat else Note(n.pitch, n.start, beat - n.start, n.velocity)
+                       for n in track.notes]
 
 
 def _voice(track: Track) -> int:

@@ -42,7 +42,7 @@ per beat (a beat is a quarter note). The rules, each as ``encode`` writes it::
 
 A sampler limits the program set, each program's range and its pitch classes (a key)
 through the constructor; :meth:`EventsGrammar.mask` with ``max_bars`` makes a row that
-has begun that many bars end within its last one.
+has begun that many bars end within its last one, its notes there ending by the bar line.
 
 >>> grammar = EventsGrammar(tok, programs=[0, 33, DRUM_PROGRAM], pitch_ranges={33: (28, 55)})
 >>> state = grammar.start(64)
@@ -330,7 +330,8 @@ class EventsGrammar:
             state: the rows' state.
             max_bars: None, or the most bars a row may begin (a number, or one per row,
                 shape ``(rows,)``): a row that has begun that many bars may not start
-                another, so it ends within its last bar (``EOS`` comes once a note is there).
+                another, so it ends within its last bar (``EOS`` comes once a note is there),
+                and a note begun in that bar ends by its bar line.
 
         Returns:
             ``bool`` array of shape ``(rows, vocab_size)``; ``True`` where a token is allowed.
@@ -354,7 +355,11 @@ class EventsGrammar:
             self._order_unisons(out, state)
         out[:, self.eos_id] &= state.notes > 0
         if max_bars is not None:
-            out[:, self.bar_id] &= state.bars < np.asarray(max_bars)
+            last = state.bars >= np.asarray(max_bars)
+            out[:, self.bar_id] &= ~last
+            room = state.bar_steps - state.position  # steps left in the bar, (rows,)
+            durations = self._section_values[_AFTER_DURATION]
+            out[:, self._sections[_AFTER_DURATION]] &= ~last[:, None] | (durations <= room[:, None])
         return out
 
     def _forbid(self, out: np.ndarray, rows: np.ndarray, kind: int, value: np.ndarray) -> None:

@@ -31,11 +31,11 @@ PRESETS = (
         name="events-transformer",
         model="melody-transformer",
         representation="events",
-        description="4-layer 256-wide transformer over multi-track event tokens (Bach chorales: seqart corpus "
-                    "build bach-satb), context 512",
-        model_config={"d_model": 256, "num_layers": 4, "num_heads": 4, "ff_dim": 768, "dropout": 0.1,
+        description="4-layer 128-wide transformer over multi-track event tokens (Bach chorales: seqart corpus "
+                    "build bach-satb), context 512, sized for a CPU",
+        model_config={"d_model": 128, "num_layers": 4, "num_heads": 4, "ff_dim": 512, "dropout": 0.1,
                       "context": 512},
-        train={"steps": 1500, "batch_size": 16, "seq_len": 512, "lr": 1e-3, "warmup_steps": 100,
+        train={"steps": 1500, "batch_size": 16, "seq_len": 384, "lr": 2e-3, "warmup_steps": 100,
                "weight_decay": 0.05, "augment_transpose": 5, "val_every": 250, "val_batches": 10,
                "checkpoint_every": 100},
     ),

@@ -52,7 +52,8 @@ class EventsSampler:
 
         Honoured options: ``bars``, ``temperature``, ``top_k``, ``top_p``, ``key`` and
         ``scale`` (pitch classes of every pitched program), ``pitch_range`` (of every
-        pitched program), ``time_signature`` (of a piece without a primer) and ``tempo``.
+        pitched program), ``time_signature`` (of a piece without a primer, for all of it)
+        and ``tempo``.
 
         Returns:
             ``num`` scores (notes in beats): a primer's tracks first, its notes unchanged.
@@ -78,11 +79,15 @@ class EventsSampler:
         drawn = np.full((num, bars * MAX_TOKENS_PER_BAR), tok.PAD_ID, dtype=np.int64)
         logits, lm_state = self.lm.run(np.repeat(np.asarray([prefix]), num, axis=0), None)
         length = 0
+        # a meter asked for holds for the whole piece (the model may change meter otherwise)
+        meters = [tok.token_id(f"TimeSig_{n}/{d}") for n, d in tok.time_signatures] if options.time_signature else []
         while not state.ended.all():
             if length == drawn.shape[1]:
                 raise ScoreError(f"sampling drew {length} tokens without ending {bars} bars")
             live = ~state.ended
-            choice = draw_tokens(logits, grammar.mask(state, max_bars=bars), options, rng)
+            allowed = grammar.mask(state, max_bars=bars)
+            allowed[:, meters] = False
+            choice = draw_tokens(logits, allowed, options, rng)
             choice = np.where(live, choice, tok.PAD_ID)
             grammar.advance(state, choice)
             drawn[:, length] = choice

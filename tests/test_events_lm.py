@@ -220,3 +220,30 @@ def test_the_bach_satb_recipe_builds_four_voices_as_four_programs(tmp_path, monk
         assert sorted(t.program for t in tracks) == [40, 41, 42, 43]
         by_program = {t.program: np.mean([n.pitch for n in t.notes]) for t in tracks}
         assert by_program[40] > by_program[41] > by_program[43] and by_program[42] > by_program[43]
+
+
+class BarLovingLM:
+    """A stand-in model that always wants a new bar most (its state is unused)."""
+
+    def __init__(self, tokenizer):
+        self.logits = np.zeros(tokenizer.vocab_size)
+        self.logits[tokenizer.token_id("Bar")] = 20.0
+
+    def run(self, tokens, state):
+        return np.tile(self.logits, (len(tokens), 1)), None
+
+    def step(self, tokens, state):
+        return np.tile(self.logits, (len(tokens), 1)), None
+
+
+def test_in_the_last_bar_the_wish_for_another_bar_ends_the_piece():
+    from seqart.generate.events import EventsSampler
+    from seqart.generate.melody import SamplingOptions
+
+    tok = get_tokenizer("events")
+    sampler = EventsSampler(BarLovingLM(tok), tok, programs=(0,))
+    options = SamplingOptions.parse(bars=1, time_signature="4/4", ending="free")
+    pieces = sampler.sample(16, options, np.random.default_rng(0))
+    # each piece ends as soon as it may: after its first note, within bar 1
+    assert [p.num_notes for p in pieces] == [1] * 16
+    assert all(n.end <= 4.0 for p in pieces for t in p.tracks for n in t.notes)

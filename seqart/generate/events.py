@@ -5,7 +5,8 @@ Every drawn token is one the grammar allows, so every sample decodes, and re-enc
 to the same tokens. The grammar also holds a sample to the programs the model was
 trained on (or the primer uses), each pitched program to a pitch range and, with a
 key, to its scale (drums are never held to a key), and makes each row end within the
-last bar asked for (``bars`` after the primer's). A primer's notes come back
+last bar asked for (``bars`` after the primer's): there, the probability the model
+gives to a new bar goes to ending the piece. A primer's notes come back
 unchanged: the new notes are added to the primer's own tracks (by program), and a
 program the primer does not have gets a track of its own. A note tied on from an
 earlier bar ends at the last bar line asked for.
@@ -81,12 +82,18 @@ class EventsSampler:
         length = 0
         # a meter asked for holds for the whole piece (the model may change meter otherwise)
         meters = [tok.token_id(f"TimeSig_{n}/{d}") for n, d in tok.time_signatures] if options.time_signature else []
+        bar_id = tok.token_id("Bar")
         while not state.ended.all():
             if length == drawn.shape[1]:
                 raise ScoreError(f"sampling drew {length} tokens without ending {bars} bars")
             live = ~state.ended
             allowed = grammar.mask(state, max_bars=bars)
             allowed[:, meters] = False
+            # in the last bar, the model's wish to go on to another bar ends the piece
+            closing = (state.bars >= bars) & allowed[:, tok.EOS_ID]
+            if closing.any():
+                logits = logits.copy()
+                logits[closing, tok.EOS_ID] = np.logaddexp(logits[closing, tok.EOS_ID], logits[closing, bar_id])
             choice = draw_tokens(logits, allowed, options, rng)
             choice = np.where(live, choice, tok.PAD_ID)
             grammar.advance(state, choice)

@@ -42,7 +42,9 @@ def test_a_registration_is_consistent(name):
     assert kind.model.startswith(kind.generator.rsplit(".", 1)[0].rsplit(".", 1)[0]), "model and sampler in one family"
     assert callable(kind.generator_class())
     assert is_dataclass(kind.config) and callable(kind.config.validate)
-    assert kind.presets and all(p.model == name and p.representation == kind.representation for p in kind.presets)
+    assert kind.presets and all(p.model == name and p.representation in (kind.representation, *kind.also_reads)
+                                for p in kind.presets)
+    assert any(p.representation == kind.representation for p in kind.presets)
     known = {f.name for f in fields(kind.config)}
     assert all(set(p.model_config) <= known for p in kind.presets), "a preset sets an unknown config entry"
     assert kind.tunable == (name in ("melody-lstm", "melody-transformer", "dcgan", "image-vae"))

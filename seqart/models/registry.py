@@ -70,6 +70,9 @@ class ModelType:
             the class is built with ``(folder, device=...)``.
         representation: the corpus representation it trains on.
         presets: its presets, in listing order.
+        also_reads: other representations its presets may train on (a token language model
+            reads multi-track ``events`` as well as ``melody``; :func:`seqart.load` then
+            builds the generator for those tokens).
         tiny_preset: the preset the registry-wide model tests train (seconds on a CPU).
         tuner: ``"module:Class"`` of the tuner, a model class that fine-tunes a trained model
             of this type on a composer's ratings (``seqart tune``), or None when the type
@@ -90,6 +93,7 @@ class ModelType:
     tuner: str | None = None
     outputs: str = "scores"
     image_targets: tuple[str, ...] = ()
+    also_reads: tuple[str, ...] = ()
 
     @property
     def tunable(self) -> bool:

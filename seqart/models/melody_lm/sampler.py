@@ -59,8 +59,8 @@ class MelodyGenerator:
             raise ModelError(f"{folder}: a {self.model_type} model is not a {self.MODEL_TYPE} model")
         config = asdict(model_config(self.folder, meta))  # refuse absurd sizes before allocating
         self.tokenizer = load_tokenizer_of(self.folder)
-        if self.tokenizer.name != "melody":
-            raise ModelError(f"{folder}: a model of {self.tokenizer.name} tokens, not melodies: load it with "
+        if self.tokenizer.name == "events":
+            raise ModelError(f"{folder}: a model of multi-track event tokens, not melodies: load it with "
                              "seqart.load")
         if config.get("vocab_size") != self.tokenizer.vocab_size:
             raise ModelError(f"{folder}: config vocab_size {config.get('vocab_size')} does not match "

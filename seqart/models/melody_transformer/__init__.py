@@ -18,5 +18,5 @@ MODEL_TYPES = (
               model="seqart.models.melody_transformer.model:MelodyTransformer",
               generator="seqart.models.melody_transformer.sampler:TransformerMelodyGenerator",
               representation="melody", presets=PRESETS, tiny_preset="melody-transformer-tiny",
-              tuner="seqart.models.melody_transformer.tuning:FeedbackTransformer"),
+              tuner="seqart.models.melody_transformer.tuning:FeedbackTransformer", also_reads=("events",)),
 )

@@ -77,15 +77,15 @@ class EventsSampler:
             except TokenizerError as exc:
                 raise ScoreError(f"{primer.source or 'primer'}: cannot be continued by this model ({exc})") from None
         bars = primer_bars + options.bars
-        drawn = np.full((num, bars * MAX_TOKENS_PER_BAR), tok.PAD_ID, dtype=np.int64)
+        limit = options.bars * MAX_TOKENS_PER_BAR
+        drawn: list[np.ndarray] = []  # one (num,) column per step
         logits, lm_state = self.lm.run(np.repeat(np.asarray([prefix]), num, axis=0), None)
-        length = 0
         # a meter asked for holds for the whole piece (the model may change meter otherwise)
         meters = [tok.token_id(f"TimeSig_{n}/{d}") for n, d in tok.time_signatures] if options.time_signature else []
         bar_id = tok.token_id("Bar")
         while not state.ended.all():
-            if length == drawn.shape[1]:
-                raise ScoreError(f"sampling drew {length} tokens without ending {bars} bars")
+            if len(drawn) == limit:
+                raise ScoreError(f"sampling drew {limit} tokens without ending {bars} bars")
             live = ~state.ended
             allowed = grammar.mask(state, max_bars=bars)
             allowed[:, meters] = False
@@ -97,10 +97,10 @@ class EventsSampler:
             choice = draw_tokens(logits, allowed, options, rng)
             choice = np.where(live, choice, tok.PAD_ID)
             grammar.advance(state, choice)
-            drawn[:, length] = choice
-            length += 1
+            drawn.append(choice)
             logits, lm_state = self.lm.step(choice, lm_state)
-        return [self._to_score(prefix, row[:length], primer, options) for row in drawn]
+        rows = np.stack(drawn, axis=1)  # (num, tokens drawn)
+        return [self._to_score(prefix, row, primer, options) for row in rows]
 
     # ------------------------------------------------------------ helpers
     def _prefix(self, primer: Score | None, options: SamplingOptions) -> tuple[list[int], int]:

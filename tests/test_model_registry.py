@@ -251,3 +251,17 @@ def test_every_model_trains_data_parallel_as_one_process_does(tmp_path):
         for k in one:
             assert np.allclose(one[k], two[k], atol=2e-5, rtol=1e-4), (case.id, k)
         assert any(not np.array_equal(one[k], start[k]) for k in one if one[k].dtype.kind == "f"), case.id
+
+
+@pytest.mark.parametrize("preset", [p for kind in REGISTRY.values() for p in kind.presets], ids=lambda p: p.name)
+def test_every_preset_builds_a_valid_config(preset):
+    """A preset whose settings contradict each other (tied weights of two widths, say)
+    must fail here, not an hour into someone's run."""
+    from seqart.models.registry import config_from_dict, model_type
+    from seqart.tokenizers import get_tokenizer
+
+    kind = model_type(preset.model)
+    image = {k: preset.model_config[k] for k in ("size", "channels") if k in preset.model_config}
+    tokenizer = get_tokenizer(preset.representation, **(image if preset.representation == "images" else {}))
+    data = kind.model_class().data_config(tokenizer)
+    config_from_dict(preset.model, {**data, **preset.model_config})

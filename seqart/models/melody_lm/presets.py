@@ -19,7 +19,7 @@ PRESETS = (
         model="melody-lstm",
         representation="events",
         description="2x256 LSTM over multi-track event tokens (Bach chorales: seqart corpus build bach-satb)",
-        model_config={"embed_dim": 128, "hidden_size": 256, "num_layers": 2, "dropout": 0.2},
+        model_config={"embed_dim": 256, "hidden_size": 256, "num_layers": 2, "dropout": 0.2},
         train={"steps": 1500, "batch_size": 16, "seq_len": 384, "lr": 3e-3, "warmup_steps": 100,
                "augment_transpose": 5, "val_every": 250, "val_batches": 10, "checkpoint_every": 100},
     ),

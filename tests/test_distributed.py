@@ -144,7 +144,7 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(tiny_corpus,
     checkpoint written after every step). The run ends with the weights of a run never
     interrupted (dropout on: the random state is restored too), and its metrics log
     holds each step once."""
-    steps = 600  # enough that 16 kills land before the run ends on a fast, idle machine
+    steps = 1000  # enough that 16 kills land before the run ends on a fast, idle machine (600 once gave only 9)
     clean = tmp_path / "clean"
     done = subprocess.run(_train_cmd(tiny_corpus, clean, steps, False), env=_env(), capture_output=True,
                           text=True, timeout=300)

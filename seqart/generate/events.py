@@ -199,7 +199,5 @@ def programs_of(sequences, tokenizer: EventsTokenizer) -> tuple[int, ...]:
     for a tokenizer without programs)."""
     if not tokenizer.config.programs:
         return (0,)
-    ids = np.unique(np.concatenate([np.unique(np.asarray(s)) for s in sequences])) if len(sequences) else []
-    names = [tokenizer.vocab[int(i)] for i in ids]
-    return tuple(sorted(DRUM_PROGRAM if n == "Program_drum" else int(n.split("_")[1])
-                        for n in names if n.startswith("Program_")))
+    ids = set().union(*(np.unique(np.asarray(s)).tolist() for s in sequences))
+    return tuple(sorted(p for p in map(tokenizer.program_of, ids) if p is not None))

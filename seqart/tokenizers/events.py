@@ -556,6 +556,14 @@ class EventsTokenizer(Tokenizer):
             return int(self._value_of[token])
         return None
 
+    def program_of(self, token: int) -> int | None:
+        """Program code of a ``Program`` token (0-127, :data:`DRUM_PROGRAM` for drums),
+        None for any other token."""
+        token = int(token)
+        if 0 <= token < len(self._vocab) and self._kind_of[token] == _PROG:
+            return int(self._value_of[token])
+        return None
+
     # ---------------------------------------------------------- augmentation
     def transpose_tokens(self, tokens: np.ndarray, semitones: int) -> np.ndarray | None:
         """Shift the ``Pitch`` tokens of pitched notes by ``semitones``; drum notes (those

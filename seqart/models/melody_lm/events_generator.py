@@ -12,13 +12,8 @@ from seqart.errors import ModelError, ScoreError
 from seqart.generate.protocol import PrimerLike, draw_seed, read_primer, refuse_options
 from seqart.models.folder import (
     PROGRAMS,
-    load_tokenizer_of,
-    model_config,
-    read_config,
     read_evaluation,
     read_json,
-    read_weights_numpy,
-    resolve_model,
 )
 from seqart.score import Score
 
@@ -69,24 +64,10 @@ class EventsGenerator:
     """
 
     def __init__(self, folder: str | Path, numpy_lm: Callable, device: str | None = None):
-        from dataclasses import asdict
-
         from seqart.generate.events import EventsSampler
+        from seqart.models.melody_lm.sampler import load_numpy_lm
 
-        self.folder = resolve_model(folder)
-        meta = read_config(self.folder)
-        self.model_type = meta["model"]
-        config = asdict(model_config(self.folder, meta))
-        self.tokenizer = load_tokenizer_of(self.folder)
-        if self.tokenizer.name != "events":
-            raise ModelError(f"{folder}: its tokenizer is {self.tokenizer.name!r}, not 'events'")
-        if config.get("vocab_size") != self.tokenizer.vocab_size:
-            raise ModelError(f"{folder}: config vocab_size {config.get('vocab_size')} does not match "
-                             f"tokenizer.json ({self.tokenizer.vocab_size})")
-        try:
-            self.lm = numpy_lm(read_weights_numpy(self.folder), config)
-        except (KeyError, ValueError) as exc:
-            raise ModelError(f"{folder}: weights do not match the config ({exc})") from None
+        self.folder, self.model_type, self.tokenizer, self.lm = load_numpy_lm(folder, numpy_lm, "events")
         self.programs = read_programs(self.folder)
         self._sampler = EventsSampler(self.lm, self.tokenizer, self.programs)
         self.evaluation = read_evaluation(self.folder)

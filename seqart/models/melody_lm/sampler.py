@@ -16,6 +16,48 @@ DEFAULT_BARS = 16
 DEFAULT_TEMPERATURE = 1.0
 
 
+def load_numpy_lm(folder: str | Path, numpy_lm, tokens: str, model_type: str | None = None):
+    """A token language model's folder read for NumPy sampling.
+
+    Args:
+        folder: a model folder, run folder or shipped name.
+        numpy_lm: the family's NumPy forward pass, ``(weights, config) -> lm``.
+        tokens: the tokenizer the folder must hold (``"melody"``, ``"events"``).
+        model_type: the registry name the folder must name (None: any).
+
+    Returns:
+        ``(folder, model type, tokenizer, lm)``.
+
+    Raises:
+        ModelError: one line, for another model type or tokenizer, a vocabulary that
+            differs from the config's, or weights that do not fit.
+    """
+    from dataclasses import asdict
+
+    from seqart.models.folder import load_tokenizer_of, model_config
+
+    path = resolve_model(folder)
+    meta = read_config(path)
+    if model_type is not None and meta["model"] != model_type:
+        raise ModelError(f"{folder}: a {meta['model']} model is not a {model_type} model")
+    config = asdict(model_config(path, meta))  # refuse absurd sizes before allocating
+    tokenizer = load_tokenizer_of(path)
+    if tokenizer.name != tokens:
+        if tokenizer.name == "events":
+            raise ModelError(f"{folder}: a model of multi-track event tokens, not melodies: load it with "
+                             "seqart.load")
+        if tokens == "events":
+            raise ModelError(f"{folder}: its tokenizer is {tokenizer.name!r}, not 'events'")
+    if config.get("vocab_size") != tokenizer.vocab_size:
+        raise ModelError(f"{folder}: config vocab_size {config.get('vocab_size')} does not match "
+                         f"tokenizer.json ({tokenizer.vocab_size})")
+    try:
+        lm = numpy_lm(read_weights_numpy(path), config)
+    except (KeyError, ValueError) as exc:
+        raise ModelError(f"{folder}: weights do not match the config ({exc})") from None
+    return path, meta["model"], tokenizer, lm
+
+
 class MelodyGenerator:
     """A trained melody language model ready to sample (no torch: a NumPy forward pass).
 
@@ -47,29 +89,10 @@ class MelodyGenerator:
         return NumpyRNNLM(weights, config)
 
     def __init__(self, folder: str | Path, device: str | None = None):
-        from dataclasses import asdict
-
         from seqart.generate.melody import MelodySampler
-        from seqart.models.folder import load_tokenizer_of, model_config
 
-        self.folder = resolve_model(folder)
-        meta = read_config(self.folder)
-        self.model_type = meta["model"]
-        if self.model_type != self.MODEL_TYPE:
-            raise ModelError(f"{folder}: a {self.model_type} model is not a {self.MODEL_TYPE} model")
-        config = asdict(model_config(self.folder, meta))  # refuse absurd sizes before allocating
-        self.tokenizer = load_tokenizer_of(self.folder)
-        if self.tokenizer.name == "events":
-            raise ModelError(f"{folder}: a model of multi-track event tokens, not melodies: load it with "
-                             "seqart.load")
-        if config.get("vocab_size") != self.tokenizer.vocab_size:
-            raise ModelError(f"{folder}: config vocab_size {config.get('vocab_size')} does not match "
-                             f"tokenizer.json ({self.tokenizer.vocab_size})")
-        weights = read_weights_numpy(self.folder)
-        try:
-            self.lm = self.numpy_lm(weights, config)
-        except (KeyError, ValueError) as exc:
-            raise ModelError(f"{folder}: weights do not match the config ({exc})") from None
+        self.folder, self.model_type, self.tokenizer, self.lm = load_numpy_lm(folder, self.numpy_lm, "melody",
+                                                                               self.MODEL_TYPE)
         from seqart.models.melody_lm.keys import read_openings
 
         self._sampler = MelodySampler(self.lm, self.tokenizer, read_openings(self.folder, self.tokenizer))

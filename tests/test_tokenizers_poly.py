@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from seqart.errors import SeqartError, TokenizerError
 from seqart.score import Note, Score, TempoChange, TimeSignature, Track
 from seqart.tokenizers import REGISTRY, get_tokenizer, tokenizer_class, tokenizer_from_dict
-from seqart.tokenizers.events import EventsConfig, EventsTokenizer, quantize_velocity, velocity_bin_table
+from seqart.tokenizers.events import DRUM_PROGRAM, EventsConfig, EventsTokenizer, quantize_velocity, velocity_bin_table
 from seqart.tokenizers.pianoroll import PianoRollTokenizer, frames_to_score, score_to_frames
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -27,7 +27,9 @@ EVENTS = [
     EventsTokenizer(
         steps_per_beat=12, max_bar_beats=4, velocity_bins=127, tempo_bins=64, tempo_min=20, tempo_max=400
     ),
+    EventsTokenizer(steps_per_beat=3, max_bar_beats=6, velocity_bins=16, order="tracks"),
 ]
+TRACK_ORDER = EventsTokenizer(order="tracks")
 
 
 def note_tuples(track: Track) -> list[tuple]:
@@ -128,15 +130,18 @@ def test_events_round_trip_is_exact_on_grid(data):
     assert by_instrument(back) == by_instrument(score)
     assert back.tempos == score.tempos
     assert back.time_signatures == score.time_signatures
-    # tracks come back ordered by their first onset
     firsts = [min(n.start for n in t.notes) for t in back.tracks]
-    assert firsts == sorted(firsts)
+    if tok.config.order == "time":  # tracks come back ordered by their first onset
+        assert firsts == sorted(firsts)
+    else:  # by the bar of their first onset, then by program (drums last)
+        bar_of = [int(np.searchsorted(back.bar_starts(max(firsts) + 1), f, side="right")) for f in firsts]
+        codes = [DRUM_PROGRAM if t.is_drum else t.program for t in back.tracks]
+        assert list(zip(bar_of, codes)) == sorted(zip(bar_of, codes))
 
 
 @PROPERTY
-@given(any_scores())
-def test_events_decoded_form_is_a_fixed_point(score):
-    tok = EVENTS[0]
+@given(any_scores(), st.sampled_from([EVENTS[0], TRACK_ORDER]))
+def test_events_decoded_form_is_a_fixed_point(score, tok):
     ids = tok.encode(score)
     assert ids.dtype == np.int32 and ids.ndim == 1
     assert ids.min() >= 0 and ids.max() < tok.vocab_size
@@ -188,6 +193,36 @@ def test_events_token_layout():
         "Bar", "Position_2", "Program_0", "Pitch_67", v80, "Duration_2",
         "EOS",
     ]
+
+
+def test_events_track_order_layout():
+    """order="tracks": per bar the tempo changes, then one section per program (drums
+    last), each a Program token and that instrument's notes by onset."""
+    tok = TRACK_ORDER
+    score = Score(
+        tracks=[
+            Track([Note(36, 0.0, 0.25, 100)], is_drum=True),
+            Track([Note(48, 0.0, 4.0, 80), Note(43, 2.0, 2.0, 80)], program=24),
+            Track([Note(64, 0.0, 1.0, 80), Note(60, 0.0, 2.0, 80), Note(67, 4.5, 0.5, 80)]),
+        ],
+        tempos=[TempoChange(0.0, 120.0), TempoChange(2.0, 89.0)],
+        time_signatures=[TimeSignature(0.0, 4, 4)],
+    )
+    names = [tok.vocab[i] for i in tok.encode(score)]
+    v80 = f"Velocity_{velocity_bin_table(32)[0][80]}"
+    v100 = f"Velocity_{velocity_bin_table(32)[0][100]}"
+    assert names == [
+        "BOS", "Bar", "TimeSig_4/4", "Position_0", "Tempo_120", "Position_8", "Tempo_89",
+        "Program_0", "Position_0", "Pitch_60", v80, "Duration_8", "Pitch_64", v80, "Duration_4",
+        "Program_24", "Position_0", "Pitch_48", v80, "Duration_16", "Position_8", "Pitch_43", v80, "Duration_8",
+        "Program_drum", "Position_0", "Pitch_36", v100, "Duration_1",
+        "Bar", "Program_0", "Position_2", "Pitch_67", v80, "Duration_2",
+        "EOS",
+    ]
+    back = tok.decode(tok.encode(score))
+    assert [(t.program, t.is_drum) for t in back.tracks] == [(0, False), (24, False), (0, True)]
+    assert {key: [(p, s, d) for p, s, d, _ in notes] for key, notes in by_instrument(back).items()} == {
+        key: [(p, s, d) for p, s, d, _ in notes] for key, notes in by_instrument(score).items()}
 
 
 def test_events_losses_are_the_documented_ones():
@@ -441,6 +476,8 @@ def test_unknown_option_raises(name):
         ({"tempo_min": 300.0, "tempo_max": 30.0}, "tempo"),
         ({"tempo_bins": 500}, "tempo_bins"),
         ({"programs": "yes"}, "programs"),
+        ({"order": "pitch"}, "order"),
+        ({"order": "tracks", "programs": False}, "programs=true"),
     ],
 )
 def test_events_invalid_config_raises(options, match):

@@ -36,6 +36,8 @@ from seqart.tokenizers.base import Tokenizer
 TIME_SIGNATURE_DENOMINATORS = (1, 2, 4, 8, 16)
 #: Program code used in tokens for percussion (MIDI channel 10).
 DRUM_PROGRAM = 128
+#: Orders of the notes within a bar (:attr:`EventsConfig.order`).
+ORDERS = ("time", "tracks")
 
 def to_steps(beats, steps_per_beat: int) -> np.ndarray:
     """Beats -> nearest grid step, halves rounded up (so a bar of ``n`` steps that
@@ -53,6 +55,7 @@ def to_steps(beats, steps_per_beat: int) -> np.ndarray:
 
 __all__ = [
     "DRUM_PROGRAM",
+    "ORDERS",
     "TIME_SIGNATURE_DENOMINATORS",
     "EventsConfig",
     "EventsTokenizer",
@@ -161,6 +164,12 @@ class EventsConfig:
         tempo_max: fastest tempo token, quarter notes per minute.
         programs: True to keep instruments apart with ``Program_*`` tokens; False
             merges all pitched tracks into one (program 0) and drops drum tracks.
+        order: ``"time"``: within a bar, notes by onset, the instruments of one onset
+            together (REMI); ``"tracks"``: within a bar, one section per instrument in
+            ascending program (drums last), each opened by its ``Program`` token and
+            holding that instrument's notes by onset. With ``"tracks"`` a model reads a
+            whole bar of the first instrument before it writes the others' (what
+            accompaniment needs); it needs ``programs=True``.
     """
 
     steps_per_beat: int = 4
@@ -171,6 +180,7 @@ class EventsConfig:
     tempo_min: float = 30.0
     tempo_max: float = 300.0
     programs: bool = True
+    order: str = "time"
 
 
 class EventsTokenizer(Tokenizer):
@@ -246,6 +256,10 @@ class EventsTokenizer(Tokenizer):
                 raise TokenizerError(f"{field_name} must be a whole number >= 1, got {value!r}")
         if not isinstance(cfg.programs, (bool, np.bool_)):
             raise TokenizerError(f"programs must be true or false, got {cfg.programs!r}")
+        if cfg.order not in ORDERS:
+            raise TokenizerError(f"order must be one of {', '.join(ORDERS)}, got {cfg.order!r}")
+        if cfg.order == "tracks" and not cfg.programs:
+            raise TokenizerError("order='tracks' needs programs=true: each instrument's section opens with its Program")
         self._vel_bin_of, self._vel_centres = velocity_bin_table(cfg.velocity_bins)
         try:
             low, high = float(cfg.tempo_min), float(cfg.tempo_max)
@@ -466,6 +480,25 @@ class EventsTokenizer(Tokenizer):
         )
         bars_arr, bar_ids_arr, ts_changed = bars_arr[:n_bars], bar_ids_arr[:n_bars], ts_changed[:n_bars]
 
+        if cfg.order == "tracks":
+            body = self._track_sections(bars_arr, bar_ids_arr[ts_changed], np.flatnonzero(ts_changed), onset,
+                                        pitch, length, vbin, group_prog[group], tempo_steps, tempo_ids)
+        else:
+            body = self._time_ordered(bars_arr, bar_ids_arr, ts_changed, onset, pitch, length, vbin, group,
+                                      group_prog, tempo_steps, tempo_ids)
+        out = np.empty(len(body) + 2, dtype=np.int32)
+        out[0] = self.BOS_ID
+        out[1:-1] = body
+        out[-1] = self.EOS_ID
+        return out
+
+    def _time_ordered(self, bars_arr, bar_ids_arr, ts_changed, onset, pitch, length, vbin, group, group_prog,
+                      tempo_steps, tempo_ids) -> np.ndarray:
+        """Body tokens (without BOS/EOS) in time order: per bar, positions ascending, the
+        notes of one position by (track, pitch)."""
+        cfg = self.config
+        spb = int(cfg.steps_per_beat)
+        n_notes = len(onset)
         # -- note tokens in (onset, track, pitch) order
         order = np.lexsort((vbin, length, pitch, group, onset))
         onset, pitch, length, vbin, group = onset[order], pitch[order], length[order], vbin[order], group[order]
@@ -508,12 +541,64 @@ class EventsTokenizer(Tokenizer):
         ev_order = np.lexsort((ev_kind, ev_step))
         ev_step, ev_token = ev_step[ev_order], ev_token[ev_order]
         at = tokens_before[np.searchsorted(onset, ev_step, side="left")]
-        body = np.insert(note_tokens, at, ev_token)
-        out = np.empty(len(body) + 2, dtype=np.int32)
-        out[0] = self.BOS_ID
-        out[1:-1] = body
-        out[-1] = self.EOS_ID
-        return out
+        return np.insert(note_tokens, at, ev_token)
+
+    def _track_sections(self, bars_arr, meter_ids, meter_bars, onset, pitch, length, vbin, program,
+                        tempo_steps, tempo_ids) -> np.ndarray:
+        """Body tokens (without BOS/EOS) in track order: per bar ``Bar [TimeSig]``, then
+        the tempo changes (``Position Tempo`` pairs), then one section per program in
+        ascending code (drums, 128, last): ``Program`` and its notes by onset
+        (``Position`` then ``Pitch Velocity Duration`` per note, pitches ascending).
+
+        Args:
+            bars_arr: ``(B,)`` bar-line steps; meter_ids / meter_bars: the ``TimeSig``
+                ids and the bars (indices) that carry one; onset, pitch, length, vbin,
+                program: ``(N,)`` per note; tempo_steps / tempo_ids: the tempo changes.
+        """
+        n_notes = len(onset)
+        tempo_at = np.asarray(tempo_steps, dtype=np.int64)
+        note_bar = np.searchsorted(bars_arr, onset, side="right") - 1
+        tempo_bar = np.searchsorted(bars_arr, tempo_at, side="right") - 1
+        note_pos = onset - bars_arr[note_bar]
+        tempo_pos = tempo_at - bars_arr[tempo_bar]
+        deepest = max(int(note_pos.max()) if n_notes else 0, int(tempo_pos.max()) if len(tempo_pos) else 0)
+        if deepest >= self.n_positions:
+            raise TokenizerError(
+                f"an event lies {deepest / self.config.steps_per_beat:g} beats into a bar, past max_bar_beats="
+                f"{self.config.max_bar_beats}"
+            )
+        # one row per token: sort keys (bar, section, position, sub, pitch, length, velocity, note, slot)
+        sections = np.unique((note_bar * (DRUM_PROGRAM + 1) + program))
+        places = np.unique((note_bar * (DRUM_PROGRAM + 1) + program) * self.n_positions + note_pos)
+        place_section, place_pos = np.divmod(places, self.n_positions)
+        n_bars, n_meters, n_tempos = len(bars_arr), len(meter_ids), len(tempo_at)
+        parts = [  # (bar, section, position, sub, token) per kind of token
+            (np.arange(n_bars), -2, 0, 0, np.full(n_bars, self._ids["Bar"])),
+            (np.asarray(meter_bars, dtype=np.int64), -2, 0, 1, np.asarray(meter_ids, dtype=np.int64)),
+            (tempo_bar, -1, tempo_pos, 0, self._pos_first + tempo_pos),
+            (tempo_bar, -1, tempo_pos, 1, np.asarray(tempo_ids, dtype=np.int64)),
+            (sections // (DRUM_PROGRAM + 1), sections % (DRUM_PROGRAM + 1), -1, 0,
+             self._prog_first + sections % (DRUM_PROGRAM + 1)),
+            (place_section // (DRUM_PROGRAM + 1), place_section % (DRUM_PROGRAM + 1), place_pos, 0,
+             self._pos_first + place_pos),
+        ]
+        sizes = [n_bars, n_meters, n_tempos, n_tempos, len(sections), len(places)]
+        keys = np.zeros((9, sum(sizes) + 3 * n_notes), dtype=np.int64)
+        tokens = np.empty(keys.shape[1], dtype=np.int64)
+        at = 0
+        for (bar, section, position, sub, token), size in zip(parts, sizes):
+            keys[0, at:at + size], keys[1, at:at + size] = bar, section
+            keys[2, at:at + size], keys[3, at:at + size] = position, sub
+            tokens[at:at + size] = token
+            at += size
+        for slot, token in enumerate((self._pitch_first + pitch, self._vel_first + vbin, self._dur_first + length - 1)):
+            rows = slice(at, at + n_notes)
+            keys[0, rows], keys[1, rows], keys[2, rows], keys[3, rows] = note_bar, program, note_pos, 1
+            keys[4, rows], keys[5, rows], keys[6, rows] = pitch, length, vbin
+            keys[7, rows], keys[8, rows] = np.arange(n_notes), slot  # identical notes stay whole
+            tokens[rows] = token
+            at += n_notes
+        return tokens[np.lexsort(keys[::-1])]
 
     def _meter_steps(self, meter: tuple[int, int]) -> int:
         num, den = meter

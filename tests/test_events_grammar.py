@@ -26,6 +26,9 @@ TOKENIZERS = {
     "no-programs": EventsTokenizer(steps_per_beat=6, programs=False, velocity_bins=8),
     "fine": EventsTokenizer(steps_per_beat=12, max_bar_beats=4, velocity_bins=127, tempo_bins=64, tempo_min=20,
                             tempo_max=400),
+    "tracks": EventsTokenizer(order="tracks"),
+    "tracks-triplets": EventsTokenizer(order="tracks", steps_per_beat=3, max_bar_beats=6, velocity_bins=16,
+                                       max_duration_beats=4, tempo_bins=12),
 }
 
 
@@ -124,7 +127,7 @@ def has_doubled_note(tok: EventsTokenizer, ids: np.ndarray) -> bool:
 def test_encode_output_of_every_fixture_file_is_accepted(path):
     assert FIXTURE_FILES
     for score in Score.read_all(path):
-        for name in ("default", "fine"):
+        for name in ("default", "fine", "tracks"):
             tok = TOKENIZERS[name]
             ids = tok.encode(score)
             EventsGrammar(tok).check(ids)
@@ -178,7 +181,8 @@ def test_walks_by_kind_round_trip_and_reach_every_rule(name, unisons):
     assert_round_trips(tok, sequences)
     names = [[tok.vocab[t] for t in ids] for ids in sequences]
     # the walks are not vacuous: meters change, tempos change, bars repeat, programs switch
-    assert sum(row.count("Bar") > 3 for row in names) > 50
+    # (after a Bar the tracks order offers Program as well, so its walks begin fewer bars)
+    assert sum(row.count("Bar") > 3 for row in names) > (40 if tok.config.order == "tracks" else 50)
     assert sum(sum(n.startswith("TimeSig") for n in row) > 1 for row in names) > 50
     assert sum(sum(n.startswith("Tempo") for n in row) > 1 for row in names) > 20
     if tok.config.programs:
@@ -187,8 +191,9 @@ def test_walks_by_kind_round_trip_and_reach_every_rule(name, unisons):
         assert any(has_doubled_note(tok, ids) for ids in sequences)
 
 
-def test_walks_respect_programs_ranges_and_pitch_classes():
-    tok = TOKENIZERS["default"]
+@pytest.mark.parametrize("name", ["default", "tracks"])
+def test_walks_respect_programs_ranges_and_pitch_classes(name):
+    tok = TOKENIZERS[name]
     c_major = {0, 2, 4, 5, 7, 9, 11}
     grammar = EventsGrammar(tok, programs=[0, 33, DRUM_PROGRAM],
                             pitch_ranges={0: (48, 84), 33: (28, 55), DRUM_PROGRAM: (35, 40)},
@@ -213,8 +218,9 @@ def test_walks_respect_programs_ranges_and_pitch_classes():
     assert drum_pitches == set(range(35, 41))
 
 
-def test_max_bars_ends_each_row_within_its_last_bar():
-    tok = TOKENIZERS["default"]
+@pytest.mark.parametrize("name", ["default", "tracks"])
+def test_max_bars_ends_each_row_within_its_last_bar(name):
+    tok = TOKENIZERS[name]
     grammar = EventsGrammar(tok)
     cap = np.arange(200) % 3 + 1  # (rows,) bars each row may begin
     sequences = walk(grammar, 200, seed=4, length=10_000, by_kind=True, max_bars=cap)
@@ -287,6 +293,74 @@ def test_programs_at_a_position_come_in_order_of_first_appearance():
     grammar.check(ids_of(tok, f"{opening} Position_4 Pitch_51 {note} Program_7 Pitch_1 {note} EOS"))
     with pytest.raises(TokenizerError, match="Program_0 is not allowed"):
         grammar.check(ids_of(tok, f"{opening} Position_4 Program_7 Pitch_1 {note} Program_0"), complete=False)
+
+
+NOTE = "Velocity_3 Duration_1"
+TRACKS_OPENING = f"BOS Bar TimeSig_4/4 Position_0 Tempo_120 Program_5 Position_4 Pitch_60 {NOTE}"
+
+
+@pytest.mark.parametrize("names, why", [
+    ("BOS Bar TimeSig_4/4 Program_0 Pitch_60", "Pitch_60 is not allowed at position 4"),  # Program Position
+    ("BOS Bar TimeSig_4/4 Position_0 Pitch_60", "Pitch_60 is not allowed at position 4"),  # conductor: a tempo
+    ("BOS Bar TimeSig_4/4 Position_0 Program_0", "Program_0 is not allowed at position 4"),
+    ("BOS Bar TimeSig_4/4 Program_0 Tempo_120", "Tempo_120 is not allowed at position 4"),
+    ("BOS Bar TimeSig_4/4 Program_0 Position_0 Tempo_120", "Tempo_120 is not allowed at position 5"),
+    ("BOS Bar TimeSig_4/4 Position_4 Tempo_120 Position_4", "Position_4 is not allowed at position 5"),
+    ("BOS Bar TimeSig_4/4 Position_4 Tempo_120 Position_8 Tempo_120", "Tempo_120 is not allowed at position 6"),
+    ("BOS Bar TimeSig_3/4 Program_0 Position_12", "Position_12"),  # a 3/4 bar has steps 0-11
+    (f"{TRACKS_OPENING} Program_0", "Program_0 is not allowed at position 10"),  # programs ascend
+    (f"{TRACKS_OPENING} Program_5", "Program_5 is not allowed at position 10"),  # once per bar
+    (f"{TRACKS_OPENING} Program_drum Position_0 Pitch_36 {NOTE} Program_127", "Program_127"),  # drums last
+    (f"{TRACKS_OPENING} Position_2", "Position_2 is not allowed at position 10"),  # back within a section
+    (f"{TRACKS_OPENING} Position_4", "Position_4 is not allowed at position 10"),
+    (f"{TRACKS_OPENING} Position_8 Tempo_61", "Tempo_61"),  # a section's position holds notes
+    (f"{TRACKS_OPENING} Pitch_59", "Pitch_59 is not allowed at position 10"),  # pitches ascend
+    (f"{TRACKS_OPENING} Program_7 Bar", "Bar is not allowed at position 11"),  # a section holds a note
+    (f"{TRACKS_OPENING} Program_7 EOS", "EOS is not allowed at position 11"),
+    (f"{TRACKS_OPENING} Bar Position_0 Pitch_60", "Pitch_60 is not allowed at position 12"),  # Program again
+    (f"{TRACKS_OPENING} Bar EOS", "EOS is not allowed at position 11"),  # bare bar
+    ("BOS Bar TimeSig_4/4 Position_0 Tempo_120 EOS", "EOS is not allowed"),  # no note
+])
+def test_the_tracks_grammar_refuses_what_encode_never_writes(names, why):
+    tok = TOKENIZERS["tracks"]
+    with pytest.raises(TokenizerError, match=why) as error:
+        EventsGrammar(tok).check(ids_of(tok, names), complete=False)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("rest", [
+    f"Program_7 Position_0 Pitch_40 {NOTE} Position_12 Pitch_30 {NOTE} EOS",  # positions count again from 0
+    f"Bar Program_5 Position_0 Pitch_61 {NOTE} EOS",  # the same program opens the next bar's section
+    f"Program_drum Position_0 Pitch_36 {NOTE} Bar Program_0 Position_0 Pitch_61 {NOTE} EOS",
+    f"Pitch_64 {NOTE} Bar Position_4 Tempo_61 Position_8 Tempo_89 EOS",  # trailing tempo changes
+    f"Bar TimeSig_3/4 Bar Position_0 Tempo_61 Program_0 Position_11 Pitch_1 {NOTE} EOS",
+    f"Bar TimeSig_3/4 EOS",  # a trailing meter change
+])
+def test_the_tracks_grammar_accepts_what_encode_writes(rest):
+    tok = TOKENIZERS["tracks"]
+    ids = ids_of(tok, f"{TRACKS_OPENING} {rest}")
+    EventsGrammar(tok).check(ids)
+    assert np.array_equal(tok.encode(tok.decode(ids)), ids)
+
+
+def test_a_thousand_uniform_walks_round_trip_in_tracks_order():
+    tok = TOKENIZERS["tracks"]
+    sequences = walk(EventsGrammar(tok), 1000, seed=5)
+    assert_round_trips(tok, sequences)
+    assert EventsGrammar(tok).accepts(padded(sequences)).all()
+    names = [[tok.vocab[t] for t in ids] for ids in sequences]
+    assert sum(sum(n.startswith("Program") for n in row) > 3 for row in names) > 500
+
+
+def test_tracks_order_with_one_tempo_never_opens_a_position_it_cannot_fill():
+    """With a single tempo token, once it is in force a conductor ``Position`` would have
+    no ``Tempo`` to take: the grammar does not offer it."""
+    tok = EventsTokenizer(order="tracks", tempo_bins=1, max_bar_beats=4)
+    grammar = EventsGrammar(tok)
+    sequences = walk(grammar, 200, seed=6, length=150, by_kind=True)
+    assert_round_trips(tok, sequences)
+    with pytest.raises(TokenizerError, match="Position_4 is not allowed at position 5"):
+        grammar.check(ids_of(tok, "BOS Bar TimeSig_4/4 Position_0 Tempo_120 Position_4"), complete=False)
 
 
 @pytest.mark.parametrize("ending", ["Bar TimeSig_3/4 EOS", "Bar Position_4 Tempo_61 EOS",

@@ -40,6 +40,30 @@ per beat (a beat is a quarter note). The rules, each as ``encode`` writes it::
   a bare ``Bar``: ``encode`` drops trailing bars that hold nothing, so such a bar could
   not survive a round trip. After ``EOS`` only ``PAD`` is allowed and the row stays ended.
 
+With ``order="tracks"`` (:class:`~seqart.tokenizers.events.EventsConfig`) a bar is
+written as a conductor part and then one section per instrument::
+
+    BOS
+    Bar  [TimeSig_n/d]        (as in time order)
+         Position_k Tempo_b   (the bar's tempo changes: positions strictly increasing,
+                               below the bar's length; a Position here is always followed
+                               by a Tempo, never the tempo in force)
+         Program_p            (a section: p strictly ascending within the bar, drums
+                               (code 128) last, so each program once per bar)
+           Position_k         (strictly increasing within the section, from 0 again in
+                               each section; below the bar's length)
+             Pitch_p Velocity_v Duration_k   (one note; repeated, pitches ascending)
+    ...
+    EOS
+
+- Every section opens with ``Program_p Position_k``: its ``Program`` is written even
+  when the previous section (the last of the previous bar) had the same program, a
+  ``Pitch`` never follows a ``Program`` or a conductor ``Position``, and a ``Program``
+  never comes straight before ``Bar`` or ``EOS``; no ``Tempo`` follows a ``Program``.
+- The order of first appearance plays no part: sections go by program code.
+- Within a section, the notes of one position, doubled notes (``unisons``), durations,
+  ``EOS`` and ``max_bars`` follow the time-order rules above.
+
 A sampler limits the program set, each program's range and its pitch classes (a key)
 through the constructor; :meth:`EventsGrammar.mask` with ``max_bars`` makes a row that
 has begun that many bars end within its last one, its notes there ending by the bar line.
@@ -62,18 +86,19 @@ from seqart.tokenizers.events import DRUM_PROGRAM, EventsTokenizer
 
 __all__ = ["EventsGrammar", "EventsGrammarState"]
 
-# Phases: what a row read last. A token kind is written as the phase it leads to.
+# Phases: what a row read last. A token kind is written as the phase it leads to
+# (a Position of the tracks order's conductor part leads to _AFTER_TEMPO_POSITION).
 (_AFTER_BOS, _AFTER_FIRST_BAR, _AFTER_BAR, _AFTER_TIMESIG, _AFTER_POSITION, _AFTER_TEMPO,
- _AFTER_PROGRAM, _AFTER_PITCH, _AFTER_VELOCITY, _AFTER_DURATION, _ENDED) = range(11)
-_N_PHASES = 11
+ _AFTER_PROGRAM, _AFTER_PITCH, _AFTER_VELOCITY, _AFTER_DURATION, _ENDED, _AFTER_TEMPO_POSITION) = range(12)
+_N_PHASES = 12
 _PAD_KIND = -2  # kind of PAD (allowed only once ended)
 _KIND_NAMES = {
     _AFTER_BOS: "BOS", _AFTER_BAR: "Bar", _AFTER_TIMESIG: "TimeSig", _AFTER_POSITION: "Position",
     _AFTER_TEMPO: "Tempo", _AFTER_PROGRAM: "Program", _AFTER_PITCH: "Pitch", _AFTER_VELOCITY: "Velocity",
     _AFTER_DURATION: "Duration", _ENDED: "EOS", _PAD_KIND: "PAD",
 }
-#: what may follow each phase, by token kind (refined per row by :meth:`EventsGrammar.mask`)
-_FOLLOWERS = {
+#: what may follow each phase in time order, by token kind (refined per row by :meth:`EventsGrammar.mask`)
+_TIME_FOLLOWERS = {
     _AFTER_BOS: (_AFTER_BAR,),
     _AFTER_FIRST_BAR: (_AFTER_TIMESIG,),
     _AFTER_BAR: (_AFTER_TIMESIG, _AFTER_POSITION, _AFTER_BAR),
@@ -86,6 +111,22 @@ _FOLLOWERS = {
     _AFTER_DURATION: (_AFTER_PROGRAM, _AFTER_PITCH, _AFTER_POSITION, _AFTER_BAR, _ENDED),
     _ENDED: (_PAD_KIND,),
 }
+#: the same for the tracks order: conductor Position -> Tempo; a section's Position -> Pitch
+_TRACK_FOLLOWERS = {
+    _AFTER_BOS: (_AFTER_BAR,),
+    _AFTER_FIRST_BAR: (_AFTER_TIMESIG,),
+    _AFTER_BAR: (_AFTER_TIMESIG, _AFTER_POSITION, _AFTER_PROGRAM, _AFTER_BAR),
+    _AFTER_TIMESIG: (_AFTER_POSITION, _AFTER_PROGRAM, _AFTER_BAR, _ENDED),
+    _AFTER_TEMPO_POSITION: (_AFTER_TEMPO,),
+    _AFTER_TEMPO: (_AFTER_POSITION, _AFTER_PROGRAM, _AFTER_BAR, _ENDED),
+    _AFTER_PROGRAM: (_AFTER_POSITION,),
+    _AFTER_POSITION: (_AFTER_PITCH,),
+    _AFTER_PITCH: (_AFTER_VELOCITY,),
+    _AFTER_VELOCITY: (_AFTER_DURATION,),
+    _AFTER_DURATION: (_AFTER_PROGRAM, _AFTER_PITCH, _AFTER_POSITION, _AFTER_BAR, _ENDED),
+    _ENDED: (_PAD_KIND,),
+}
+_FOLLOWERS = {"time": _TIME_FOLLOWERS, "tracks": _TRACK_FOLLOWERS}
 _N_PROGRAM_CODES = DRUM_PROGRAM + 1  # programs 0-127 and the drum code
 
 
@@ -103,13 +144,18 @@ class EventsGrammarState:
         notes: notes completed (``Duration`` tokens read).
         meter: index into ``tokenizer.time_signatures`` of the meter in force.
         bar_steps: length in steps of the current bar (from the meter in force).
-        position: the current bar's latest ``Position``, steps from the bar line.
+        position: the current bar's latest ``Position``, steps from the bar line; in
+            tracks order the latest of the conductor part or of the current section
+            (-1 again after each ``Program``).
         tempo: tempo bin in force (index into ``tokenizer.tempo_values``).
         program: program in force (0-127, or ``DRUM_PROGRAM``); 0 throughout for a
-            tokenizer without programs.
-        ranks: shape ``(rows, 129)``: each program's rank, its order of first appearance.
-        programs_seen: programs that have appeared.
-        position_rank: rank of the latest program with a note at the current position.
+            tokenizer without programs. In tracks order the current section's program,
+            -1 from each ``Bar`` to its first ``Program`` (the conductor part).
+        ranks: shape ``(rows, 129)``: each program's rank, its order of first appearance
+            (time order only; -1 throughout in tracks order).
+        programs_seen: programs that have appeared (time order only).
+        position_rank: rank of the latest program with a note at the current position
+            (time order only).
         note_pitch, note_velocity: pitch and velocity bin of the latest note begun.
         chord_pitch, chord_velocity, chord_duration: pitch, velocity bin and duration
             (steps) of the latest completed note of the program in force at the current
@@ -182,6 +228,10 @@ class EventsGrammar:
         self.tokenizer = tokenizer
         self.unisons = bool(unisons)
         self.has_programs = bool(tokenizer.config.programs)
+        self.order = tokenizer.config.order
+        if self.order not in _FOLLOWERS:
+            raise TokenizerError(f"EventsGrammar knows the orders {', '.join(_FOLLOWERS)}, not {self.order!r}")
+        self.by_tracks = self.order == "tracks"
         self._read_vocabulary(tokenizer)
         self.programs = self._checked_programs(programs)
         self._program_ok = np.zeros(_N_PROGRAM_CODES, dtype=bool)  # (129,)
@@ -295,7 +345,7 @@ class EventsGrammar:
 
     def _build_phase_masks(self) -> np.ndarray:
         masks = np.zeros((_N_PHASES, self.vocab_size), dtype=bool)
-        for phase, kinds in _FOLLOWERS.items():
+        for phase, kinds in _FOLLOWERS[self.order].items():
             for kind in kinds:
                 if kind in self._sections:
                     masks[phase, self._sections[kind]] = True
@@ -344,7 +394,9 @@ class EventsGrammar:
             positions < state.bar_steps[:, None])
         self._forbid(out, rows, _AFTER_TIMESIG, state.meter)
         self._forbid(out, rows, _AFTER_TEMPO, state.tempo)
-        if self.has_programs:
+        if self.by_tracks:
+            self._order_sections(out, state)
+        elif self.has_programs:
             rank = state.ranks  # (rows, 129)
             out[:, self._sections[_AFTER_PROGRAM]] &= (rank < 0) | (rank > state.position_rank[:, None])
             self._forbid(out, rows, _AFTER_PROGRAM, state.program)
@@ -361,6 +413,14 @@ class EventsGrammar:
             durations = self._section_values[_AFTER_DURATION]
             out[:, self._sections[_AFTER_DURATION]] &= ~last[:, None] | (durations <= room[:, None])
         return out
+
+    def _order_sections(self, out: np.ndarray, state: EventsGrammarState) -> None:
+        """Tracks order: a section's program above the bar's previous one, and a conductor
+        ``Position`` only while some tempo other than the one in force is left for it."""
+        codes = self._section_values[_AFTER_PROGRAM]  # (129,)
+        out[:, self._sections[_AFTER_PROGRAM]] &= codes > state.program[:, None]
+        tempos_left = len(self._section_values[_AFTER_TEMPO]) - (state.tempo >= 0)  # (rows,)
+        out[:, self._sections[_AFTER_POSITION]] &= ((state.program >= 0) | (tempos_left > 0))[:, None]
 
     def _forbid(self, out: np.ndarray, rows: np.ndarray, kind: int, value: np.ndarray) -> None:
         """Clear the ``kind`` token of ``value`` in each row where ``value >= 0``."""
@@ -409,15 +469,20 @@ class EventsGrammar:
         is_program, is_pitch, is_duration = kind == _AFTER_PROGRAM, kind == _AFTER_PITCH, kind == _AFTER_DURATION
         s.phase = np.where(is_bar, np.where(s.meter < 0, _AFTER_FIRST_BAR, _AFTER_BAR),
                            np.where(live & (kind != _PAD_KIND), kind, s.phase))
+        if self.by_tracks:  # a Position before the bar's first Program holds a tempo change
+            s.phase = np.where(is_position & (s.program < 0), _AFTER_TEMPO_POSITION, s.phase)
         s.bars += is_bar
         s.meter = np.where(is_timesig, value, s.meter)
         s.bar_steps = self._meter_steps[s.meter]  # meter -1 -> the last entry, 4/4
         new_place = is_bar | is_position
-        s.position = np.where(is_bar, -1, np.where(is_position, value, s.position))
+        restart = is_bar | is_program if self.by_tracks else is_bar  # positions count again from 0
+        s.position = np.where(restart, -1, np.where(is_position, value, s.position))
         s.position_rank = np.where(new_place, -1, s.position_rank)
         s.chord_pitch = np.where(new_place | is_program, -1, s.chord_pitch)
         s.tempo = np.where(kind == _AFTER_TEMPO, value, s.tempo)
-        if self.has_programs:
+        if self.by_tracks:
+            s.program = np.where(is_bar, -1, np.where(is_program, value, s.program))
+        elif self.has_programs:
             where = np.flatnonzero(is_program)
             first = where[s.ranks[where, value[where]] < 0]
             s.ranks[first, value[first]] = s.programs_seen[first]

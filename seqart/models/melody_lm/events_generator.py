@@ -122,8 +122,60 @@ class EventsGenerator:
         with one_blas_thread():
             return self._sampler.sample(num, options, rng, primer=primer)
 
+    def accompany(self, given: PrimerLike, num: int = 1, *, seed: int | None = None,
+                  temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
+                  key=None, scale: str | None = None, pitch_range=None, tracks=None,
+                  as_programs=None) -> list[Score]:
+        """Keep ``given``'s tracks note for note and write the model's other instruments
+        (chords for a melody, alto, tenor and bass for a soprano) for its whole length.
+
+        Args:
+            given: a Score or a music file.
+            num: how many accompaniments (one batch).
+            seed, temperature, top_k, top_p: as for :meth:`sample`.
+            key, scale, pitch_range: hold the written instruments (not the given tracks)
+                to a key's scale and a range.
+            tracks: the given piece's tracks to keep, numbered from 1 (None: every track
+                with notes); the others are dropped.
+            as_programs: the model program each kept track is read as (default: the
+                model's lowest programs in order, :func:`seqart.generate.events_accompany.given_programs`).
+
+        Returns:
+            ``num`` scores (beats): the kept tracks unchanged, then one track per written instrument.
+
+        Raises:
+            ScoreError: a model trained in time order, a piece without notes, bad options.
+        """
+        from seqart.generate.events_accompany import Accompanist
+        from seqart.generate.melody import SamplingOptions
+        from seqart.utils.threads import one_blas_thread
+
+        accompanist = Accompanist(self.lm, self.tokenizer, self.programs)
+        piece = _kept_tracks(given if isinstance(given, Score) else read_primer(given), tracks)
+        options = SamplingOptions.parse(
+            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+            top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range, ending="free")
+        self.last_seed = draw_seed(seed)
+        rng = np.random.default_rng(self.last_seed)
+        with one_blas_thread():
+            return accompanist.accompany(piece, num, options, rng, as_programs=as_programs)
+
     def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
         """Continue every track of ``score`` by ``bars`` bars; same options as :meth:`sample`."""
         if "primer" in options:
             raise ScoreError("continue_score takes the score to continue as its first argument, not primer=")
         return self.sample(num=num, bars=bars, primer=score, **options)
+
+
+def _kept_tracks(score: Score, tracks) -> Score:
+    """``score`` with only the tracks numbered (from 1) in ``tracks`` (None: all)."""
+    if tracks is None:
+        return score
+    numbers = [tracks] if isinstance(tracks, int) else list(tracks)
+    count = len(score.tracks)
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= count:
+            raise ScoreError(f"track {number!r} is not one of the piece's tracks (1-{count})")
+    kept = score.copy()
+    kept.tracks = [kept.tracks[n - 1] for n in sorted(set(numbers))]
+    return kept

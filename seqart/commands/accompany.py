@@ -1,0 +1,46 @@
+"""``seqart accompany``: keep a melody (or any tracks) and let an events model write the other parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from seqart.commands.common import guarded
+
+DEFAULT_ACCOMPANIST = "folk-chords"  # seqart.workflows.accompany.DEFAULT_ACCOMPANIST, without importing it
+
+
+@guarded
+def accompany_command(
+    given: Annotated[Path, typer.Argument(help="Melody (or tracks) to keep: MIDI, MusicXML, ABC, or audio to transcribe.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output file (with --num N: out-1.mid ...), or a folder ending in '/'.")] = "song.mid",
+    model: Annotated[str, typer.Option("--model", "-m", help="Shipped events model or model/run folder (trained with --set order=tracks).")] = DEFAULT_ACCOMPANIST,
+    num: Annotated[int, typer.Option("--num", "-n", help="How many accompaniments.")] = 1,
+    track: Annotated[Optional[List[int]], typer.Option("--track", help="Track of the file to keep, from 1 (repeatable; default: all).")] = None,
+    as_program: Annotated[Optional[List[int]], typer.Option("--as", help="Model program each kept track is read as (repeatable; default: the model's first instruments).")] = None,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default 1.0).")] = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest tokens.")] = None,
+    top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,
+    key: Annotated[Optional[str], typer.Option(help="Hold the written parts to this key's scale, e.g. 'G', 'E minor'.")] = None,
+    scale: Annotated[Optional[str], typer.Option(help="major, natural-minor, dorian, mixolydian, ... (with --key).")] = None,
+    pitch_range: Annotated[Optional[str], typer.Option("--range", help="Pitch range of the written parts, e.g. 36-72.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")] = None,
+    audio: Annotated[bool, typer.Option("--audio", help="Also write a .wav preview of each file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")] = False,
+) -> None:
+    """Accompany a melody: its notes stay as they are, the model writes the other parts (chords for a
+    tune with the default model; alto, tenor and bass for a soprano with a chorale model)."""
+    from seqart.workflows.accompany import accompany_to_files
+
+    result = accompany_to_files(given, out, model, num, fmt=fmt, force=force, audio=audio, seed=seed,
+                                temperature=temperature, top_k=top_k, top_p=top_p, key=key, scale=scale,
+                                pitch_range=pitch_range, tracks=track or None, as_programs=as_program or None)
+    for path, score in result.written:
+        typer.echo(f"wrote {path} ({len(score.tracks)} tracks, {score.num_notes} notes)")
+    for path in result.audio:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"seed {result.seed}", err=True)

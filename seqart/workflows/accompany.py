@@ -1,0 +1,74 @@
+"""``seqart accompany`` as one call: read a melody (or any given tracks, or a recording),
+let an event-token model write the other instruments, write the songs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqart.errors import SeqartError
+from seqart.score import Score
+
+#: The shipped accompaniment model (melody and chords, trained on the Nottingham tunes).
+DEFAULT_ACCOMPANIST = "folk-chords"
+
+
+@dataclass
+class AccompanyResult:
+    """What :func:`accompany_to_files` did.
+
+    Attributes:
+        written: ``(path, score)`` per file, in order.
+        seed: the seed used (to reproduce the run).
+        audio: the ``.wav`` previews written (with ``audio``).
+    """
+
+    written: list[tuple[Path, Score]] = field(default_factory=list)
+    seed: int | None = None
+    audio: list[Path] = field(default_factory=list)
+
+
+def accompany_to_files(given: str | Path | Score, out: str | Path, model: str | Path = DEFAULT_ACCOMPANIST,
+                       num: int = 1, *, fmt: str | None = None, force: bool = False, audio: bool = False,
+                       **options) -> AccompanyResult:
+    """Accompany ``given`` ``num`` times with ``model`` and write the songs.
+
+    Args:
+        given: a music file, an audio recording (transcribed first) or a Score.
+        out: output file (``out-1.mid ...`` for several) or folder.
+        model: shipped name or model/run folder of an events model trained in tracks order.
+        num: how many songs.
+        fmt: ``"mid"`` or ``"musicxml"`` (default: from the extension).
+        force: replace existing files.
+        audio: also write a ``.wav`` preview beside each file.
+        options: :meth:`~seqart.models.melody_lm.events_generator.EventsGenerator.accompany`
+            options (seed, temperature, top_k, top_p, key, scale, pitch_range, tracks, as_programs).
+
+    Raises:
+        SeqartError: a model that cannot accompany, or bad options.
+        OutputExistsError: an output exists and ``force`` is False (checked before any work).
+    """
+    from seqart.models.loading import load_generator
+    from seqart.utils.paths import output_paths, refuse_existing
+
+    paths = output_paths(out, num, fmt, overwrite=force)
+    if audio:
+        refuse_existing([p.with_suffix(".wav") for p in paths], overwrite=force)
+    if not isinstance(given, Score):
+        from seqart.audio import read_score_or_audio
+
+        given = read_score_or_audio(given)
+    generator = load_generator(model)
+    if not hasattr(generator, "accompany"):
+        raise SeqartError(f"{model}: a {generator.model_type} model cannot accompany; use an events model "
+                          f"trained in tracks order (default: {DEFAULT_ACCOMPANIST})")
+    scores = generator.accompany(given, num, **options)
+    result = AccompanyResult(seed=generator.last_seed)
+    for score, path in zip(scores, paths):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result.written.append((score.write(path, format=fmt), score))
+        if audio:
+            from seqart.audio.render import render
+
+            result.audio.append(render(score, path.with_suffix(".wav"), overwrite=force))
+    return result

@@ -38,7 +38,7 @@ def list_corpora() -> None:
     out = Console()
     out.print(table)
     out.print("SOURCE may also be a folder of MIDI/MusicXML/ABC files, one music file, "
-              "or a polyphonic benchmark .mat file (e.g. JSB_Chorales.mat, with --representation pianoroll).")
+              "or a polyphonic benchmark .mat file (JSB_Chorales.mat ... with --representation pianoroll, or events: Nottingham.mat as melody and chords, the others as piano).")
 
 
 def _styles_of(name: str) -> str:

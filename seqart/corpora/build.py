@@ -159,7 +159,10 @@ def build_corpus(
             replaced (at the end, in one rename); any other non-empty folder is refused.
             None: ``corpora/built/NAME`` (relative to the current folder) for a built-in
             corpus NAME; any other source needs one.
-        representation: tokenizer name; ``.mat`` sources need ``"pianoroll"``.
+        representation: tokenizer name; ``.mat`` sources need ``"pianoroll"`` (frames as
+            they are) or ``"events"`` (each roll read as a score: Nottingham as melody
+            and chord tracks, the others as one piano track; see
+            :mod:`seqart.corpora.benchmark_tracks`).
         tokenizer_config: tokenizer config overrides (e.g. ``{"steps_per_beat": 2}``).
         workers: parser processes (default ``os.cpu_count()``; 1 parses in this process).
             Workers are started with ``spawn``: a script that builds with more than
@@ -191,7 +194,8 @@ def build_corpus(
 
     Raises:
         CorpusError: unknown source, bad fractions, ``out_dir`` not a corpus folder,
-            a ``.mat`` source with another representation, nothing usable left, or
+            a ``.mat`` source with a representation other than pianoroll or events,
+            nothing usable left, or
             another build writing ``out_dir``.
         TokenizerError: unknown representation or tokenizer option.
     """
@@ -639,23 +643,27 @@ def _raise_nothing_usable(resolved: ResolvedSource, report: BuildReport) -> None
 def _build_benchmark(resolved: ResolvedSource, out: Path, representation: str, config: dict,
                      limit: int | None, shard_items: int | None) -> BuildReport:
     """A ``.mat`` benchmark keeps its standard splits: no hashing, no dedupe (and no
-    resume: the whole file is read in a second or two)."""
+    resume: the whole file is read in a second or two). ``pianoroll`` writes the frames
+    as they are, ``events`` the tokens of each roll read as a score (frames at the
+    resolution :data:`BENCHMARK_STEPS_PER_BEAT` gives, else the tokenizer's)."""
     from dataclasses import fields
 
     from seqart.corpora.dataset import load_polyphonic_benchmark
     from seqart.tokenizers import tokenizer_class
 
     path = resolved.files[0]
-    if representation != "pianoroll":
-        raise CorpusError(
-            f"{path.name} holds 88-key piano rolls: build it with --representation pianoroll, not {representation}"
-        )
+    if representation not in ("pianoroll", "events"):
+        raise CorpusError(f"{path.name} holds 88-key piano rolls: build it with --representation pianoroll "
+                          f"or events, not {representation}")
     cls = tokenizer_class(representation)
     known = {f.name for f in fields(cls.config_class)}
     steps = BENCHMARK_STEPS_PER_BEAT.get(path.stem.lower())
     if steps is not None and "steps_per_beat" in known and "steps_per_beat" not in config:
         config["steps_per_beat"] = steps
     tokenizer = cls(**config)
+    if representation == "events":
+        frame_steps = steps or tokenizer.config.steps_per_beat
+        return _build_benchmark_events(resolved, out, tokenizer, frame_steps, limit, shard_items)
     if tokenizer.n_features != 88 or getattr(tokenizer.config, "low", 21) != 21:
         raise CorpusError(
             f"{path.name} has 88 columns (MIDI 21-108) but the pianoroll tokenizer makes {tokenizer.n_features}; "
@@ -679,6 +687,51 @@ def _build_benchmark(resolved: ResolvedSource, out: Path, representation: str, c
         raise
     report.shards = writer.n_shards
     return report
+
+
+def _build_benchmark_events(resolved: ResolvedSource, out: Path, tokenizer, frame_steps: int,
+                            limit: int | None, shard_items: int | None) -> BuildReport:
+    """Event tokens of each roll of a ``.mat`` benchmark (``frame_steps`` frames per beat),
+    standard splits kept; a roll the tokenizer refuses is skipped with its reason."""
+    from seqart.corpora.dataset import load_polyphonic_benchmark
+
+    path = resolved.files[0]
+    data = load_polyphonic_benchmark(path)
+    report = BuildReport(out, resolved.name, "events", "tokens")
+    dtype = np.int16 if tokenizer.vocab_size < 32768 else np.int32
+    writer = CorpusWriter.open(out, "tokens", dtype, 0, int(shard_items or default_shard_items("tokens")),
+                               dedupe=False)
+    nottingham = path.stem.lower() == "nottingham"
+    try:
+        for code, name in enumerate(SPLITS):
+            seqs = data[name][:limit] if limit is not None else data[name]
+            for i, roll in enumerate(seqs):
+                label = f"{path.name}:{name}/{i}"
+                result = _encode_roll(roll, label, tokenizer, frame_steps, nottingham)
+                writer.add_unit(writer.next_unit, [(label, "", result, True, code)])
+        report.units = writer.next_unit
+        _finish(writer, report, resolved, tokenizer, {"vocab": list(tokenizer.vocab), "split_method": "standard",
+                                                      "split_fractions": None})
+    except BaseException:
+        writer.discard()
+        raise
+    report.shards = writer.n_shards
+    return report
+
+
+def _encode_roll(roll: np.ndarray, label: str, tokenizer, frame_steps: int, nottingham: bool) -> np.ndarray | str:
+    """Tokens of one benchmark roll read as a score (melody and chords for Nottingham,
+    one piano track otherwise), or the one-line reason it was refused."""
+    from seqart.corpora.benchmark_tracks import nottingham_score, piano_score
+
+    try:
+        score = (nottingham_score(roll, label, frame_steps) if nottingham
+                 else piano_score(roll, label, frame_steps))
+        score.validate()
+        tokens = _normalize(tokenizer.encode(score), tokenizer)
+    except (ScoreError, TokenizerError) as exc:
+        return one_line(exc)
+    return tokens if len(tokens) else "nothing left after encoding"
 
 
 # ------------------------------------------------------------------ parsing

@@ -33,7 +33,7 @@ def version() -> None:
 
 # Commands live in seqart/commands/, one module per group; each imports its heavy
 # libraries inside its body, so importing them here stays cheap.
-from seqart.commands.accompany import accompany_command  # noqa: E402
+from seqart.commands.accompany import accompany_command, infill_command  # noqa: E402
 from seqart.commands.audio import plot_command, render_command, transcribe_command  # noqa: E402
 from seqart.commands.bench import bench_app  # noqa: E402
 from seqart.commands.corpus import corpus_app  # noqa: E402
@@ -52,7 +52,8 @@ app.add_typer(corpus_app, name="corpus")
 app.add_typer(bench_app, name="bench")
 app.add_typer(store_app, name="store")
 for _name, _command in [
-    ("train", train_command), ("sample", sample_command), ("accompany", accompany_command), ("export", export_command),
+    ("train", train_command), ("sample", sample_command), ("accompany", accompany_command), ("infill", infill_command),
+    ("export", export_command),
     ("evaluate", evaluate_command), ("interpolate", interpolate_command), ("vary", vary_command),
     ("shift", shift_command), ("render", render_command), ("transcribe", transcribe_command),
     ("plot", plot_command), ("walk", walk_command), ("evaluate-images", evaluate_images_command),

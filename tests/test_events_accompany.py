@@ -94,11 +94,11 @@ def test_the_given_tracks_may_not_take_every_instrument(tracks_run):
 
 
 def test_a_time_order_model_says_it_cannot_accompany():
-    from seqart.generate.events_accompany import Accompanist
+    from seqart.generate.events_parts import PartWriter
     from seqart.tokenizers import get_tokenizer
 
     with pytest.raises(ScoreError, match="--set order=tracks"):
-        Accompanist(lm=None, tokenizer=get_tokenizer("events"), programs=(0, 24))
+        PartWriter(lm=None, tokenizer=get_tokenizer("events"), programs=(0, 24))
 
 
 def test_a_tracks_model_samples_and_continues_as_a_time_model_does(tracks_run):
@@ -132,3 +132,97 @@ def test_seqart_accompany_writes_the_song(tracks_run, tmp_path):
                                   "-o", str(tmp_path / "x.mid")])
     assert missing.exit_code != 0 and len(missing.output.strip().splitlines()) == 1
     np.testing.assert_equal(len(list(tmp_path.glob("x*.mid"))), 0)
+
+
+# ---------------------------------------------------------------- infilling
+def four_bars(seed: int) -> Score:
+    """Four bars of the band: two of band(seed), then two of band(seed + 1)."""
+    second = band(seed + 1)
+    piece = band(seed)
+    for mine, theirs in zip(piece.tracks, second.tracks):
+        mine.notes = mine.notes + [Note(n.pitch, n.start + 8.0, n.duration, n.velocity) for n in theirs.notes]
+    return piece
+
+
+def outside(score: Score, start: float, end: float) -> list[list[Note]]:
+    return [[n for n in t.notes if not start <= n.start < end] for t in score.tracks]
+
+
+@pytest.mark.parametrize("track", [None, 2])
+def test_infill_keeps_every_note_outside_the_span(tracks_run, track):
+    import seqart
+
+    gen = seqart.load(tracks_run)
+    piece = four_bars(6)
+    versions = gen.infill(piece, "2-3", num=3, track=track, candidates=4, seed=5)
+    assert [v.to_dict() for v in versions] == [v.to_dict() for v in gen.infill(piece, "2-3", num=3, track=track,
+                                                                              candidates=4, seed=5)]
+    for version in versions:
+        assert outside(version, 4.0, 12.0) == outside(piece, 4.0, 12.0)
+        for i, (mine, theirs) in enumerate(zip(piece.tracks, version.tracks)):
+            if track is not None and i != track - 1:
+                assert theirs.notes == mine.notes  # the other tracks, even inside the span
+            assert all(n.end <= 12.0 for n in theirs.notes if 4.0 <= n.start < 12.0)
+    assert any(v.to_dict() != piece.to_dict() for v in versions)
+
+
+@pytest.mark.parametrize("bars, track, match", [
+    ("5-6", None, "not within the piece's 4 bars"),
+    ("3-2", None, "FIRST-LAST"),
+    ("x", None, "FIRST-LAST"),
+    ("2", 7, "track 7 is not one of the piece's tracks"),
+])
+def test_bad_infill_requests_are_one_line_errors(tracks_run, bars, track, match):
+    import seqart
+
+    gen = seqart.load(tracks_run)
+    with pytest.raises(ScoreError, match=match):
+        gen.infill(four_bars(1), bars, track=track, seed=0)
+
+
+def test_infill_weights_follow_what_comes_after():
+    """The candidate drawn is the one under which the model finds the rest likeliest:
+    with a model that only likes one span, every version takes that span."""
+    from seqart.generate.events_parts import PartWriter
+    from seqart.generate.melody import SamplingOptions
+    from seqart.tokenizers import get_tokenizer
+
+    tok = get_tokenizer("events", order="tracks")
+    piece = Score(tracks=[Track([Note(60 + 2 * b, 4.0 * b, 4.0, 80) for b in range(3)], program=0)],
+                  time_signatures=[TimeSignature(0.0, 4, 4)])
+    good = tok.token_id("Pitch_62")
+
+    class Picky:
+        """Uniform, except that until it has read a Pitch_62 it finds Pitch_64 (the last bar's note) unlikely."""
+
+        def run(self, tokens, state):
+            return np.zeros((len(tokens), tok.vocab_size)), np.zeros(len(tokens), dtype=bool)
+
+        def step(self, tokens, state):
+            liked = state | (tokens == good)
+            logits = np.zeros((len(tokens), tok.vocab_size))
+            logits[~liked, tok.token_id("Pitch_64")] = -30.0
+            return logits, liked
+
+    writer = PartWriter(Picky(), tok, programs=(0,))
+    versions = writer.infill(piece, 2, 2, 1, 6, SamplingOptions.parse(pitch_range=(60, 64)),
+                             np.random.default_rng(0), candidates=64)
+    assert all(62 in [n.pitch for n in v.tracks[0].notes if 4.0 <= n.start < 8.0] for v in versions)
+    blind = writer.infill(piece, 2, 2, 1, 6, SamplingOptions.parse(pitch_range=(60, 64)),
+                          np.random.default_rng(0), candidates=1)  # one candidate: no choice, no fit
+    assert not all(62 in [n.pitch for n in v.tracks[0].notes if 4.0 <= n.start < 8.0] for v in blind)
+
+
+def test_seqart_infill_writes_the_new_version(tracks_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from seqart.cli import app
+
+    song = tmp_path / "song.mid"
+    four_bars(2).write(song)
+    out = tmp_path / "again.mid"
+    result = CliRunner().invoke(app, ["infill", str(song), "--bars", "3-4", "--track", "1", "--model", str(tracks_run),
+                                      "-o", str(out), "--seed", "3", "--candidates", "2"])
+    assert result.exit_code == 0, result.output
+    again, before = Score.from_file(out), Score.from_file(song)
+    assert outside(again, 8.0, 16.0) == outside(before, 8.0, 16.0)

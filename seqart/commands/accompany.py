@@ -1,4 +1,5 @@
-"""``seqart accompany``: keep a melody (or any tracks) and let an events model write the other parts."""
+"""``seqart accompany`` (keep a melody, write the other parts) and ``seqart infill`` (write
+some bars again) with an events model trained in tracks order."""
 
 from __future__ import annotations
 
@@ -39,6 +40,40 @@ def accompany_command(
     result = accompany_to_files(given, out, model, num, fmt=fmt, force=force, audio=audio, seed=seed,
                                 temperature=temperature, top_k=top_k, top_p=top_p, key=key, scale=scale,
                                 pitch_range=pitch_range, tracks=track or None, as_programs=as_program or None)
+    for path, score in result.written:
+        typer.echo(f"wrote {path} ({len(score.tracks)} tracks, {score.num_notes} notes)")
+    for path in result.audio:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"seed {result.seed}", err=True)
+
+
+@guarded
+def infill_command(
+    piece: Annotated[Path, typer.Argument(help="The piece: MIDI, MusicXML or ABC.")],
+    bars: Annotated[str, typer.Option("--bars", "-b", help="Bars to write again, from 1: 5-8, or one bar: 5.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output file (with --num N: out-1.mid ...), or a folder ending in '/'.")] = "infilled.mid",
+    model: Annotated[str, typer.Option("--model", "-m", help="Shipped events model or model/run folder (trained with --set order=tracks).")] = DEFAULT_ACCOMPANIST,
+    track: Annotated[Optional[int], typer.Option("--track", help="Write only this track, from 1 (default: every track).")] = None,
+    num: Annotated[int, typer.Option("--num", "-n", help="How many versions.")] = 1,
+    candidates: Annotated[int, typer.Option(help="Spans written per version; the one that fits what follows best is likeliest to be kept.")] = 8,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default 1.0).")] = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest tokens.")] = None,
+    top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,
+    key: Annotated[Optional[str], typer.Option(help="Hold the written notes to this key's scale.")] = None,
+    scale: Annotated[Optional[str], typer.Option(help="major, natural-minor, dorian, ... (with --key).")] = None,
+    pitch_range: Annotated[Optional[str], typer.Option("--range", help="Pitch range of the written notes, e.g. 36-72.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")] = None,
+    audio: Annotated[bool, typer.Option("--audio", help="Also write a .wav preview of each file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")] = False,
+) -> None:
+    """Write some bars of a piece again (of one track, or all), to fit what comes before and after;
+    every note outside them stays as it is."""
+    from seqart.workflows.accompany import infill_to_files
+
+    result = infill_to_files(piece, out, bars, model, num, fmt=fmt, force=force, audio=audio, track=track,
+                             candidates=candidates, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
+                             key=key, scale=scale, pitch_range=pitch_range)
     for path, score in result.written:
         typer.echo(f"wrote {path} ({len(score.tracks)} tracks, {score.num_notes} notes)")
     for path in result.audio:

@@ -1,5 +1,5 @@
-"""``seqart accompany`` as one call: read a melody (or any given tracks, or a recording),
-let an event-token model write the other instruments, write the songs."""
+"""``seqart accompany`` and ``seqart infill`` as one call each: read a piece, let an
+event-token model write the parts asked for around what is given, write the results."""
 
 from __future__ import annotations
 
@@ -63,7 +63,45 @@ def accompany_to_files(given: str | Path | Score, out: str | Path, model: str | 
         raise SeqartError(f"{model}: a {generator.model_type} model cannot accompany; use an events model "
                           f"trained in tracks order (default: {DEFAULT_ACCOMPANIST})")
     scores = generator.accompany(given, num, **options)
-    result = AccompanyResult(seed=generator.last_seed)
+    return _write(scores, paths, generator.last_seed, fmt, audio, force)
+
+
+def infill_to_files(piece: str | Path | Score, out: str | Path, bars, model: str | Path = DEFAULT_ACCOMPANIST,
+                    num: int = 1, *, fmt: str | None = None, force: bool = False, audio: bool = False,
+                    **options) -> AccompanyResult:
+    """Write bars ``bars`` of ``piece`` again ``num`` times with ``model`` and write the results.
+
+    Args:
+        piece: a music file or a Score.
+        out: output file (``out-1.mid ...`` for several) or folder.
+        bars: ``"5-8"`` (from 1, inclusive) or one bar number.
+        model, num, fmt, force, audio: as for :func:`accompany_to_files`.
+        options: :meth:`~seqart.models.melody_lm.events_generator.EventsGenerator.infill`
+            options (track, candidates, seed, temperature, top_k, top_p, key, scale, pitch_range).
+
+    Raises:
+        SeqartError: a model that cannot infill, or bad options.
+        OutputExistsError: an output exists and ``force`` is False (checked before any work).
+    """
+    from seqart.models.loading import load_generator
+    from seqart.utils.paths import output_paths, refuse_existing
+
+    paths = output_paths(out, num, fmt, overwrite=force)
+    if audio:
+        refuse_existing([p.with_suffix(".wav") for p in paths], overwrite=force)
+    if not isinstance(piece, Score):
+        piece = Score.from_file(piece)
+    generator = load_generator(model)
+    if not hasattr(generator, "infill"):
+        raise SeqartError(f"{model}: a {generator.model_type} model cannot write bars again; use an events "
+                          f"model trained in tracks order (default: {DEFAULT_ACCOMPANIST})")
+    scores = generator.infill(piece, bars, num, **options)
+    return _write(scores, paths, generator.last_seed, fmt, audio, force)
+
+
+def _write(scores: list[Score], paths: list[Path], seed: int | None, fmt: str | None, audio: bool,
+           force: bool) -> AccompanyResult:
+    result = AccompanyResult(seed=seed)
     for score, path in zip(scores, paths):
         path.parent.mkdir(parents=True, exist_ok=True)
         result.written.append((score.write(path, format=fmt), score))

@@ -138,7 +138,7 @@ class EventsGenerator:
             tracks: the given piece's tracks to keep, numbered from 1 (None: every track
                 with notes); the others are dropped.
             as_programs: the model program each kept track is read as (default: the
-                model's lowest programs in order, :func:`seqart.generate.events_accompany.given_programs`).
+                model's lowest programs in order, :func:`seqart.generate.events_parts.given_programs`).
 
         Returns:
             ``num`` scores (beats): the kept tracks unchanged, then one track per written instrument.
@@ -146,11 +146,11 @@ class EventsGenerator:
         Raises:
             ScoreError: a model trained in time order, a piece without notes, bad options.
         """
-        from seqart.generate.events_accompany import Accompanist
+        from seqart.generate.events_parts import PartWriter
         from seqart.generate.melody import SamplingOptions
         from seqart.utils.threads import one_blas_thread
 
-        accompanist = Accompanist(self.lm, self.tokenizer, self.programs)
+        accompanist = PartWriter(self.lm, self.tokenizer, self.programs)
         piece = _kept_tracks(given if isinstance(given, Score) else read_primer(given), tracks)
         options = SamplingOptions.parse(
             temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
@@ -160,11 +160,69 @@ class EventsGenerator:
         with one_blas_thread():
             return accompanist.accompany(piece, num, options, rng, as_programs=as_programs)
 
+    def infill(self, piece: PrimerLike, bars, num: int = 1, *, track: int | None = None, candidates: int = 8,
+               seed: int | None = None, temperature: float | None = None, top_k: int | None = None,
+               top_p: float | None = None, key=None, scale: str | None = None, pitch_range=None) -> list[Score]:
+        """Write bars of ``piece`` again, of one track or of all, everything else unchanged.
+
+        Args:
+            piece: a Score or a music file.
+            bars: ``"5-8"``, ``"5"`` or ``(5, 8)``: the bars to write, from 1, inclusive.
+            num: how many versions.
+            track: the track to write, from 1 (None: every track, and any instrument of the model).
+            candidates: spans written per version; one is drawn in proportion to how
+                likely the model finds the rest of the piece after it (more: a closer fit
+                to what follows, and that many times the work).
+            seed, temperature, top_k, top_p, key, scale, pitch_range: as for :meth:`accompany`.
+
+        Returns:
+            ``num`` scores (beats): ``piece`` with the span's notes of the written track(s) replaced.
+
+        Raises:
+            ScoreError: a model trained in time order, a span or track outside the piece, bad options.
+        """
+        from seqart.generate.events_parts import PartWriter
+        from seqart.generate.melody import SamplingOptions
+        from seqart.utils.threads import one_blas_thread
+
+        writer = PartWriter(self.lm, self.tokenizer, self.programs)
+        first, last = parse_bar_span(bars)
+        score = piece if isinstance(piece, Score) else read_primer(piece)
+        options = SamplingOptions.parse(
+            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+            top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range, ending="free")
+        self.last_seed = draw_seed(seed)
+        rng = np.random.default_rng(self.last_seed)
+        with one_blas_thread():
+            return writer.infill(score, first, last, track, num, options, rng, candidates=candidates)
+
     def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
         """Continue every track of ``score`` by ``bars`` bars; same options as :meth:`sample`."""
         if "primer" in options:
             raise ScoreError("continue_score takes the score to continue as its first argument, not primer=")
         return self.sample(num=num, bars=bars, primer=score, **options)
+
+
+def parse_bar_span(bars) -> tuple[int, int]:
+    """``"5-8"``, ``"5"``, ``5`` or ``(5, 8)`` -> ``(5, 8)``: first and last bar, from 1.
+
+    Raises:
+        ScoreError: for anything else, or a span that ends before it starts.
+    """
+    try:
+        if isinstance(bars, str):
+            parts = [int(x) for x in bars.replace(" ", "").split("-")]
+        elif isinstance(bars, (int, np.integer)) and not isinstance(bars, bool):
+            parts = [int(bars)]
+        else:
+            parts = [int(x) for x in bars]
+    except (TypeError, ValueError):
+        parts = []
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or not 1 <= parts[0] <= parts[1]:
+        raise ScoreError(f"bars must be FIRST-LAST from 1 (e.g. 5-8) or one bar number, got {bars!r}")
+    return parts[0], parts[1]
 
 
 def _kept_tracks(score: Score, tracks) -> Score:

@@ -1,5 +1,6 @@
-"""Accompaniment: keep the given tracks of a piece note for note and let an event-token
-model write the other instruments around them.
+"""Writing some parts of a piece around the given ones with an event-token model:
+accompaniment (keep the given tracks, write the other instruments) and infilling
+(write again some bars of one track, or of all, keeping everything else).
 
 The model must have been trained on ``order="tracks"`` event tokens
 (:class:`~seqart.tokenizers.events.EventsConfig`): there every bar is written as one
@@ -22,6 +23,16 @@ piece ends with the given piece's last bar, where the model's wish for another b
 goes to ending the piece. Everything drawn passes :class:`EventsGrammar`, so the
 result decodes, and the given tracks come back unchanged (with their own programs,
 names and every note).
+
+Infilling (``seqart infill song.mid --bars 5-8 [--track 2]``) runs the same loop with
+another plan: bars before and after the span are fed whole; in the span the other
+tracks' sections are fed and the chosen track's written (or every track's, without
+``--track``). A left-to-right model reads the bars after the span only after writing
+it, so ``candidates`` spans are written and one is drawn in proportion to the
+probability the model gives to everything fed after the span began (sampling
+importance resampling: the drawn span follows the model's distribution given what
+comes before *and* after, as the number of candidates grows). No separate training is
+needed; the cost is ``candidates`` times the tokens after the span's start.
 
 Times are in beats (a beat is a quarter note).
 """
@@ -46,16 +57,18 @@ MAX_TOKENS_PER_BAR = 2048
 
 @dataclass
 class GivenBar:
-    """One bar of the given piece as tokens.
+    """One bar of the given piece as tokens, and what the model may write in it.
 
     Attributes:
         header: ``Bar``, an optional ``TimeSig`` and the bar's ``Position Tempo`` pairs.
         sections: ``(program code, tokens)`` in ascending program; tokens start with
             that ``Program`` token.
+        writable: the program codes the model may write sections for in this bar.
     """
 
     header: list[int]
     sections: list[tuple[int, list[int]]]
+    writable: frozenset = frozenset()
 
 
 def given_programs(tracks: Sequence[Track], model_programs: Sequence[int],
@@ -128,8 +141,8 @@ def split_bars(ids: Sequence[int], tok: EventsTokenizer) -> list[GivenBar]:
     return bars
 
 
-class Accompanist:
-    """Writes the other instruments of a piece around its given tracks.
+class PartWriter:
+    """Writes some parts of a piece around the given ones (module docstring).
 
     Args:
         lm: an object with ``step(tokens (B,), state) -> (logits (B, V), state)`` and
@@ -140,12 +153,13 @@ class Accompanist:
 
     def __init__(self, lm, tokenizer: EventsTokenizer, programs: Sequence[int] | None):
         if tokenizer.config.order != "tracks":
-            raise ScoreError("this model cannot accompany: it was trained on events tokens in time order; "
-                             "accompaniment needs a corpus built with --set order=tracks")
+            raise ScoreError("this model cannot write parts around given ones: it was trained on events tokens "
+                             "in time order; accompaniment and infilling need a corpus built with --set order=tracks")
         self.lm = lm
         self.tok = tokenizer
         self.programs = tuple(programs) if programs is not None else tuple(range(DRUM_PROGRAM + 1))
 
+    # ------------------------------------------------------------ accompany
     def accompany(self, given: Score, num: int, options: SamplingOptions, rng: np.random.Generator,
                   as_programs: Sequence[int] | None = None) -> list[Score]:
         """``num`` pieces: ``given``'s tracks unchanged plus the model's other instruments.
@@ -161,9 +175,7 @@ class Accompanist:
             ScoreError: for a piece without notes, one the tokenizer cannot hold, or
                 programs that do not fit the model.
         """
-        options.check()
-        if not 1 <= num <= 10_000:
-            raise ScoreError(f"num must be 1-10000, got {num}")
+        _check_num(num)
         tracks = [t for t in given.tracks if t.notes]
         if not tracks:
             raise ScoreError(f"{given.source or 'the given piece'}: no notes to accompany")
@@ -171,24 +183,103 @@ class Accompanist:
         as_read = Score(tracks=[Track(notes=t.notes, program=0 if c == DRUM_PROGRAM else c, is_drum=c == DRUM_PROGRAM)
                                 for t, c in zip(tracks, codes)],
                         tempos=given.tempos, time_signatures=given.time_signatures)
-        try:
-            bars = split_bars(self.tok.encode(as_read), self.tok)
-        except TokenizerError as exc:
-            raise ScoreError(f"{given.source or 'the given piece'}: {exc}") from None
-        written = [p for p in self.programs if p not in codes]
-        grammar = self._grammar(codes, written, options, bars)
-        rows = self._write(grammar, bars, set(codes), num, options, rng)
-        return [self._to_score(given, row, written) for row in rows]
+        written = frozenset(p for p in self.programs if p not in codes)
+        bars = self._bars(as_read, given.source)
+        for bar in bars:
+            bar.writable = written
+        rows, _ = self._write(bars, set(codes) | written, written, num, options, rng)
+        out = []
+        for row in rows:
+            whole = self._decode(row)
+            end = whole.bar_starts(whole.end + 64 * 8)[len(bars)]
+            score = given.copy()
+            for program in sorted(written):
+                notes = [_cut(n, end) for n in _notes_of(whole, program)]
+                if notes:
+                    score.tracks.append(_new_track(program, notes))
+            out.append(score)
+        return out
 
-    # ------------------------------------------------------------ helpers
-    def _grammar(self, given: list[int], written: list[int], options: SamplingOptions,
+    # --------------------------------------------------------------- infill
+    def infill(self, piece: Score, first_bar: int, last_bar: int, track: int | None, num: int,
+               options: SamplingOptions, rng: np.random.Generator, candidates: int = 8) -> list[Score]:
+        """``num`` versions of ``piece`` with bars ``first_bar``-``last_bar`` (from 1,
+        inclusive) written again: of track number ``track`` (from 1), or of every track.
+
+        Every note outside the span stays as it is; a note of a rewritten track that
+        starts in the span is replaced, and the written notes end by the span's last bar
+        line. Of ``candidates`` spans written per version, one is drawn in proportion to
+        the model's probability of what follows (module docstring).
+
+        Raises:
+            ScoreError: a span outside the piece, a track that does not exist or has no
+                program the model may write, bad options.
+        """
+        _check_num(num)
+        if not 1 <= candidates <= 256:
+            raise ScoreError(f"candidates must be 1-256, got {candidates}")
+        if piece.num_notes == 0:
+            raise ScoreError(f"{piece.source or 'the piece'}: no notes")
+        codes = [_code(t) for t in piece.tracks]
+        bars = self._bars(piece, piece.source)
+        if not 1 <= first_bar <= last_bar <= len(bars):
+            raise ScoreError(f"bars {first_bar}-{last_bar} are not within the piece's {len(bars)} bars")
+        if track is not None:
+            if not 1 <= track <= len(piece.tracks):
+                raise ScoreError(f"track {track} is not one of the piece's tracks (1-{len(piece.tracks)})")
+            targets = {codes[track - 1]}
+        else:
+            targets = set(codes) | set(self.programs)
+        for number, bar in enumerate(bars, start=1):
+            if first_bar <= number <= last_bar:
+                bar.sections = [(p, s) for p, s in bar.sections if p not in targets]
+                bar.writable = frozenset(targets)
+        rows, weights = self._write(bars, set(codes) | targets, frozenset(targets), num * candidates, options,
+                                    rng, weigh_from=first_bar)
+        starts = piece.bar_starts(piece.end + 64 * 8)
+        span = (starts[first_bar - 1], starts[last_bar])
+        out = []
+        for version in range(num):
+            block = weights[version * candidates:(version + 1) * candidates]
+            chances = np.exp(block - block.max())
+            pick = version * candidates + int(rng.choice(candidates, p=chances / chances.sum()))
+            out.append(self._spliced(piece, self._decode(rows[pick]), targets, span))
+        return out
+
+    def _spliced(self, piece: Score, whole: Score, targets: set[int], span: tuple[float, float]) -> Score:
+        """``piece`` with the notes of ``targets`` that start in ``span`` replaced by ``whole``'s."""
+        start, end = span
+        score = piece.copy()
+        inside = lambda n: start - 1e-9 <= n.start < end - 1e-9  # noqa: E731
+        for track in score.tracks:
+            if _code(track) in targets:
+                track.notes = [n for n in track.notes if not inside(n)]
+        for program in sorted(targets):
+            notes = [_cut(n, end) for n in _notes_of(whole, program) if inside(n)]
+            if not notes:
+                continue
+            home = next((t for t in score.tracks if _code(t) == program), None)
+            if home is None:
+                home = _new_track(program, [])
+                score.tracks.append(home)
+            home.notes = sorted(home.notes + notes, key=lambda n: (n.start, n.pitch))
+        return score
+
+    # ------------------------------------------------------------ the loop
+    def _bars(self, score: Score, source: str) -> list[GivenBar]:
+        try:
+            return split_bars(self.tok.encode(score), self.tok)
+        except TokenizerError as exc:
+            raise ScoreError(f"{source or 'the given piece'}: {exc}") from None
+
+    def _grammar(self, programs: set[int], written: frozenset, options: SamplingOptions,
                  bars: list[GivenBar]) -> EventsGrammar:
         """The grammar: every program of the piece, key and range on the written ones;
         doubled notes allowed only when the given tracks have one."""
         pitched = [p for p in written if p != DRUM_PROGRAM]
         classes = allowed_pitch_classes(options.key, options.scale)
         settings = dict(
-            programs=sorted(set(given) | set(written)),
+            programs=sorted(programs),
             pitch_ranges={p: tuple(options.pitch_range) for p in pitched} if options.pitch_range else None,
             pitch_classes={p: sorted(classes) for p in pitched} if classes is not None and pitched else None)
         flat = [self.tok.BOS_ID] + [t for bar in bars for t in bar.header + [x for _, s in bar.sections for x in s]]
@@ -197,34 +288,47 @@ class Accompanist:
             return strict
         return EventsGrammar(self.tok, unisons=True, **settings)
 
-    def _write(self, grammar: EventsGrammar, bars: list[GivenBar], given: set[int], num: int,
-               options: SamplingOptions, rng: np.random.Generator) -> np.ndarray:
-        """Run the rows to their ends; returns ``(num, T)`` ids after ``BOS``, PAD-padded."""
+    def _write(self, bars: list[GivenBar], programs: set[int], written: frozenset, num: int,
+               options: SamplingOptions, rng: np.random.Generator,
+               weigh_from: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Run ``num`` rows through ``bars``: header and given sections fed, the rest drawn.
+
+        Returns:
+            ``(rows, weights)``: ids after ``BOS`` ``(num, T)``, PAD-padded; and per row
+            the log-probability of the tokens fed from bar ``weigh_from`` (from 1) on (0
+            without ``weigh_from``).
+        """
+        options.check()
         tok = self.tok
+        grammar = self._grammar(programs, written, options, bars)
         bar_id = tok.token_id("Bar")
         program_ids = np.array([tok.token_id(f"Program_{p}" if p != DRUM_PROGRAM else "Program_drum")
                                 for p in range(DRUM_PROGRAM + 1)])
-        meter_ids = [tok.token_id(f"TimeSig_{n}/{d}") for n, d in tok.time_signatures]
-        tempo_ids = [tok.token_id(f"Tempo_{int(v)}") for v in tok.tempo_values]
-        position_ids = [tok.token_id(f"Position_{k}") for k in range(tok.n_positions)]
-        given_ids = program_ids[sorted(given)]
+        writable_ids = [program_ids[sorted(bar.writable)] for bar in bars]
+        structure = [tok.token_id(f"TimeSig_{n}/{d}") for n, d in tok.time_signatures]
+        structure += [tok.token_id(f"Tempo_{int(v)}") for v in tok.tempo_values]
+        notes_ids = [tok.token_id(f"Position_{k}") for k in range(tok.n_positions)]
+        notes_ids += [tok.token_id(f"Pitch_{k}") for k in range(128)]
         state = grammar.start(num)
         queue: list[list[int]] = [[] for _ in range(num)]  # tokens to feed as they are, per row
         pending: list[list[tuple[int, list[int]]]] = [[] for _ in range(num)]  # given sections to come
         bar_of = np.full(num, -1)
-        in_section = np.zeros(num, dtype=bool)
+        may_add_notes = np.zeros(num, dtype=bool)  # in a section the model writes
+        weights = np.zeros(num)
         logits, lm_state = self.lm.run(np.full((num, 1), tok.BOS_ID), None)
         drawn: list[np.ndarray] = []
-        limit = MAX_TOKENS_PER_BAR * len(bars) + sum(len(b.header) for b in bars)
+        limit = MAX_TOKENS_PER_BAR * len(bars) + sum(len(b.header) + sum(len(s) for _, s in b.sections) for b in bars)
         while not state.ended.all():
             if len(drawn) >= limit:
-                raise ScoreError(f"accompaniment drew {limit} tokens without finishing {len(bars)} bars")
+                raise ScoreError(f"writing drew {limit} tokens without finishing {len(bars)} bars")
             grammatical = grammar.mask(state, max_bars=len(bars))
             allowed = grammatical.copy()
-            allowed[:, meter_ids + tempo_ids] = False
-            allowed[~in_section[:, None] & np.isin(np.arange(allowed.shape[1]), position_ids)[None, :]] = False
-            allowed[:, given_ids] = False
-            for row in range(num):
+            allowed[:, structure] = False
+            allowed[:, program_ids] = False
+            allowed[:, notes_ids] &= may_add_notes[:, None]
+            for row in np.flatnonzero(~state.ended):
+                bar = max(int(bar_of[row]), 0)
+                allowed[row, writable_ids[bar]] = grammatical[row, writable_ids[bar]]
                 if pending[row]:
                     next_given = program_ids[pending[row][0][0]]
                     allowed[row, next_given] = grammatical[row, next_given]
@@ -239,46 +343,66 @@ class Accompanist:
                 logits[closing, tok.EOS_ID] = np.logaddexp(logits[closing, tok.EOS_ID], logits[closing, bar_id])
             free = ~forced & ~state.ended
             if (free & ~allowed.any(axis=1)).any():
-                raise ScoreError("accompaniment reached a point where the model may write nothing")
+                raise ScoreError("writing reached a point where the model may write nothing")
             choice = np.full(num, tok.PAD_ID)
             if free.any():
                 choice[free] = draw_tokens(logits[free], allowed[free], options, rng)
             for row in np.flatnonzero(forced):
                 choice[row] = queue[row].pop(0)
+            if weigh_from is not None:  # what the plan decides: fed tokens, and draws with one choice
+                weigh = (forced | (free & (allowed.sum(axis=1) == 1))) & (bar_of >= weigh_from - 1)
+                if weigh.any():
+                    shifted = logits[weigh] - logits[weigh].max(axis=1, keepdims=True)
+                    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+                    weights[weigh] += log_p[np.arange(int(weigh.sum())), choice[weigh]]
             for row in np.flatnonzero(~state.ended):
                 token = int(choice[row])
+                program = tok.program_of(token)
                 if token == bar_id:
                     bar_of[row] += 1
-                    in_section[row] = False
+                    may_add_notes[row] = False
+                    bar = bars[bar_of[row]]
                     if not forced[row]:
-                        queue[row] = list(bars[bar_of[row]].header[1:])
-                    pending[row] = list(bars[bar_of[row]].sections)
-                elif tok.program_of(token) is not None:
-                    in_section[row] = True
-                    if not forced[row] and pending[row] and tok.program_of(token) == pending[row][0][0]:
+                        queue[row] = list(bar.header[1:])
+                    pending[row] = list(bar.sections)
+                elif program is not None:
+                    given_now = not forced[row] and bool(pending[row]) and program == pending[row][0][0]
+                    may_add_notes[row] = not given_now
+                    if given_now:
                         queue[row] = list(pending[row].pop(0)[1][1:])
             grammar.advance(state, choice)
             drawn.append(choice)
             logits, lm_state = self.lm.step(choice, lm_state)
-        return np.stack(drawn, axis=1)
+        return np.stack(drawn, axis=1), weights
 
-    def _to_score(self, given: Score, row: np.ndarray, written: list[int]) -> Score:
-        """The given piece with the written instruments added as tracks, cut at its last bar line."""
+    def _decode(self, row: np.ndarray) -> Score:
         tok = self.tok
-        tokens = np.concatenate([[tok.BOS_ID], row[row != tok.PAD_ID]])
-        whole = tok.decode(tokens)
-        bars = int((tokens == tok.token_id("Bar")).sum())
-        end = whole.bar_starts(max((n.end for t in whole.tracks for n in t.notes), default=0.0) + 64 * 8)[bars]
-        score = given.copy()
-        for program in written:
-            drum = program == DRUM_PROGRAM
-            notes = [n if n.end <= end else Note(n.pitch, n.start, end - n.start, n.velocity)
-                     for t in whole.tracks if (DRUM_PROGRAM if t.is_drum else t.program) == program
-                     for n in t.notes]
-            if notes:
-                score.tracks.append(Track(notes=notes, program=0 if drum else program, is_drum=drum,
-                                          name="drums" if drum else f"program {program}"))
-        return score
+        return tok.decode(np.concatenate([[tok.BOS_ID], row[row != tok.PAD_ID]]))
+
+
+def _check_num(num: int) -> None:
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or not 1 <= num <= 10_000:
+        raise ScoreError(f"num must be 1-10000, got {num!r}")
+
+
+def _code(track: Track) -> int:
+    """A track's program code: 0-127, or :data:`DRUM_PROGRAM` for drums."""
+    return DRUM_PROGRAM if track.is_drum else int(track.program)
+
+
+def _notes_of(score: Score, program: int) -> list[Note]:
+    return [n for t in score.tracks if _code(t) == program for n in t.notes]
+
+
+def _cut(note: Note, end: float) -> Note:
+    """``note`` ending by ``end`` (beats)."""
+    return note if note.end <= end else Note(note.pitch, note.start, end - note.start, note.velocity)
+
+
+def _new_track(program: int, notes: list[Note]) -> Track:
+    drum = program == DRUM_PROGRAM
+    return Track(notes=notes, program=0 if drum else program, is_drum=drum,
+                 name="drums" if drum else f"program {program}")
 
 
 def _names(programs: Sequence[int]) -> str:

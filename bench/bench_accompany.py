@@ -99,6 +99,10 @@ def main() -> None:
     corpus = CorpusDataset.open(args.data)
     tok = corpus.tokenizer
     gen = seqart.load(args.model)
+    if gen.programs is None:  # a run still training has no programs.json yet: the corpus's
+        from seqart.generate.events import programs_of
+
+        gen.programs = programs_of(corpus.split("train"), tok)
     programs = sorted(gen.programs)
     real, written, keys, seconds = [], [], [], []
     for i, ids in enumerate(corpus.split("test")):

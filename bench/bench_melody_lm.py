@@ -91,6 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kn", choices=("modified", "plain"), default="modified",
                         help="modified (three discounts per order, default) or plain Kneser-Ney")
     parser.add_argument("--split", default="test", help="split to score (default test)")
+    parser.add_argument("--name", default=None,
+                        help="results file stem (default melody_lm, or events_lm for event tokens)")
     parser.add_argument("--batch-size", type=int, default=32, help="sequences per LSTM batch (default 32)")
     parser.add_argument("--chunk", type=int, default=512, help="LSTM time steps per forward call (default 512)")
     parser.add_argument("--threads", type=int, default=1,
@@ -444,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
                "best_nats_per_note": best["nats_per_note"],
                "models": {r["model"]: {"nats_per_note": r["nats_per_note"], "nats_per_token": r["nats_per_token"],
                                        "reduction_vs_ngram": r["reduction_vs_ngram"]} for r in rows[1:]}}
-    name = NAME if corpus_tok.name == "melody" else f"{corpus_tok.name}_lm"  # events: events_lm.json
+    name = args.name or (NAME if corpus_tok.name == "melody" else f"{corpus_tok.name}_lm")  # events: events_lm.json
     path = write_results(name, vars(args), rows, summary, train_sequences=len(train), test_sequences=len(test),
                          ngram_discounts={k + 1: lvl["discounts"].tolist() for k, lvl in enumerate(kn.levels)},
                          ngram_normalization_error=check, eval_json_test_loss=eval_losses)

@@ -113,6 +113,19 @@ def test_a_tracks_model_samples_and_continues_as_a_time_model_does(tracks_run):
             assert theirs.notes[:len(mine.notes)] == mine.notes
 
 
+def test_a_thousand_tracks_order_samples_decode_and_encode_back(tracks_run):
+    import seqart
+    from seqart.generate.events_grammar import EventsGrammar
+
+    gen = seqart.load(tracks_run)
+    pieces = gen.sample(1000, seed=0, bars=1, key="D", scale="dorian", temperature=1.5)
+    grammar = EventsGrammar(gen.tokenizer, programs=gen.programs)
+    for piece in pieces:
+        assert piece.num_notes > 0
+        grammar.check(gen.tokenizer.encode(piece))
+        assert all(n.pitch % 12 in {2, 4, 5, 7, 9, 11, 0} for t in piece.tracks if not t.is_drum for n in t.notes)
+
+
 def test_seqart_accompany_writes_the_song(tracks_run, tmp_path):
     from typer.testing import CliRunner
 

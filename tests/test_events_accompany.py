@@ -83,6 +83,23 @@ def test_bad_accompaniment_options_are_one_line_errors(tracks_run, options, matc
         gen.accompany(bass_line(), num=1, seed=0, **options)
 
 
+def test_each_instrument_may_have_its_own_range(tracks_run):
+    import seqart
+
+    gen = seqart.load(tracks_run)
+    for piece in gen.sample(50, seed=1, bars=1, pitch_range="40-90", ranges={33: "30-40"}):
+        for track in piece.tracks:
+            if not track.is_drum:
+                low, high = (30, 40) if track.program == 33 else (40, 90)
+                assert all(low <= n.pitch <= high for n in track.notes)
+    for piece in gen.accompany(bass_line(), num=10, seed=2, ranges={73: (70, 75)}):
+        assert all(70 <= n.pitch <= 75 for t in piece.tracks[1:] if t.program == 73 for n in t.notes)
+    with pytest.raises(ScoreError, match="ranges names program 33"):
+        gen.accompany(bass_line(), num=1, seed=0, ranges={33: "30-40"})  # the bass is given, not written
+    with pytest.raises(ScoreError, match="LOW-HIGH"):
+        gen.sample(1, seed=0, ranges={33: "low"})
+
+
 def test_the_given_tracks_may_not_take_every_instrument(tracks_run):
     import seqart
 

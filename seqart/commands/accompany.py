@@ -28,6 +28,7 @@ def accompany_command(
     key: Annotated[Optional[str], typer.Option(help="Hold the written parts to this key's scale, e.g. 'G', 'E minor'.")] = None,
     scale: Annotated[Optional[str], typer.Option(help="major, natural-minor, dorian, mixolydian, ... (with --key).")] = None,
     pitch_range: Annotated[Optional[str], typer.Option("--range", help="Pitch range of the written parts, e.g. 36-72.")] = None,
+    part_range: Annotated[Optional[List[str]], typer.Option("--part-range", help="One part's range, PROGRAM=LOW-HIGH, e.g. 24=C3-C5 (repeatable).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")] = None,
     audio: Annotated[bool, typer.Option("--audio", help="Also write a .wav preview of each file.")] = False,
@@ -39,7 +40,8 @@ def accompany_command(
 
     result = accompany_to_files(given, out, model, num, fmt=fmt, force=force, audio=audio, seed=seed,
                                 temperature=temperature, top_k=top_k, top_p=top_p, key=key, scale=scale,
-                                pitch_range=pitch_range, tracks=track or None, as_programs=as_program or None)
+                                pitch_range=pitch_range, tracks=track or None, as_programs=as_program or None,
+                                ranges=_part_ranges(part_range))
     for path, score in result.written:
         typer.echo(f"wrote {path} ({len(score.tracks)} tracks, {score.num_notes} notes)")
     for path in result.audio:
@@ -79,3 +81,18 @@ def infill_command(
     for path in result.audio:
         typer.echo(f"wrote {path}")
     typer.echo(f"seed {result.seed}", err=True)
+
+
+def _part_ranges(items: Optional[List[str]]) -> Optional[dict]:
+    """``["24=36-60"]`` -> ``{24: "36-60"}`` (the range is parsed where it is used)."""
+    if not items:
+        return None
+    from seqart.errors import SeqartError
+
+    out = {}
+    for item in items:
+        program, _, text = item.partition("=")
+        if not program.strip().isdigit() or not text:
+            raise SeqartError(f"--part-range takes PROGRAM=LOW-HIGH (e.g. 24=36-60), got {item!r}")
+        out[int(program)] = text.strip()
+    return out

@@ -48,13 +48,14 @@ class EventsSampler:
         self.programs = tuple(programs) if programs is not None else None
 
     def sample(self, num: int, options: SamplingOptions, rng: np.random.Generator,
-               primer: Score | None = None) -> list[Score]:
+               primer: Score | None = None, ranges=None) -> list[Score]:
         """``num`` pieces of ``options.bars`` bars (after ``primer``'s, if given).
 
         Honoured options: ``bars``, ``temperature``, ``top_k``, ``top_p``, ``key`` and
         ``scale`` (pitch classes of every pitched program), ``pitch_range`` (of every
         pitched program), ``time_signature`` (of a piece without a primer, for all of it)
-        and ``tempo``.
+        and ``tempo``; ``ranges`` (program -> ``"36-60"`` or ``(36, 60)``) sets the range of
+        single instruments over ``pitch_range``.
 
         Returns:
             ``num`` scores (notes in beats): a primer's tracks first, its notes unchanged.
@@ -67,12 +68,12 @@ class EventsSampler:
             raise ScoreError(f"num must be 1-10000, got {num}")
         tok = self.tok
         prefix, primer_bars = self._prefix(primer, options)
-        grammar = self._grammar(primer, options)
+        grammar = self._grammar(primer, options, ranges=ranges)
         try:
             state = grammar.check(np.repeat(np.asarray([prefix]), num, axis=0), complete=False)
         except TokenizerError:
             try:  # a primer may double a note in one instrument, as encode writes it
-                grammar = self._grammar(primer, options, unisons=True)
+                grammar = self._grammar(primer, options, unisons=True, ranges=ranges)
                 state = grammar.check(np.repeat(np.asarray([prefix]), num, axis=0), complete=False)
             except TokenizerError as exc:
                 raise ScoreError(f"{primer.source or 'primer'}: cannot be continued by this model ({exc})") from None
@@ -124,7 +125,8 @@ class EventsSampler:
         prefix = encoded[:-1]  # without EOS
         return prefix, prefix.count(tok.token_id("Bar"))
 
-    def _grammar(self, primer: Score | None, options: SamplingOptions, unisons: bool = False) -> EventsGrammar:
+    def _grammar(self, primer: Score | None, options: SamplingOptions, unisons: bool = False,
+                 ranges=None) -> EventsGrammar:
         """The grammar with this call's programs, ranges and key."""
         programs = set(self.programs) if self.programs is not None else None
         if primer is not None and programs is not None and self.tok.config.programs:
@@ -135,7 +137,7 @@ class EventsSampler:
         classes = allowed_pitch_classes(options.key, options.scale)
         return EventsGrammar(
             self.tok, programs=sorted(programs) if programs is not None else None,
-            pitch_ranges={p: tuple(options.pitch_range) for p in pitched} if options.pitch_range else None,
+            pitch_ranges=program_ranges(pitched, options.pitch_range, ranges),
             pitch_classes={p: sorted(classes) for p in pitched} if classes is not None else None,
             unisons=unisons)
 
@@ -201,3 +203,27 @@ def programs_of(sequences, tokenizer: EventsTokenizer) -> tuple[int, ...]:
         return (0,)
     ids = set().union(*(np.unique(np.asarray(s)).tolist() for s in sequences))
     return tuple(sorted(p for p in map(tokenizer.program_of, ids) if p is not None))
+
+
+def program_ranges(pitched, pitch_range, ranges) -> dict[int, tuple[int, int]] | None:
+    """The range of each pitched program a sample writes: ``ranges[program]`` where given
+    (``"36-60"``, ``"C2-C4"`` or ``(36, 60)``), else ``pitch_range`` (None: any pitch).
+
+    Raises:
+        ScoreError: a program in ``ranges`` that is not written, or a bad range.
+    """
+    from seqart.generate.constraints import parse_range
+
+    out = {p: tuple(pitch_range) for p in pitched} if pitch_range else {}
+    for program, value in (ranges or {}).items():
+        if isinstance(program, bool) or not isinstance(program, (int, np.integer)) or int(program) not in pitched:
+            raise ScoreError(f"ranges names program {program!r}, which is not one of the pitched instruments "
+                             f"written here ({', '.join(map(str, sorted(pitched))) or 'none'})")
+        try:
+            low, high = parse_range(value) if isinstance(value, str) else (int(value[0]), int(value[1]))
+        except (TypeError, ValueError, IndexError):
+            raise ScoreError(f"range of program {program} must be LOW-HIGH, got {value!r}") from None
+        if not 0 <= low <= high <= 127:
+            raise ScoreError(f"range of program {program} must satisfy 0 <= low <= high <= 127, got {low}-{high}")
+        out[int(program)] = (low, high)
+    return out or None

@@ -46,6 +46,7 @@ import numpy as np
 
 from seqart.errors import ScoreError, TokenizerError
 from seqart.generate.constraints import allowed_pitch_classes
+from seqart.generate.events import program_ranges
 from seqart.generate.events_grammar import EventsGrammar
 from seqart.generate.melody import SamplingOptions, draw_tokens
 from seqart.score import Note, Score, Track
@@ -161,11 +162,12 @@ class PartWriter:
 
     # ------------------------------------------------------------ accompany
     def accompany(self, given: Score, num: int, options: SamplingOptions, rng: np.random.Generator,
-                  as_programs: Sequence[int] | None = None) -> list[Score]:
+                  as_programs: Sequence[int] | None = None, ranges=None) -> list[Score]:
         """``num`` pieces: ``given``'s tracks unchanged plus the model's other instruments.
 
         Honoured options: ``temperature``, ``top_k``, ``top_p``, ``key``/``scale`` and
-        ``pitch_range`` (of the written instruments only; the given notes stay as they are).
+        ``pitch_range`` (of the written instruments only; the given notes stay as they are);
+        ``ranges`` (program -> range) for single written instruments.
 
         Returns:
             ``num`` scores (notes in beats): the given tracks first, then one track per
@@ -187,7 +189,7 @@ class PartWriter:
         bars = self._bars(as_read, given.source)
         for bar in bars:
             bar.writable = written
-        rows, _ = self._write(bars, set(codes) | written, written, num, options, rng)
+        rows, _ = self._write(bars, set(codes) | written, written, num, options, rng, ranges=ranges)
         out = []
         for row in rows:
             whole = self._decode(row)
@@ -202,7 +204,8 @@ class PartWriter:
 
     # --------------------------------------------------------------- infill
     def infill(self, piece: Score, first_bar: int, last_bar: int, track: int | None, num: int,
-               options: SamplingOptions, rng: np.random.Generator, candidates: int = 8) -> list[Score]:
+               options: SamplingOptions, rng: np.random.Generator, candidates: int = 8,
+               ranges=None) -> list[Score]:
         """``num`` versions of ``piece`` with bars ``first_bar``-``last_bar`` (from 1,
         inclusive) written again: of track number ``track`` (from 1), or of every track.
 
@@ -235,7 +238,7 @@ class PartWriter:
                 bar.sections = [(p, s) for p, s in bar.sections if p not in targets]
                 bar.writable = frozenset(targets)
         rows, weights = self._write(bars, set(codes) | targets, frozenset(targets), num * candidates, options,
-                                    rng, weigh_from=first_bar)
+                                    rng, weigh_from=first_bar, ranges=ranges)
         starts = piece.bar_starts(piece.end + 64 * 8)
         span = (starts[first_bar - 1], starts[last_bar])
         out = []
@@ -273,14 +276,14 @@ class PartWriter:
             raise ScoreError(f"{source or 'the given piece'}: {exc}") from None
 
     def _grammar(self, programs: set[int], written: frozenset, options: SamplingOptions,
-                 bars: list[GivenBar]) -> EventsGrammar:
+                 bars: list[GivenBar], ranges=None) -> EventsGrammar:
         """The grammar: every program of the piece, key and range on the written ones;
         doubled notes allowed only when the given tracks have one."""
         pitched = [p for p in written if p != DRUM_PROGRAM]
         classes = allowed_pitch_classes(options.key, options.scale)
         settings = dict(
             programs=sorted(programs),
-            pitch_ranges={p: tuple(options.pitch_range) for p in pitched} if options.pitch_range else None,
+            pitch_ranges=program_ranges(pitched, options.pitch_range, ranges),
             pitch_classes={p: sorted(classes) for p in pitched} if classes is not None and pitched else None)
         flat = [self.tok.BOS_ID] + [t for bar in bars for t in bar.header + [x for _, s in bar.sections for x in s]]
         strict = EventsGrammar(self.tok, **settings)
@@ -290,7 +293,7 @@ class PartWriter:
 
     def _write(self, bars: list[GivenBar], programs: set[int], written: frozenset, num: int,
                options: SamplingOptions, rng: np.random.Generator,
-               weigh_from: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               weigh_from: int | None = None, ranges=None) -> tuple[np.ndarray, np.ndarray]:
         """Run ``num`` rows through ``bars``: header and given sections fed, the rest drawn.
 
         Returns:
@@ -300,7 +303,7 @@ class PartWriter:
         """
         options.check()
         tok = self.tok
-        grammar = self._grammar(programs, written, options, bars)
+        grammar = self._grammar(programs, written, options, bars, ranges)
         bar_id = tok.token_id("Bar")
         program_ids = np.array([tok.token_id(f"Program_{p}" if p != DRUM_PROGRAM else "Program_drum")
                                 for p in range(DRUM_PROGRAM + 1)])

@@ -80,7 +80,7 @@ class EventsGenerator:
                key=None, scale: str | None = None, pitch_range=None, time_signature=None,
                tempo: float | None = None, primer: PrimerLike | None = None, steps: int | None = None,
                ending: str | None = None, style: str | None = None, form: str | None = None,
-               track: int | None = None) -> list[Score]:
+               track: int | None = None, ranges=None) -> list[Score]:
         """Generate ``num`` multi-track pieces of ``bars`` bars (after ``primer``'s, if given).
 
         Args:
@@ -95,6 +95,7 @@ class EventsGenerator:
             tempo: output tempo in bpm.
             primer: a Score or a music file to continue: every track goes on, instruments
                 and drums kept, its notes unchanged.
+            ranges: program -> ``"36-60"`` or (low, high): one instrument's range, over ``pitch_range``.
 
         Returns:
             ``num`` :class:`Score` objects (notes in beats).
@@ -120,12 +121,12 @@ class EventsGenerator:
         self.last_seed = draw_seed(seed)
         rng = np.random.default_rng(self.last_seed)
         with one_blas_thread():
-            return self._sampler.sample(num, options, rng, primer=primer)
+            return self._sampler.sample(num, options, rng, primer=primer, ranges=ranges)
 
     def accompany(self, given: PrimerLike, num: int = 1, *, seed: int | None = None,
                   temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
                   key=None, scale: str | None = None, pitch_range=None, tracks=None,
-                  as_programs=None) -> list[Score]:
+                  as_programs=None, ranges=None) -> list[Score]:
         """Keep ``given``'s tracks note for note and write the model's other instruments
         (chords for a melody, alto, tenor and bass for a soprano) for its whole length.
 
@@ -139,6 +140,7 @@ class EventsGenerator:
                 with notes); the others are dropped.
             as_programs: the model program each kept track is read as (default: the
                 model's lowest programs in order, :func:`seqart.generate.events_parts.given_programs`).
+            ranges: program -> ``"36-60"`` or (low, high): one written instrument's range.
 
         Returns:
             ``num`` scores (beats): the kept tracks unchanged, then one track per written instrument.
@@ -158,11 +160,12 @@ class EventsGenerator:
         self.last_seed = draw_seed(seed)
         rng = np.random.default_rng(self.last_seed)
         with one_blas_thread():
-            return accompanist.accompany(piece, num, options, rng, as_programs=as_programs)
+            return accompanist.accompany(piece, num, options, rng, as_programs=as_programs, ranges=ranges)
 
     def infill(self, piece: PrimerLike, bars, num: int = 1, *, track: int | None = None, candidates: int = 8,
                seed: int | None = None, temperature: float | None = None, top_k: int | None = None,
-               top_p: float | None = None, key=None, scale: str | None = None, pitch_range=None) -> list[Score]:
+               top_p: float | None = None, key=None, scale: str | None = None, pitch_range=None,
+               ranges=None) -> list[Score]:
         """Write bars of ``piece`` again, of one track or of all, everything else unchanged.
 
         Args:
@@ -173,7 +176,7 @@ class EventsGenerator:
             candidates: spans written per version; one is drawn in proportion to how
                 likely the model finds the rest of the piece after it (more: a closer fit
                 to what follows, and that many times the work).
-            seed, temperature, top_k, top_p, key, scale, pitch_range: as for :meth:`accompany`.
+            seed, temperature, top_k, top_p, key, scale, pitch_range, ranges: as for :meth:`accompany`.
 
         Returns:
             ``num`` scores (beats): ``piece`` with the span's notes of the written track(s) replaced.
@@ -194,7 +197,7 @@ class EventsGenerator:
         self.last_seed = draw_seed(seed)
         rng = np.random.default_rng(self.last_seed)
         with one_blas_thread():
-            return writer.infill(score, first, last, track, num, options, rng, candidates=candidates)
+            return writer.infill(score, first, last, track, num, options, rng, candidates=candidates, ranges=ranges)
 
     def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
         """Continue every track of ``score`` by ``bars`` bars; same options as :meth:`sample`."""

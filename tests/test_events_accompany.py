@@ -83,6 +83,28 @@ def test_bad_accompaniment_options_are_one_line_errors(tracks_run, options, matc
         gen.accompany(bass_line(), num=1, seed=0, **options)
 
 
+def test_written_notes_stay_under_the_given_ones_unless_asked(tracks_run):
+    import seqart
+    from seqart.evaluate.accompaniment import sounding_pitches
+
+    gen = seqart.load(tracks_run)
+    low_lead = Score(tracks=[Track([Note(62 + (i % 3), 0.5 * i, 0.5, 90) for i in range(24)], program=73)],
+                     time_signatures=[TimeSignature(0.0, 4, 4)])
+    above = 0
+    for free in (False, True):
+        for piece in gen.accompany(low_lead, num=20, seed=4, as_programs=[73], below=not free):
+            for track in piece.tracks[1:]:
+                if track.is_drum:
+                    continue
+                for note in track.notes:
+                    ceiling = max(sounding_pitches(piece, [0], note.start), default=127)
+                    if free:
+                        above += note.pitch > ceiling
+                    else:
+                        assert note.pitch <= ceiling
+    assert above > 0  # the bass of a barely trained model goes above a low lead when let
+
+
 def test_each_instrument_may_have_its_own_range(tracks_run):
     import seqart
 

@@ -39,6 +39,7 @@ Times are in beats (a beat is a quarter note).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -162,12 +163,15 @@ class PartWriter:
 
     # ------------------------------------------------------------ accompany
     def accompany(self, given: Score, num: int, options: SamplingOptions, rng: np.random.Generator,
-                  as_programs: Sequence[int] | None = None, ranges=None) -> list[Score]:
+                  as_programs: Sequence[int] | None = None, ranges=None, below: bool = True) -> list[Score]:
         """``num`` pieces: ``given``'s tracks unchanged plus the model's other instruments.
 
         Honoured options: ``temperature``, ``top_k``, ``top_p``, ``key``/``scale`` and
         ``pitch_range`` (of the written instruments only; the given notes stay as they are);
-        ``ranges`` (program -> range) for single written instruments.
+        ``ranges`` (program -> range) for single written instruments. With ``below`` (the
+        default) a written note is never higher than the given notes sounding where it
+        starts (the parts stay under the melody, no voice crosses above the soprano),
+        unless a part's range leaves it no pitch there.
 
         Returns:
             ``num`` scores (notes in beats): the given tracks first, then one track per
@@ -189,7 +193,9 @@ class PartWriter:
         bars = self._bars(as_read, given.source)
         for bar in bars:
             bar.writable = written
-        rows, _ = self._write(bars, set(codes) | written, written, num, options, rng, ranges=ranges)
+        ceilings = self._ceilings(as_read, len(bars)) if below else None
+        rows, _ = self._write(bars, set(codes) | written, written, num, options, rng, ranges=ranges,
+                              ceilings=ceilings)
         out = []
         for row in rows:
             whole = self._decode(row)
@@ -201,6 +207,21 @@ class PartWriter:
                     score.tracks.append(_new_track(program, notes))
             out.append(score)
         return out
+
+    def _ceilings(self, given: Score, n_bars: int) -> np.ndarray:
+        """``(bars, positions)``: the highest given pitch sounding at each grid step of
+        each bar, 127 where none sounds."""
+        spb = self.tok.config.steps_per_beat
+        starts = given.bar_starts(given.end + 64 * 8)[:n_bars]
+        out = np.full((n_bars, self.tok.n_positions), 127, dtype=np.int64)
+        grid = np.arange(self.tok.n_positions) / spb  # beats from the bar line
+        highest = np.full((n_bars, self.tok.n_positions), -1, dtype=np.int64)
+        for note in (n for t in given.tracks if not t.is_drum for n in t.notes):
+            first = max(bisect.bisect_right(starts, note.start + 1e-9) - 1, 0)
+            for b in range(first, bisect.bisect_left(starts, note.end - 1e-9)):
+                at = (starts[b] + grid >= note.start - 1e-9) & (starts[b] + grid < note.end - 1e-9)
+                highest[b, at] = np.maximum(highest[b, at], note.pitch)
+        return np.where(highest >= 0, highest, out)
 
     # --------------------------------------------------------------- infill
     def infill(self, piece: Score, first_bar: int, last_bar: int, track: int | None, num: int,
@@ -293,13 +314,15 @@ class PartWriter:
 
     def _write(self, bars: list[GivenBar], programs: set[int], written: frozenset, num: int,
                options: SamplingOptions, rng: np.random.Generator,
-               weigh_from: int | None = None, ranges=None) -> tuple[np.ndarray, np.ndarray]:
+               weigh_from: int | None = None, ranges=None,
+               ceilings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Run ``num`` rows through ``bars``: header and given sections fed, the rest drawn.
 
         Returns:
             ``(rows, weights)``: ids after ``BOS`` ``(num, T)``, PAD-padded; and per row
             the log-probability of the tokens fed from bar ``weigh_from`` (from 1) on (0
-            without ``weigh_from``).
+            without ``weigh_from``). ``ceilings`` ``(bars, positions)``: the highest pitch a
+            written note may have at each grid position of each bar.
         """
         options.check()
         tok = self.tok
@@ -311,7 +334,8 @@ class PartWriter:
         structure = [tok.token_id(f"TimeSig_{n}/{d}") for n, d in tok.time_signatures]
         structure += [tok.token_id(f"Tempo_{int(v)}") for v in tok.tempo_values]
         notes_ids = [tok.token_id(f"Position_{k}") for k in range(tok.n_positions)]
-        notes_ids += [tok.token_id(f"Pitch_{k}") for k in range(128)]
+        pitch_ids = np.array([tok.token_id(f"Pitch_{k}") for k in range(128)])
+        notes_ids += pitch_ids.tolist()
         state = grammar.start(num)
         queue: list[list[int]] = [[] for _ in range(num)]  # tokens to feed as they are, per row
         pending: list[list[tuple[int, list[int]]]] = [[] for _ in range(num)]  # given sections to come
@@ -329,6 +353,17 @@ class PartWriter:
             allowed[:, structure] = False
             allowed[:, program_ids] = False
             allowed[:, notes_ids] &= may_add_notes[:, None]
+            if ceilings is not None:  # written notes stay at or below the given notes sounding
+                rows_now = np.flatnonzero(may_add_notes & ~state.ended)
+                if len(rows_now):
+                    top = ceilings[np.maximum(bar_of[rows_now], 0), np.maximum(state.position[rows_now], 0)]
+                    under = allowed[rows_now[:, None], pitch_ids[None, :]] & (np.arange(128)[None, :] <= top[:, None])
+                    # no pitch under the given notes: the chord stops there; where a pitch must
+                    # come (straight after a Position) and the ranges leave none, the range wins
+                    nonpitch = allowed[rows_now].copy()
+                    nonpitch[:, pitch_ids] = False
+                    keep = under.any(axis=1) | nonpitch.any(axis=1)
+                    allowed[rows_now[keep, None], pitch_ids[None, :]] = under[keep]
             for row in np.flatnonzero(~state.ended):
                 bar = max(int(bar_of[row]), 0)
                 allowed[row, writable_ids[bar]] = grammatical[row, writable_ids[bar]]

@@ -278,3 +278,41 @@ def test_seqart_infill_writes_the_new_version(tracks_run, tmp_path):
     assert result.exit_code == 0, result.output
     again, before = Score.from_file(out), Score.from_file(song)
     assert outside(again, 8.0, 16.0) == outside(before, 8.0, 16.0)
+
+
+def test_an_exported_event_model_keeps_its_programs(tracks_run, tmp_path):
+    import seqart
+    from seqart.models.folder import export_model_folder
+
+    out = export_model_folder(tracks_run, tmp_path / "exported", half=True)
+    assert (out / "programs.json").read_text() == (tracks_run / "model" / "programs.json").read_text()
+    assert seqart.load(out).programs == seqart.load(tracks_run).programs
+
+
+# ------------------------------------------------------------ the shipped model
+def test_the_shipped_folk_chords_model_accompanies_a_tune_offline(tmp_path):
+    """``seqart accompany tune.mid -o song.mid`` right after install: chords under the tune,
+    in its key, the tune unchanged."""
+    from typer.testing import CliRunner
+
+    from seqart.cli import app
+    from seqart.evaluate.accompaniment import in_key_share, strong_beat_coverage
+    from seqart.score import KeySignature
+
+    bars = [[67, 71, 74, 71], [66, 69, 74, 72], [71, 67, 71, 74], [69, 66, 67, 67]]  # G major (F#), 4/4
+    tune = Score(tracks=[Track([Note(p, 4.0 * b + i, 1.0, 90) for b, bar in enumerate(bars) for i, p in enumerate(bar)],
+                               name="tune")], time_signatures=[TimeSignature(0.0, 4, 4)])
+    path = tmp_path / "tune.mid"
+    tune.write(path)
+    out = tmp_path / "song.mid"
+    result = CliRunner().invoke(app, ["accompany", str(path), "-o", str(out), "--seed", "0", "-t", "0.6"])
+    assert result.exit_code == 0, result.output
+    song = Score.from_file(out)
+    assert song.tracks[0].notes == Score.from_file(path).tracks[0].notes
+    chords = song.tracks[1]
+    assert chords.program == 24 and len(chords.notes) >= 8
+    assert max(n.end for n in chords.notes) <= 16.0
+    in_key, total = in_key_share(song, [1], KeySignature(0.0, 7, "major"))
+    assert in_key / total >= 0.9
+    covered, strong = strong_beat_coverage(song, 0, [1])
+    assert covered / strong >= 0.75  # the chords hold the tune's notes on beats 1 and 3

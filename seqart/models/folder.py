@@ -344,8 +344,8 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
     """Copy a model folder (or a run's ``model/``) to ``target``, optionally with
     float16 weights (half the size; sampling computes in float32 either way).
 
-    ``config.json``, ``tokenizer.json``, ``eval.json``, ``attributes.json`` and ``keys.json`` are
-    copied as they are.
+    ``config.json``, ``tokenizer.json``, ``eval.json``, ``attributes.json``, ``keys.json`` and
+    ``programs.json`` are copied as they are.
     The copy is written to a temporary sibling and renamed into place.
 
     Raises:
@@ -365,7 +365,7 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
         if half:
             weights = {k: (v.astype(np.float16) if v.dtype == np.float32 else v) for k, v in weights.items()}
         save_file(weights, str(tmp / WEIGHTS))
-        for name in (CONFIG, TOKENIZER, EVALUATION, ATTRIBUTES, OPENINGS):
+        for name in (CONFIG, TOKENIZER, EVALUATION, ATTRIBUTES, OPENINGS, PROGRAMS):
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
     return target

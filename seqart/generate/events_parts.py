@@ -318,29 +318,21 @@ class PartWriter:
                ceilings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Run ``num`` rows through ``bars``: header and given sections fed, the rest drawn.
 
+        Args:
+            weigh_from: sum, per row, the log-probability of what the plan decides (the
+                tokens fed, and draws with a single choice) from this bar (from 1) on.
+            ceilings: ``(bars, positions)``: the highest pitch a written note may have at
+                each grid position of each bar (None: any).
+
         Returns:
-            ``(rows, weights)``: ids after ``BOS`` ``(num, T)``, PAD-padded; and per row
-            the log-probability of the tokens fed from bar ``weigh_from`` (from 1) on (0
-            without ``weigh_from``). ``ceilings`` ``(bars, positions)``: the highest pitch a
-            written note may have at each grid position of each bar.
+            ``(rows, weights)``: ids after ``BOS`` ``(num, T)``, PAD-padded, and the
+            ``(num,)`` summed log-probabilities (0 without ``weigh_from``).
         """
         options.check()
         tok = self.tok
         grammar = self._grammar(programs, written, options, bars, ranges)
-        bar_id = tok.token_id("Bar")
-        program_ids = np.array([tok.token_id(f"Program_{p}" if p != DRUM_PROGRAM else "Program_drum")
-                                for p in range(DRUM_PROGRAM + 1)])
-        writable_ids = [program_ids[sorted(bar.writable)] for bar in bars]
-        structure = [tok.token_id(f"TimeSig_{n}/{d}") for n, d in tok.time_signatures]
-        structure += [tok.token_id(f"Tempo_{int(v)}") for v in tok.tempo_values]
-        notes_ids = [tok.token_id(f"Position_{k}") for k in range(tok.n_positions)]
-        pitch_ids = np.array([tok.token_id(f"Pitch_{k}") for k in range(128)])
-        notes_ids += pitch_ids.tolist()
+        plan = _Plan(tok, bars, num, ceilings)
         state = grammar.start(num)
-        queue: list[list[int]] = [[] for _ in range(num)]  # tokens to feed as they are, per row
-        pending: list[list[tuple[int, list[int]]]] = [[] for _ in range(num)]  # given sections to come
-        bar_of = np.full(num, -1)
-        may_add_notes = np.zeros(num, dtype=bool)  # in a section the model writes
         weights = np.zeros(num)
         logits, lm_state = self.lm.run(np.full((num, 1), tok.BOS_ID), None)
         drawn: list[np.ndarray] = []
@@ -348,66 +340,26 @@ class PartWriter:
         while not state.ended.all():
             if len(drawn) >= limit:
                 raise ScoreError(f"writing drew {limit} tokens without finishing {len(bars)} bars")
-            grammatical = grammar.mask(state, max_bars=len(bars))
-            allowed = grammatical.copy()
-            allowed[:, structure] = False
-            allowed[:, program_ids] = False
-            allowed[:, notes_ids] &= may_add_notes[:, None]
-            if ceilings is not None:  # written notes stay at or below the given notes sounding
-                rows_now = np.flatnonzero(may_add_notes & ~state.ended)
-                if len(rows_now):
-                    top = ceilings[np.maximum(bar_of[rows_now], 0), np.maximum(state.position[rows_now], 0)]
-                    under = allowed[rows_now[:, None], pitch_ids[None, :]] & (np.arange(128)[None, :] <= top[:, None])
-                    # no pitch under the given notes: the chord stops there; where a pitch must
-                    # come (straight after a Position) and the ranges leave none, the range wins
-                    nonpitch = allowed[rows_now].copy()
-                    nonpitch[:, pitch_ids] = False
-                    keep = under.any(axis=1) | nonpitch.any(axis=1)
-                    allowed[rows_now[keep, None], pitch_ids[None, :]] = under[keep]
-            for row in np.flatnonzero(~state.ended):
-                bar = max(int(bar_of[row]), 0)
-                allowed[row, writable_ids[bar]] = grammatical[row, writable_ids[bar]]
-                if pending[row]:
-                    next_given = program_ids[pending[row][0][0]]
-                    allowed[row, next_given] = grammatical[row, next_given]
-                    allowed[row, program_ids[pending[row][0][0] + 1:]] = False
-                    allowed[row, [bar_id, tok.EOS_ID]] = False
-                elif bar_of[row] < len(bars) - 1:
-                    allowed[row, tok.EOS_ID] = False
-            forced = np.array([bool(q) for q in queue])
+            allowed = plan.allowed(grammar.mask(state, max_bars=len(bars)), state)
+            forced = plan.forced()
             closing = (state.bars >= len(bars)) & allowed[:, tok.EOS_ID]
-            if closing.any():
+            if closing.any():  # in the last bar, the wish for another bar ends the piece
                 logits = logits.copy()
-                logits[closing, tok.EOS_ID] = np.logaddexp(logits[closing, tok.EOS_ID], logits[closing, bar_id])
+                logits[closing, tok.EOS_ID] = np.logaddexp(logits[closing, tok.EOS_ID], logits[closing, plan.bar_id])
             free = ~forced & ~state.ended
             if (free & ~allowed.any(axis=1)).any():
                 raise ScoreError("writing reached a point where the model may write nothing")
             choice = np.full(num, tok.PAD_ID)
             if free.any():
                 choice[free] = draw_tokens(logits[free], allowed[free], options, rng)
-            for row in np.flatnonzero(forced):
-                choice[row] = queue[row].pop(0)
-            if weigh_from is not None:  # what the plan decides: fed tokens, and draws with one choice
-                weigh = (forced | (free & (allowed.sum(axis=1) == 1))) & (bar_of >= weigh_from - 1)
+            choice[forced] = plan.feed(forced)
+            if weigh_from is not None:
+                weigh = (forced | (free & (allowed.sum(axis=1) == 1))) & (plan.bar_of >= weigh_from - 1)
                 if weigh.any():
                     shifted = logits[weigh] - logits[weigh].max(axis=1, keepdims=True)
                     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
                     weights[weigh] += log_p[np.arange(int(weigh.sum())), choice[weigh]]
-            for row in np.flatnonzero(~state.ended):
-                token = int(choice[row])
-                program = tok.program_of(token)
-                if token == bar_id:
-                    bar_of[row] += 1
-                    may_add_notes[row] = False
-                    bar = bars[bar_of[row]]
-                    if not forced[row]:
-                        queue[row] = list(bar.header[1:])
-                    pending[row] = list(bar.sections)
-                elif program is not None:
-                    given_now = not forced[row] and bool(pending[row]) and program == pending[row][0][0]
-                    may_add_notes[row] = not given_now
-                    if given_now:
-                        queue[row] = list(pending[row].pop(0)[1][1:])
+            plan.read(choice, forced, ~state.ended)
             grammar.advance(state, choice)
             drawn.append(choice)
             logits, lm_state = self.lm.step(choice, lm_state)
@@ -416,6 +368,98 @@ class PartWriter:
     def _decode(self, row: np.ndarray) -> Score:
         tok = self.tok
         return tok.decode(np.concatenate([[tok.BOS_ID], row[row != tok.PAD_ID]]))
+
+
+class _Plan:
+    """Where each row stands in the plan of :meth:`PartWriter._write`: the tokens to feed
+    next, the given sections still to come in its bar, and whether it is in a section
+    the model writes.
+
+    Args:
+        tok: the tracks-order events tokenizer.
+        bars: the plan, bar by bar.
+        num: rows.
+        ceilings: ``(bars, positions)`` highest written pitch per grid step, or None.
+    """
+
+    def __init__(self, tok: EventsTokenizer, bars: list[GivenBar], num: int, ceilings: np.ndarray | None):
+        self.tok, self.bars, self.ceilings = tok, bars, ceilings
+        self.bar_id = tok.token_id("Bar")
+        self.program_ids = np.array([tok.token_id(f"Program_{p}" if p != DRUM_PROGRAM else "Program_drum")
+                                     for p in range(DRUM_PROGRAM + 1)])
+        self.writable_ids = [self.program_ids[sorted(bar.writable)] for bar in bars]
+        self.structure = [tok.token_id(f"TimeSig_{n}/{d}") for n, d in tok.time_signatures]
+        self.structure += [tok.token_id(f"Tempo_{int(v)}") for v in tok.tempo_values]
+        self.pitch_ids = np.array([tok.token_id(f"Pitch_{k}") for k in range(128)])
+        self.note_ids = [tok.token_id(f"Position_{k}") for k in range(tok.n_positions)] + self.pitch_ids.tolist()
+        self.queue: list[list[int]] = [[] for _ in range(num)]  # tokens to feed as they are
+        self.pending: list[list[tuple[int, list[int]]]] = [[] for _ in range(num)]  # given sections to come
+        self.bar_of = np.full(num, -1)  # bar index (from 0) each row is in
+        self.writing = np.zeros(num, dtype=bool)  # in a section the model writes
+
+    def forced(self) -> np.ndarray:
+        """``(rows,)`` bool: the row's next token is fed, not drawn."""
+        return np.array([bool(q) for q in self.queue])
+
+    def feed(self, rows: np.ndarray) -> list[int]:
+        """The next fed token of each row where ``rows`` holds (taken off its queue)."""
+        return [self.queue[row].pop(0) for row in np.flatnonzero(rows)]
+
+    def allowed(self, grammatical: np.ndarray, state) -> np.ndarray:
+        """What the model may draw: the grammar's tokens (``(rows, V)``), less meter and
+        tempo (the given piece's), notes outside the sections it writes, programs it
+        does not write in this bar, notes above the ceiling; ``Bar`` and ``EOS`` wait for
+        the bar's given sections, ``EOS`` for the last bar."""
+        allowed = grammatical.copy()
+        allowed[:, self.structure] = False
+        allowed[:, self.program_ids] = False
+        allowed[:, self.note_ids] &= self.writing[:, None]
+        if self.ceilings is not None:
+            self._under_ceilings(allowed, state)
+        for row in np.flatnonzero(~state.ended):
+            writable = self.writable_ids[max(int(self.bar_of[row]), 0)]
+            allowed[row, writable] = grammatical[row, writable]
+            if self.pending[row]:
+                program = self.pending[row][0][0]
+                allowed[row, self.program_ids[program]] = grammatical[row, self.program_ids[program]]
+                allowed[row, self.program_ids[program + 1:]] = False
+                allowed[row, [self.bar_id, self.tok.EOS_ID]] = False
+            elif self.bar_of[row] < len(self.bars) - 1:
+                allowed[row, self.tok.EOS_ID] = False
+        return allowed
+
+    def _under_ceilings(self, allowed: np.ndarray, state) -> None:
+        """Written notes stay at or below the given notes sounding where they start. Where
+        no pitch is left the chord stops there; where a pitch must come (straight after a
+        Position) and the ranges leave none under the ceiling, the range wins."""
+        rows = np.flatnonzero(self.writing & ~state.ended)
+        if not len(rows):
+            return
+        top = self.ceilings[np.maximum(self.bar_of[rows], 0), np.maximum(state.position[rows], 0)]
+        under = allowed[rows[:, None], self.pitch_ids[None, :]] & (np.arange(128)[None, :] <= top[:, None])
+        others = allowed[rows].copy()
+        others[:, self.pitch_ids] = False
+        keep = under.any(axis=1) | others.any(axis=1)
+        allowed[rows[keep, None], self.pitch_ids[None, :]] = under[keep]
+
+    def read(self, choice: np.ndarray, forced: np.ndarray, live: np.ndarray) -> None:
+        """Move each live row on past its token: a ``Bar`` opens the next bar of the plan
+        (its header is fed), the ``Program`` of the next given section feeds that section."""
+        for row in np.flatnonzero(live):
+            token = int(choice[row])
+            program = self.tok.program_of(token)
+            if token == self.bar_id:
+                self.bar_of[row] += 1
+                self.writing[row] = False
+                bar = self.bars[self.bar_of[row]]
+                if not forced[row]:
+                    self.queue[row] = list(bar.header[1:])
+                self.pending[row] = list(bar.sections)
+            elif program is not None:
+                given_now = not forced[row] and bool(self.pending[row]) and program == self.pending[row][0][0]
+                self.writing[row] = not given_now
+                if given_now:
+                    self.queue[row] = list(self.pending[row].pop(0)[1][1:])
 
 
 def _check_num(num: int) -> None:

@@ -60,7 +60,12 @@ def ordered(score, programs):
 
 
 def measure(pieces: list, keys: list, voices: bool) -> dict:
-    from seqart.evaluate.accompaniment import VoiceLeading, in_key_share, strong_beat_coverage, voice_leading
+    from seqart.evaluate.accompaniment import (
+        VoiceLeading,
+        in_key_share,
+        strong_beat_coverage,
+        voice_leading,
+    )
 
     covered = strong = in_key = notes = silent = bars = 0
     lead = VoiceLeading()

@@ -93,7 +93,7 @@ class VoiceLeading:
     moves: int = 0
     parallels: int = 0
 
-    def add(self, other: "VoiceLeading") -> "VoiceLeading":
+    def add(self, other: VoiceLeading) -> VoiceLeading:
         return VoiceLeading(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple())))
 
     def as_tuple(self) -> tuple[int, ...]:

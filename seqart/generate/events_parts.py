@@ -91,7 +91,7 @@ def given_programs(tracks: Sequence[Track], model_programs: Sequence[int],
         ScoreError: too many given tracks, a program the model does not know, or one
             named twice.
     """
-    known = sorted(set(int(p) for p in model_programs))
+    known = sorted({int(p) for p in model_programs})
     if as_programs is not None:
         chosen = [int(p) for p in as_programs]
         if len(chosen) != len(tracks):
@@ -274,7 +274,10 @@ class PartWriter:
         """``piece`` with the notes of ``targets`` that start in ``span`` replaced by ``whole``'s."""
         start, end = span
         score = piece.copy()
-        inside = lambda n: start - 1e-9 <= n.start < end - 1e-9  # noqa: E731
+
+        def inside(note: Note) -> bool:
+            return start - 1e-9 <= note.start < end - 1e-9
+
         for track in score.tracks:
             if _code(track) in targets:
                 track.notes = [n for n in track.notes if not inside(n)]
@@ -302,10 +305,11 @@ class PartWriter:
         doubled notes allowed only when the given tracks have one."""
         pitched = [p for p in written if p != DRUM_PROGRAM]
         classes = allowed_pitch_classes(options.key, options.scale)
-        settings = dict(
-            programs=sorted(programs),
-            pitch_ranges=program_ranges(pitched, options.pitch_range, ranges),
-            pitch_classes={p: sorted(classes) for p in pitched} if classes is not None and pitched else None)
+        settings = {
+            "programs": sorted(programs),
+            "pitch_ranges": program_ranges(pitched, options.pitch_range, ranges),
+            "pitch_classes": {p: sorted(classes) for p in pitched} if classes is not None and pitched else None,
+        }
         flat = [self.tok.BOS_ID] + [t for bar in bars for t in bar.header + [x for _, s in bar.sections for x in s]]
         strict = EventsGrammar(self.tok, **settings)
         if strict.accepts(flat + [self.tok.EOS_ID]):

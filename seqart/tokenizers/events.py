@@ -568,7 +568,7 @@ class EventsTokenizer(Tokenizer):
                 f"{self.config.max_bar_beats}"
             )
         # one row per token: sort keys (bar, section, position, sub, pitch, length, velocity, note, slot)
-        sections = np.unique((note_bar * (DRUM_PROGRAM + 1) + program))
+        sections = np.unique(note_bar * (DRUM_PROGRAM + 1) + program)
         places = np.unique((note_bar * (DRUM_PROGRAM + 1) + program) * self.n_positions + note_pos)
         place_section, place_pos = np.divmod(places, self.n_positions)
         n_bars, n_meters, n_tempos = len(bars_arr), len(meter_ids), len(tempo_at)

@@ -41,6 +41,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--bars", type=int, default=16, help="Bars of each piece (0: whole pieces).")
     parser.add_argument("--seed", type=int, default=0, help="Seed of piece i is seed + i.")
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--no-parallels", action="store_true",
+                        help="accompany with parallel fifths and octaves forbidden (seqart accompany --no-parallels)")
     parser.add_argument("--name", default="accompany", help="Results file stem (bench/results/NAME.json).")
     return parser.parse_args()
 
@@ -123,7 +125,8 @@ def main() -> None:
             continue
         given = Score(tracks=[melody], time_signatures=piece.time_signatures)
         started = time.perf_counter()
-        song = gen.accompany(given, num=1, seed=args.seed + i, temperature=args.temperature)[0]
+        song = gen.accompany(given, num=1, seed=args.seed + i, temperature=args.temperature,
+                             parallels=not args.no_parallels)[0]
         seconds.append(time.perf_counter() - started)
         song = ordered(song, programs) or Score(tracks=[song.tracks[0]] + [
             next((t for t in song.tracks[1:] if code_of(t) == p), type(melody)(notes=[], program=p))

@@ -105,6 +105,57 @@ def test_written_notes_stay_under_the_given_ones_unless_asked(tracks_run):
     assert above > 0  # the bass of a barely trained model goes above a low lead when let
 
 
+def test_no_parallels_keeps_written_voices_out_of_parallel_fifths_and_octaves():
+    """A model that doubles the lead an octave below, note for note, writes nothing but
+    parallel octaves; with parallels=False it never moves in parallel with the lead."""
+    from seqart.evaluate.accompaniment import voice_leading
+    from seqart.generate.events_parts import PartWriter
+    from seqart.generate.melody import SamplingOptions
+    from seqart.tokenizers import get_tokenizer
+
+    tok = get_tokenizer("events", order="tracks", steps_per_beat=1, velocity_bins=1)
+
+    class Doubler:
+        """Favours, in the bass's section, a note an octave under the lead's at each of the
+        lead's positions, one beat long."""
+
+        def run(self, tokens, state):
+            return self.step(tokens[:, -1], [{"program": -1, "position": 0, "lead": {}} for _ in tokens])
+
+        def step(self, tokens, state):
+            logits = np.zeros((len(tokens), tok.vocab_size))
+            for row, (token, memory) in enumerate(zip(tokens.tolist(), state)):
+                name = tok.vocab[token]
+                if name == "Bar":
+                    memory["lead"] = {}
+                elif name.startswith("Program_"):
+                    memory["program"] = tok.program_of(token)
+                elif name.startswith("Position_"):
+                    memory["position"] = int(name.split("_")[1])
+                elif name.startswith("Pitch_") and memory["program"] == 0:
+                    memory["lead"][memory["position"]] = tok.pitch_of(token)
+                if memory["program"] == 33:
+                    target = memory["lead"].get(memory["position"])
+                    if target is not None:
+                        logits[row, tok.token_id(f"Pitch_{target - 12}")] = 8.0
+                    for position in memory["lead"]:
+                        logits[row, tok.token_id(f"Position_{position}")] = 4.0
+                    logits[row, tok.token_id("Duration_1")] = 8.0
+                if memory["program"] == 0 and name.startswith("Duration_"):
+                    logits[row, tok.token_id("Program_33")] = 8.0
+            return logits, state
+
+    lead = Score(tracks=[Track([Note(60 + (2 * i) % 12, 1.0 * i, 1.0, 90) for i in range(16)], program=0)],
+                 time_signatures=[TimeSignature(0.0, 4, 4)])
+    writer = PartWriter(Doubler(), tok, programs=(0, 33))
+    counts = {}
+    for parallels in (True, False):
+        pieces = writer.accompany(lead, 10, SamplingOptions.parse(temperature=0.5), np.random.default_rng(1),
+                                  parallels=parallels)
+        counts[parallels] = sum(voice_leading(p, [0, 1]).parallels for p in pieces if len(p.tracks) == 2)
+    assert counts[True] >= 10 and counts[False] == 0
+
+
 def test_each_instrument_may_have_its_own_range(tracks_run):
     import seqart
 

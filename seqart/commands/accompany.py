@@ -30,6 +30,7 @@ def accompany_command(
     pitch_range: Annotated[Optional[str], typer.Option("--range", help="Pitch range of the written parts, e.g. 36-72.")] = None,
     part_range: Annotated[Optional[List[str]], typer.Option("--part-range", help="One part's range, PROGRAM=LOW-HIGH, e.g. 24=C3-C5 (repeatable).")] = None,
     above: Annotated[bool, typer.Option("--above", help="Let written notes go above the given ones (default: they stay under the melody).")] = False,
+    no_parallels: Annotated[bool, typer.Option("--no-parallels", help="No parallel fifths or octaves between voices (four-part writing, e.g. chorales).")] = False,
     seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")] = None,
     audio: Annotated[bool, typer.Option("--audio", help="Also write a .wav preview of each file.")] = False,
@@ -42,7 +43,7 @@ def accompany_command(
     result = accompany_to_files(given, out, model, num, fmt=fmt, force=force, audio=audio, seed=seed,
                                 temperature=temperature, top_k=top_k, top_p=top_p, key=key, scale=scale,
                                 pitch_range=pitch_range, tracks=track or None, as_programs=as_program or None,
-                                ranges=_part_ranges(part_range), below=not above)
+                                ranges=_part_ranges(part_range), below=not above, parallels=not no_parallels)
     for path, score in result.written:
         typer.echo(f"wrote {path} ({len(score.tracks)} tracks, {score.num_notes} notes)")
     for path in result.audio:

@@ -163,7 +163,8 @@ class PartWriter:
 
     # ------------------------------------------------------------ accompany
     def accompany(self, given: Score, num: int, options: SamplingOptions, rng: np.random.Generator,
-                  as_programs: Sequence[int] | None = None, ranges=None, below: bool = True) -> list[Score]:
+                  as_programs: Sequence[int] | None = None, ranges=None, below: bool = True,
+                  parallels: bool = True) -> list[Score]:
         """``num`` pieces: ``given``'s tracks unchanged plus the model's other instruments.
 
         Honoured options: ``temperature``, ``top_k``, ``top_p``, ``key``/``scale`` and
@@ -171,7 +172,9 @@ class PartWriter:
         ``ranges`` (program -> range) for single written instruments. With ``below`` (the
         default) a written note is never higher than the given notes sounding where it
         starts (the parts stay under the melody, no voice crosses above the soprano),
-        unless a part's range leaves it no pitch there.
+        unless a part's range leaves it no pitch there. With ``parallels=False`` no written
+        note moves in parallel fifths or octaves (unisons) with a voice sounding beside
+        it (four-part writing; block chords, which move in parallel, want the default).
 
         Returns:
             ``num`` scores (notes in beats): the given tracks first, then one track per
@@ -194,8 +197,9 @@ class PartWriter:
         for bar in bars:
             bar.writable = written
         ceilings = self._ceilings(as_read, len(bars)) if below else None
+        guard = None if parallels else _NoParallels(self.tok, as_read, len(bars), num)
         rows, _ = self._write(bars, set(codes) | written, written, num, options, rng, ranges=ranges,
-                              ceilings=ceilings)
+                              ceilings=ceilings, guard=guard)
         out = []
         for row in rows:
             whole = self._decode(row)
@@ -319,7 +323,8 @@ class PartWriter:
     def _write(self, bars: list[GivenBar], programs: set[int], written: frozenset, num: int,
                options: SamplingOptions, rng: np.random.Generator,
                weigh_from: int | None = None, ranges=None,
-               ceilings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               ceilings: np.ndarray | None = None,
+               guard: _NoParallels | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Run ``num`` rows through ``bars``: header and given sections fed, the rest drawn.
 
         Args:
@@ -327,6 +332,7 @@ class PartWriter:
                 tokens fed, and draws with a single choice) from this bar (from 1) on.
             ceilings: ``(bars, positions)``: the highest pitch a written note may have at
                 each grid position of each bar (None: any).
+            guard: forbids written notes that move in parallel fifths or octaves (None: free).
 
         Returns:
             ``(rows, weights)``: ids after ``BOS`` ``(num, T)``, PAD-padded, and the
@@ -335,7 +341,7 @@ class PartWriter:
         options.check()
         tok = self.tok
         grammar = self._grammar(programs, written, options, bars, ranges)
-        plan = _Plan(tok, bars, num, ceilings)
+        plan = _Plan(tok, bars, num, ceilings, guard)
         state = grammar.start(num)
         weights = np.zeros(num)
         logits, lm_state = self.lm.run(np.full((num, 1), tok.BOS_ID), None)
@@ -363,7 +369,7 @@ class PartWriter:
                     shifted = logits[weigh] - logits[weigh].max(axis=1, keepdims=True)
                     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
                     weights[weigh] += log_p[np.arange(int(weigh.sum())), choice[weigh]]
-            plan.read(choice, forced, ~state.ended)
+            plan.read(choice, forced, ~state.ended, state)
             grammar.advance(state, choice)
             drawn.append(choice)
             logits, lm_state = self.lm.step(choice, lm_state)
@@ -386,8 +392,9 @@ class _Plan:
         ceilings: ``(bars, positions)`` highest written pitch per grid step, or None.
     """
 
-    def __init__(self, tok: EventsTokenizer, bars: list[GivenBar], num: int, ceilings: np.ndarray | None):
-        self.tok, self.bars, self.ceilings = tok, bars, ceilings
+    def __init__(self, tok: EventsTokenizer, bars: list[GivenBar], num: int, ceilings: np.ndarray | None,
+                 guard: _NoParallels | None = None):
+        self.tok, self.bars, self.ceilings, self.guard = tok, bars, ceilings, guard
         self.bar_id = tok.token_id("Bar")
         self.program_ids = np.array([tok.token_id(f"Program_{p}" if p != DRUM_PROGRAM else "Program_drum")
                                      for p in range(DRUM_PROGRAM + 1)])
@@ -420,6 +427,9 @@ class _Plan:
         allowed[:, self.note_ids] &= self.writing[:, None]
         if self.ceilings is not None:
             self._under_ceilings(allowed, state)
+        if self.guard is not None:
+            for row in np.flatnonzero(self.writing & ~state.ended):
+                self._keep_some_pitch(allowed, row, self.guard.forbidden(row, int(self.bar_of[row]), state))
         for row in np.flatnonzero(~state.ended):
             writable = self.writable_ids[max(int(self.bar_of[row]), 0)]
             allowed[row, writable] = grammatical[row, writable]
@@ -446,11 +456,23 @@ class _Plan:
         keep = under.any(axis=1) | others.any(axis=1)
         allowed[rows[keep, None], self.pitch_ids[None, :]] = under[keep]
 
-    def read(self, choice: np.ndarray, forced: np.ndarray, live: np.ndarray) -> None:
+    def _keep_some_pitch(self, allowed: np.ndarray, row: int, forbidden: np.ndarray) -> None:
+        """Clear the ``(128,)`` ``forbidden`` pitches of ``row`` unless that leaves it nothing to draw."""
+        if not forbidden.any():
+            return
+        kept = allowed[row].copy()
+        kept[self.pitch_ids[forbidden]] = False
+        if kept.any():
+            allowed[row] = kept
+
+    def read(self, choice: np.ndarray, forced: np.ndarray, live: np.ndarray, state) -> None:
         """Move each live row on past its token: a ``Bar`` opens the next bar of the plan
-        (its header is fed), the ``Program`` of the next given section feeds that section."""
+        (its header is fed), the ``Program`` of the next given section feeds that section.
+        ``state`` is the grammar state before the token."""
         for row in np.flatnonzero(live):
             token = int(choice[row])
+            if self.guard is not None and self.writing[row]:
+                self.guard.read(row, token, int(self.bar_of[row]), state)
             program = self.tok.program_of(token)
             if token == self.bar_id:
                 self.bar_of[row] += 1
@@ -464,6 +486,76 @@ class _Plan:
                 self.writing[row] = not given_now
                 if given_now:
                     self.queue[row] = list(self.pending[row].pop(0)[1][1:])
+
+
+class _NoParallels:
+    """Keeps written notes out of parallel fifths and octaves (and unisons).
+
+    A note of voice ``v`` starting at step ``t`` with pitch ``x`` is forbidden when, for
+    another voice ``u`` sounding just before ``t`` and at ``t``, the interval between
+    ``v`` and ``u`` just before ``t`` is a perfect fifth or octave (mod 12) and ``x`` keeps
+    that interval while both voices move in the same direction. A voice's pitch at a
+    step is its highest note sounding there. Times are grid steps from the piece's start.
+
+    Args:
+        tok: the events tokenizer (its grid).
+        given: the given tracks, as the model reads them (programs).
+        n_bars: bars of the plan.
+        num: rows.
+    """
+
+    def __init__(self, tok: EventsTokenizer, given: Score, n_bars: int, num: int):
+        spb = tok.config.steps_per_beat
+        self.tok = tok
+        self.bar_start = [int(round(b * spb)) for b in given.bar_starts(given.end + 64 * 8)[:n_bars]]
+        fixed: dict[int, list[tuple[int, int, int]]] = {}
+        for track in given.tracks:
+            if not track.is_drum:
+                fixed.setdefault(int(track.program), []).extend(
+                    (int(round(n.start * spb)), int(round(n.end * spb)), n.pitch) for n in track.notes)
+        self.notes = [{p: list(v) for p, v in fixed.items()} for _ in range(num)]  # per row: program -> notes
+        self.open: list[tuple[int, int, int] | None] = [None] * num  # (program, onset, pitch) awaiting its duration
+        self.durations = np.zeros(tok.vocab_size, dtype=np.int64)
+        for k in range(1, tok.max_duration_steps + 1):
+            self.durations[tok.token_id(f"Duration_{k}")] = k
+
+    def _pitch(self, row: int, program: int, step: int) -> int | None:
+        sounding = [p for on, off, p in self.notes[row].get(program, ()) if on <= step < off]
+        return max(sounding) if sounding else None
+
+    def forbidden(self, row: int, bar: int, state) -> np.ndarray:
+        """``(128,)`` bool: the pitches voice ``state.program[row]`` may not take at its
+        current position."""
+        out = np.zeros(128, dtype=bool)
+        voice, position = int(state.program[row]), int(state.position[row])
+        if voice < 0 or position < 0 or bar < 0:
+            return out
+        step = self.bar_start[bar] + position
+        before = self._pitch(row, voice, step - 1)
+        if before is None:
+            return out
+        pitches = np.arange(128)
+        own = np.sign(pitches - before)
+        for other in self.notes[row]:
+            if other == voice:
+                continue
+            then, now = self._pitch(row, other, step - 1), self._pitch(row, other, step)
+            if then is None or now is None or now == then:
+                continue
+            interval = abs(before - then) % 12
+            if interval in (0, 7):
+                out |= (np.abs(pitches - now) % 12 == interval) & (own == np.sign(now - then))
+        return out
+
+    def read(self, row: int, token: int, bar: int, state) -> None:
+        """Note a written note: its pitch and onset at ``Pitch``, its end at ``Duration``."""
+        pitch = self.tok.pitch_of(token)
+        if pitch is not None and bar >= 0:
+            self.open[row] = (int(state.program[row]), self.bar_start[bar] + int(state.position[row]), pitch)
+        elif self.durations[token] and self.open[row] is not None:
+            program, onset, pitch = self.open[row]
+            self.notes[row].setdefault(program, []).append((onset, onset + int(self.durations[token]), pitch))
+            self.open[row] = None
 
 
 def _check_num(num: int) -> None:

@@ -126,7 +126,7 @@ class EventsGenerator:
     def accompany(self, given: PrimerLike, num: int = 1, *, seed: int | None = None,
                   temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
                   key=None, scale: str | None = None, pitch_range=None, tracks=None,
-                  as_programs=None, ranges=None, below: bool = True) -> list[Score]:
+                  as_programs=None, ranges=None, below: bool = True, parallels: bool = True) -> list[Score]:
         """Keep ``given``'s tracks note for note and write the model's other instruments
         (chords for a melody, alto, tenor and bass for a soprano) for its whole length.
 
@@ -143,6 +143,8 @@ class EventsGenerator:
             ranges: program -> ``"36-60"`` or (low, high): one written instrument's range.
             below: keep every written note at or below the given notes sounding where it
                 starts (parts under the melody; no voice above the soprano). False: free.
+            parallels: False forbids written notes moving in parallel fifths or octaves
+                with another voice (four-part writing); True (default) leaves it to the model.
 
         Returns:
             ``num`` scores (beats): the kept tracks unchanged, then one track per written instrument.
@@ -163,7 +165,7 @@ class EventsGenerator:
         rng = np.random.default_rng(self.last_seed)
         with one_blas_thread():
             return accompanist.accompany(piece, num, options, rng, as_programs=as_programs, ranges=ranges,
-                                         below=below)
+                                         below=below, parallels=parallels)
 
     def infill(self, piece: PrimerLike, bars, num: int = 1, *, track: int | None = None, candidates: int = 8,
                seed: int | None = None, temperature: float | None = None, top_k: int | None = None,

@@ -30,7 +30,6 @@ import time
 import numpy as np
 
 from bench._common import print_table, write_results
-from seqart.tokenizers.events import DRUM_PROGRAM
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,18 +46,16 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def code_of(track) -> int:
-    return DRUM_PROGRAM if track.is_drum else int(track.program)
-
-
-def ordered(score, programs):
-    """``score`` with its tracks in the order of ``programs`` (missing ones: None)."""
+def ordered(score, programs, fill: bool = False):
+    """``score`` with one track per program of ``programs``, in that order: a program it
+    lacks is an empty track with ``fill``, else the piece is skipped (None)."""
+    from seqart.generate.events import new_track, program_code
     from seqart.score import Score
 
-    by_code = {code_of(t): t for t in score.tracks}
-    if set(by_code) != set(programs):
+    by_code = {program_code(t): t for t in score.tracks}
+    if not fill and set(by_code) != set(programs):
         return None
-    return Score(tracks=[by_code[p] for p in programs], time_signatures=score.time_signatures)
+    return Score(tracks=[by_code.get(p) or new_track(p, []) for p in programs], time_signatures=score.time_signatures)
 
 
 def measure(pieces: list, keys: list, voices: bool) -> dict:
@@ -106,10 +103,6 @@ def main() -> None:
     corpus = CorpusDataset.open(args.data)
     tok = corpus.tokenizer
     gen = seqart.load(args.model)
-    if gen.programs is None:  # a run still training has no programs.json yet: the corpus's
-        from seqart.generate.events import programs_of
-
-        gen.programs = programs_of(corpus.split("train"), tok)
     programs = sorted(gen.programs)
     real, written, keys, seconds = [], [], [], []
     for i, ids in enumerate(corpus.split("test")):
@@ -119,7 +112,8 @@ def main() -> None:
         if piece is None:
             continue
         if args.bars:
-            piece = piece.slice(0.0, piece.bar_starts(piece.end + 1e-9)[min(args.bars, len(piece.bar_starts(piece.end + 1e-9)) - 1)])
+            starts = piece.bar_starts(piece.end + 1e-9)
+            piece = piece.slice(0.0, starts[min(args.bars, len(starts) - 1)])
         melody = piece.tracks[0]
         if not melody.notes:
             continue
@@ -128,9 +122,8 @@ def main() -> None:
         song = gen.accompany(given, num=1, seed=args.seed + i, temperature=args.temperature,
                              parallels=not args.no_parallels)[0]
         seconds.append(time.perf_counter() - started)
-        song = ordered(song, programs) or Score(tracks=[song.tracks[0]] + [
-            next((t for t in song.tracks[1:] if code_of(t) == p), type(melody)(notes=[], program=p))
-            for p in programs[1:]], time_signatures=song.time_signatures)
+        song = Score(tracks=[song.tracks[0]] + ordered(Score(tracks=song.tracks[1:]), programs[1:], fill=True).tracks,
+                     time_signatures=song.time_signatures)
         real.append(piece)
         written.append(song)
         keys.append(estimate_key(np.array([n.pitch for n in melody.notes]),

@@ -70,6 +70,7 @@ def main() -> None:
     import seqart
     from seqart.corpora import CorpusDataset
     from seqart.evaluate.accompaniment import strong_beat_coverage
+    from seqart.generate.events import new_track
     from seqart.models.melody_lm.events_generator import parse_bar_span
     from seqart.score import Score
 
@@ -78,10 +79,6 @@ def main() -> None:
     corpus = CorpusDataset.open(args.data)
     tok = corpus.tokenizer
     gen = seqart.load(args.model)
-    if gen.programs is None:  # a run still training has no programs.json yet: the corpus's
-        from seqart.generate.events import programs_of
-
-        gen.programs = programs_of(corpus.split("train"), tok)
     versions = {"real": [], f"infill, {args.candidates} candidates": [], "infill, 1 candidate": [],
                 "unconditional": []}
     coverage = {name: [0, 0] for name in versions}
@@ -105,7 +102,7 @@ def main() -> None:
         if args.track is not None:  # the unconditional sample's part of the same instrument
             program = piece.tracks[args.track - 1].program
             kept = [t for t in free.tracks if t.program == program and not t.is_drum]
-            free = Score(tracks=kept or [type(piece.tracks[0])(notes=[], program=program)],
+            free = Score(tracks=kept or [new_track(program, [])],
                          time_signatures=free.time_signatures)
         measured = (("real", piece, span), (f"infill, {args.candidates} candidates", best, span),
                     ("infill, 1 candidate", blind, span), ("unconditional", free, (0.0, span[1] - span[0])))

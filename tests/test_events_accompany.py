@@ -9,24 +9,19 @@ import pytest
 
 from seqart.errors import ScoreError
 from seqart.score import Note, Score, TimeSignature, Track
-from tests.test_events_lm import band
+from tests.test_events_lm import band, band_corpus
 
 
 @pytest.fixture(scope="module")
 def tracks_run(tmp_path_factory):
-    from seqart.corpora.build import build_corpus
     from seqart.train.config import parse_settings
     from seqart.workflows.train import train
 
     root = tmp_path_factory.mktemp("tracks")
-    (root / "midi").mkdir()
-    for seed in range(30):
-        band(seed).write(root / "midi" / f"band{seed:02d}.mid")
-    build_corpus(root / "midi", root / "corpus", representation="events", tokenizer_config={"order": "tracks"},
-                 workers=1, progress=False, valid_fraction=0.2, test_fraction=0.2, use_cache=False)
+    corpus = band_corpus(root, order="tracks")
     settings = parse_settings(["d_model=32", "num_layers=1", "num_heads=2", "ff_dim=64", "context=64",
                                "batch_size=4", "seq_len=48", "val_every=10", "checkpoint_every=10", "threads=1"])
-    train("events-transformer", root / "corpus", root / "run", steps=20, settings=settings, progress=False)
+    train("events-transformer", corpus, root / "run", steps=20, settings=settings, progress=False)
     return root / "run"
 
 

@@ -93,17 +93,21 @@ def test_recipe_tracks_are_checked(tmp_path):
     assert load_recipe(tmp_path / "r.json").tracks == (("Soprano", 40), ("Bass", 43))
 
 
-@pytest.fixture(scope="module")
-def events_corpus(tmp_path_factory):
+def band_corpus(root, **tokenizer_config):
+    """An events corpus of 30 two-bar band pieces (``band(0..29)``) in ``root / "corpus"``."""
     from seqart.corpora.build import build_corpus
 
-    root = tmp_path_factory.mktemp("events")
     (root / "midi").mkdir()
     for seed in range(30):
         band(seed).write(root / "midi" / f"band{seed:02d}.mid")
-    build_corpus(root / "midi", root / "corpus", representation="events", workers=1, progress=False,
-                 valid_fraction=0.2, test_fraction=0.2, use_cache=False)
+    build_corpus(root / "midi", root / "corpus", representation="events", tokenizer_config=tokenizer_config,
+                 workers=1, progress=False, valid_fraction=0.2, test_fraction=0.2, use_cache=False)
     return root / "corpus"
+
+
+@pytest.fixture(scope="module")
+def events_corpus(tmp_path_factory):
+    return band_corpus(tmp_path_factory.mktemp("events"))
 
 
 SIZES = {"events-transformer": {"d_model": 32, "num_layers": 1, "num_heads": 2, "ff_dim": 64, "context": 64},

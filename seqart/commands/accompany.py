@@ -13,28 +13,42 @@ from seqart.commands.common import guarded
 
 DEFAULT_ACCOMPANIST = "folk-chords"  # seqart.workflows.accompany.DEFAULT_ACCOMPANIST, without importing it
 
+# options both commands take
+OutOpt = Annotated[str, typer.Option("--out", "-o", help="Output file (with --num N: out-1.mid ...), or a folder ending in '/'.")]
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Shipped events model or model/run folder (trained with --set order=tracks).")]
+TempOpt = Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default 1.0).")]
+TopKOpt = Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest tokens.")]
+TopPOpt = Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")]
+KeyOpt = Annotated[Optional[str], typer.Option(help="Hold the written notes to this key's scale, e.g. 'G', 'E minor'.")]
+ScaleOpt = Annotated[Optional[str], typer.Option(help="major, natural-minor, dorian, mixolydian, ... (with --key).")]
+RangeOpt = Annotated[Optional[str], typer.Option("--range", help="Pitch range of the written notes, e.g. 36-72.")]
+SeedOpt = Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")]
+AudioOpt = Annotated[bool, typer.Option("--audio", help="Also write a .wav preview of each file.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+
 
 @guarded
 def accompany_command(
     given: Annotated[Path, typer.Argument(help="Melody (or tracks) to keep: MIDI, MusicXML, ABC, or audio to transcribe.")],
-    out: Annotated[str, typer.Option("--out", "-o", help="Output file (with --num N: out-1.mid ...), or a folder ending in '/'.")] = "song.mid",
-    model: Annotated[str, typer.Option("--model", "-m", help="Shipped events model or model/run folder (trained with --set order=tracks).")] = DEFAULT_ACCOMPANIST,
+    out: OutOpt = "song.mid",
+    model: ModelOpt = DEFAULT_ACCOMPANIST,
     num: Annotated[int, typer.Option("--num", "-n", help="How many accompaniments.")] = 1,
     track: Annotated[Optional[List[int]], typer.Option("--track", help="Track of the file to keep, from 1 (repeatable; default: all).")] = None,
     as_program: Annotated[Optional[List[int]], typer.Option("--as", help="Model program each kept track is read as (repeatable; default: the model's first instruments).")] = None,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default 1.0).")] = None,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest tokens.")] = None,
-    top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,
-    key: Annotated[Optional[str], typer.Option(help="Hold the written parts to this key's scale, e.g. 'G', 'E minor'.")] = None,
-    scale: Annotated[Optional[str], typer.Option(help="major, natural-minor, dorian, mixolydian, ... (with --key).")] = None,
-    pitch_range: Annotated[Optional[str], typer.Option("--range", help="Pitch range of the written parts, e.g. 36-72.")] = None,
+    temperature: TempOpt = None,
+    top_k: TopKOpt = None,
+    top_p: TopPOpt = None,
+    key: KeyOpt = None,
+    scale: ScaleOpt = None,
+    pitch_range: RangeOpt = None,
     part_range: Annotated[Optional[List[str]], typer.Option("--part-range", help="One part's range, PROGRAM=LOW-HIGH, e.g. 24=C3-C5 (repeatable).")] = None,
     above: Annotated[bool, typer.Option("--above", help="Let written notes go above the given ones (default: they stay under the melody).")] = False,
     no_parallels: Annotated[bool, typer.Option("--no-parallels", help="No parallel fifths or octaves between voices (four-part writing, e.g. chorales).")] = False,
-    seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")] = None,
-    audio: Annotated[bool, typer.Option("--audio", help="Also write a .wav preview of each file.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")] = False,
+    seed: SeedOpt = None,
+    fmt: FormatOpt = None,
+    audio: AudioOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Accompany a melody: its notes stay as they are, the model writes the other parts (chords for a
     tune with the default model; alto, tenor and bass for a soprano with a chorale model)."""
@@ -44,32 +58,28 @@ def accompany_command(
                                 temperature=temperature, top_k=top_k, top_p=top_p, key=key, scale=scale,
                                 pitch_range=pitch_range, tracks=track or None, as_programs=as_program or None,
                                 ranges=_part_ranges(part_range), below=not above, parallels=not no_parallels)
-    for path, score in result.written:
-        typer.echo(f"wrote {path} ({len(score.tracks)} tracks, {score.num_notes} notes)")
-    for path in result.audio:
-        typer.echo(f"wrote {path}")
-    typer.echo(f"seed {result.seed}", err=True)
+    _report(result)
 
 
 @guarded
 def infill_command(
     piece: Annotated[Path, typer.Argument(help="The piece: MIDI, MusicXML or ABC.")],
     bars: Annotated[str, typer.Option("--bars", "-b", help="Bars to write again, from 1: 5-8, or one bar: 5.")],
-    out: Annotated[str, typer.Option("--out", "-o", help="Output file (with --num N: out-1.mid ...), or a folder ending in '/'.")] = "infilled.mid",
-    model: Annotated[str, typer.Option("--model", "-m", help="Shipped events model or model/run folder (trained with --set order=tracks).")] = DEFAULT_ACCOMPANIST,
+    out: OutOpt = "infilled.mid",
+    model: ModelOpt = DEFAULT_ACCOMPANIST,
     track: Annotated[Optional[int], typer.Option("--track", help="Write only this track, from 1 (default: every track).")] = None,
     num: Annotated[int, typer.Option("--num", "-n", help="How many versions.")] = 1,
     candidates: Annotated[int, typer.Option(help="Spans written per version; the one that fits what follows best is likeliest to be kept.")] = 8,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default 1.0).")] = None,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest tokens.")] = None,
-    top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,
-    key: Annotated[Optional[str], typer.Option(help="Hold the written notes to this key's scale.")] = None,
-    scale: Annotated[Optional[str], typer.Option(help="major, natural-minor, dorian, ... (with --key).")] = None,
-    pitch_range: Annotated[Optional[str], typer.Option("--range", help="Pitch range of the written notes, e.g. 36-72.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")] = None,
-    audio: Annotated[bool, typer.Option("--audio", help="Also write a .wav preview of each file.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")] = False,
+    temperature: TempOpt = None,
+    top_k: TopKOpt = None,
+    top_p: TopPOpt = None,
+    key: KeyOpt = None,
+    scale: ScaleOpt = None,
+    pitch_range: RangeOpt = None,
+    seed: SeedOpt = None,
+    fmt: FormatOpt = None,
+    audio: AudioOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write some bars of a piece again (of one track, or all), to fit what comes before and after;
     every note outside them stays as it is."""
@@ -78,6 +88,10 @@ def infill_command(
     result = infill_to_files(piece, out, bars, model, num, fmt=fmt, force=force, audio=audio, track=track,
                              candidates=candidates, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
                              key=key, scale=scale, pitch_range=pitch_range)
+    _report(result)
+
+
+def _report(result) -> None:
     for path, score in result.written:
         typer.echo(f"wrote {path} ({len(score.tracks)} tracks, {score.num_notes} notes)")
     for path in result.audio:

@@ -64,8 +64,7 @@ class EventsSampler:
             ScoreError: for invalid options or a primer the model cannot continue.
         """
         options.check()
-        if not 1 <= num <= 10_000:
-            raise ScoreError(f"num must be 1-10000, got {num}")
+        check_num(num)
         tok = self.tok
         prefix, primer_bars = self._prefix(primer, options)
         grammar = self._grammar(primer, options, ranges=ranges)
@@ -130,16 +129,11 @@ class EventsSampler:
         """The grammar with this call's programs, ranges and key."""
         programs = set(self.programs) if self.programs is not None else None
         if primer is not None and programs is not None and self.tok.config.programs:
-            programs |= {DRUM_PROGRAM if t.is_drum else int(t.program) for t in primer.tracks if t.notes}
+            programs |= {program_code(t) for t in primer.tracks if t.notes}
         pitched = sorted(p for p in (programs if programs is not None else range(128)) if p != DRUM_PROGRAM)
         if not self.tok.config.programs:
             pitched = [0]
-        classes = allowed_pitch_classes(options.key, options.scale)
-        return EventsGrammar(
-            self.tok, programs=sorted(programs) if programs is not None else None,
-            pitch_ranges=program_ranges(pitched, options.pitch_range, ranges),
-            pitch_classes={p: sorted(classes) for p in pitched} if classes is not None else None,
-            unisons=unisons)
+        return constrained_grammar(self.tok, programs, pitched, options, ranges, unisons)
 
     def _to_score(self, prefix: list[int], row: np.ndarray, primer: Score | None,
                   options: SamplingOptions) -> Score:
@@ -149,16 +143,18 @@ class EventsSampler:
         if tokens[-1] != tok.EOS_ID:
             tokens = np.append(tokens, tok.EOS_ID)
         whole = tok.decode(tokens)
-        _cut_at(whole, _last_bar_line(whole, bars=tokens.tolist().count(tok.token_id("Bar"))))
+        end = last_bar_line(whole, bars=tokens.tolist().count(tok.token_id("Bar")))
+        for track in whole.tracks:
+            track.notes = cut_notes(track.notes, end)
         if primer is None:
             score = whole
         else:
             score = primer.copy()
-            before = {_voice(t): len(t.notes) for t in tok.decode(np.append(prefix, tok.EOS_ID)).tracks}
+            before = {program_code(t): len(t.notes) for t in tok.decode(np.append(prefix, tok.EOS_ID)).tracks}
             for track in whole.tracks:
-                new = track.notes[before.get(_voice(track), 0):]
+                new = track.notes[before.get(program_code(track), 0):]
                 if new:
-                    _track_for(score, _voice(track)).notes.extend(new)
+                    _track_for(score, program_code(track)).notes.extend(new)
             for track in score.tracks:
                 track.notes.sort(key=lambda n: (n.start, n.pitch))
         if options.tempo is not None:
@@ -166,32 +162,55 @@ class EventsSampler:
         return score
 
 
-def _last_bar_line(score: Score, bars: int) -> float:
+def check_num(num) -> None:
+    """Raise :class:`ScoreError` unless ``num`` (pieces in one batch) is a whole number 1-10000."""
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or not 1 <= num <= 10_000:
+        raise ScoreError(f"num must be 1-10000, got {num!r}")
+
+
+def constrained_grammar(tok: EventsTokenizer, programs, pitched, options: SamplingOptions, ranges=None,
+                        unisons: bool = False) -> EventsGrammar:
+    """The grammar of a call: ``programs`` (None: any), and on the ``pitched`` programs
+    the call's ranges (:func:`program_ranges`) and key (``options.key``/``scale``)."""
+    classes = allowed_pitch_classes(options.key, options.scale)
+    return EventsGrammar(
+        tok, programs=sorted(programs) if programs is not None else None,
+        pitch_ranges=program_ranges(pitched, options.pitch_range, ranges),
+        pitch_classes={p: sorted(classes) for p in pitched} if classes is not None and pitched else None,
+        unisons=unisons)
+
+
+def last_bar_line(score: Score, bars: int) -> float:
     """Beat of the bar line that closes bar number ``bars`` (from 1) of ``score``."""
     end = max((n.end for t in score.tracks for n in t.notes), default=0.0)
     return score.bar_starts(end + 64 * max([1.0] + [s.bar_beats for s in score.time_signatures]))[bars]
 
 
-def _cut_at(score: Score, beat: float) -> None:
-    """End every note of ``score`` still sounding at ``beat`` there: a note tied on from
+def cut_notes(notes: list[Note], beat: float) -> list[Note]:
+    """``notes`` with each one still sounding at ``beat`` ended there: a note tied on from
     an earlier bar does not ring past the last bar asked for."""
-    for track in score.tracks:
-        track.notes = [n if n.end <= beat else Note(n.pitch, n.start, beat - n.start, n.velocity)
-                       for n in track.notes]
+    return [n if n.end <= beat else Note(n.pitch, n.start, beat - n.start, n.velocity) for n in notes]
 
 
-def _voice(track: Track) -> int:
+def program_code(track: Track) -> int:
     """A track's program code: 0-127, or :data:`DRUM_PROGRAM` for drums."""
     return DRUM_PROGRAM if track.is_drum else int(track.program)
 
 
-def _track_for(score: Score, voice: int) -> Track:
-    """The first track of ``score`` playing ``voice`` (a program code), added if there is none."""
+def new_track(program: int, notes: list[Note]) -> Track:
+    """A track playing the program code ``program`` (drums for :data:`DRUM_PROGRAM`),
+    named after it."""
+    drum = program == DRUM_PROGRAM
+    return Track(notes=notes, program=0 if drum else program, is_drum=drum,
+                 name="drums" if drum else f"program {program}")
+
+
+def _track_for(score: Score, program: int) -> Track:
+    """The first track of ``score`` playing ``program`` (a program code), added if there is none."""
     for track in score.tracks:
-        if _voice(track) == voice:
+        if program_code(track) == program:
             return track
-    track = Track(notes=[], program=0 if voice == DRUM_PROGRAM else voice, is_drum=voice == DRUM_PROGRAM,
-                  name="drums" if voice == DRUM_PROGRAM else f"program {voice}")
+    track = new_track(program, [])
     score.tracks.append(track)
     return track
 

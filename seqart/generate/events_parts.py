@@ -46,15 +46,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from seqart.errors import ScoreError, TokenizerError
-from seqart.generate.constraints import allowed_pitch_classes
-from seqart.generate.events import program_ranges
+from seqart.generate.events import (
+    MAX_TOKENS_PER_BAR,
+    check_num,
+    constrained_grammar,
+    cut_notes,
+    last_bar_line,
+    new_track,
+    program_code,
+)
 from seqart.generate.events_grammar import EventsGrammar
 from seqart.generate.melody import SamplingOptions, draw_tokens
 from seqart.score import Note, Score, Track
 from seqart.tokenizers.events import DRUM_PROGRAM, EventsTokenizer
-
-#: Most tokens the model may write per bar of the given piece.
-MAX_TOKENS_PER_BAR = 2048
 
 
 @dataclass
@@ -184,39 +188,39 @@ class PartWriter:
             ScoreError: for a piece without notes, one the tokenizer cannot hold, or
                 programs that do not fit the model.
         """
-        _check_num(num)
+        check_num(num)
         tracks = [t for t in given.tracks if t.notes]
         if not tracks:
             raise ScoreError(f"{given.source or 'the given piece'}: no notes to accompany")
         codes = given_programs(tracks, self.programs, as_programs)
-        as_read = Score(tracks=[Track(notes=t.notes, program=0 if c == DRUM_PROGRAM else c, is_drum=c == DRUM_PROGRAM)
-                                for t, c in zip(tracks, codes)],
+        as_read = Score(tracks=[new_track(c, t.notes) for t, c in zip(tracks, codes)],
                         tempos=given.tempos, time_signatures=given.time_signatures)
         written = frozenset(p for p in self.programs if p not in codes)
         bars = self._bars(as_read, given.source)
         for bar in bars:
             bar.writable = written
-        ceilings = self._ceilings(as_read, len(bars)) if below else None
-        guard = None if parallels else _NoParallels(self.tok, as_read, len(bars), num)
+        starts = as_read.bar_starts(as_read.end + 64 * 8)[:len(bars)]  # beats
+        ceilings = self._ceilings(as_read, starts) if below else None
+        guard = None if parallels else _NoParallels(self.tok, as_read, starts, num)
         rows, _ = self._write(bars, set(codes) | written, written, num, options, rng, ranges=ranges,
                               ceilings=ceilings, guard=guard)
         out = []
         for row in rows:
             whole = self._decode(row)
-            end = whole.bar_starts(whole.end + 64 * 8)[len(bars)]
+            end = last_bar_line(whole, len(bars))
             score = given.copy()
             for program in sorted(written):
-                notes = [_cut(n, end) for n in _notes_of(whole, program)]
+                notes = cut_notes(_notes_of(whole, program), end)
                 if notes:
-                    score.tracks.append(_new_track(program, notes))
+                    score.tracks.append(new_track(program, notes))
             out.append(score)
         return out
 
-    def _ceilings(self, given: Score, n_bars: int) -> np.ndarray:
+    def _ceilings(self, given: Score, starts: list[float]) -> np.ndarray:
         """``(bars, positions)``: the highest given pitch sounding at each grid step of
-        each bar, 127 where none sounds."""
+        each bar (bar lines at ``starts``, beats), 127 where none sounds."""
         spb = self.tok.config.steps_per_beat
-        starts = given.bar_starts(given.end + 64 * 8)[:n_bars]
+        n_bars = len(starts)
         out = np.full((n_bars, self.tok.n_positions), 127, dtype=np.int64)
         grid = np.arange(self.tok.n_positions) / spb  # beats from the bar line
         highest = np.full((n_bars, self.tok.n_positions), -1, dtype=np.int64)
@@ -243,12 +247,12 @@ class PartWriter:
             ScoreError: a span outside the piece, a track that does not exist or has no
                 program the model may write, bad options.
         """
-        _check_num(num)
+        check_num(num)
         if not 1 <= candidates <= 256:
             raise ScoreError(f"candidates must be 1-256, got {candidates}")
         if piece.num_notes == 0:
             raise ScoreError(f"{piece.source or 'the piece'}: no notes")
-        codes = [_code(t) for t in piece.tracks]
+        codes = [program_code(t) for t in piece.tracks]
         bars = self._bars(piece, piece.source)
         if not 1 <= first_bar <= last_bar <= len(bars):
             raise ScoreError(f"bars {first_bar}-{last_bar} are not within the piece's {len(bars)} bars")
@@ -283,15 +287,15 @@ class PartWriter:
             return start - 1e-9 <= note.start < end - 1e-9
 
         for track in score.tracks:
-            if _code(track) in targets:
+            if program_code(track) in targets:
                 track.notes = [n for n in track.notes if not inside(n)]
         for program in sorted(targets):
-            notes = [_cut(n, end) for n in _notes_of(whole, program) if inside(n)]
+            notes = cut_notes([n for n in _notes_of(whole, program) if inside(n)], end)
             if not notes:
                 continue
-            home = next((t for t in score.tracks if _code(t) == program), None)
+            home = next((t for t in score.tracks if program_code(t) == program), None)
             if home is None:
-                home = _new_track(program, [])
+                home = new_track(program, [])
                 score.tracks.append(home)
             home.notes = sorted(home.notes + notes, key=lambda n: (n.start, n.pitch))
         return score
@@ -308,17 +312,11 @@ class PartWriter:
         """The grammar: every program of the piece, key and range on the written ones;
         doubled notes allowed only when the given tracks have one."""
         pitched = [p for p in written if p != DRUM_PROGRAM]
-        classes = allowed_pitch_classes(options.key, options.scale)
-        settings = {
-            "programs": sorted(programs),
-            "pitch_ranges": program_ranges(pitched, options.pitch_range, ranges),
-            "pitch_classes": {p: sorted(classes) for p in pitched} if classes is not None and pitched else None,
-        }
         flat = [self.tok.BOS_ID] + [t for bar in bars for t in bar.header + [x for _, s in bar.sections for x in s]]
-        strict = EventsGrammar(self.tok, **settings)
+        strict = constrained_grammar(self.tok, programs, pitched, options, ranges)
         if strict.accepts(flat + [self.tok.EOS_ID]):
             return strict
-        return EventsGrammar(self.tok, unisons=True, **settings)
+        return constrained_grammar(self.tok, programs, pitched, options, ranges, unisons=True)
 
     def _write(self, bars: list[GivenBar], programs: set[int], written: frozenset, num: int,
                options: SamplingOptions, rng: np.random.Generator,
@@ -500,14 +498,14 @@ class _NoParallels:
     Args:
         tok: the events tokenizer (its grid).
         given: the given tracks, as the model reads them (programs).
-        n_bars: bars of the plan.
+        starts: the plan's bar lines, in beats.
         num: rows.
     """
 
-    def __init__(self, tok: EventsTokenizer, given: Score, n_bars: int, num: int):
+    def __init__(self, tok: EventsTokenizer, given: Score, starts: list[float], num: int):
         spb = tok.config.steps_per_beat
         self.tok = tok
-        self.bar_start = [int(round(b * spb)) for b in given.bar_starts(given.end + 64 * 8)[:n_bars]]
+        self.bar_start = [int(round(b * spb)) for b in starts]
         fixed: dict[int, list[tuple[int, int, int]]] = {}
         for track in given.tracks:
             if not track.is_drum:
@@ -558,29 +556,8 @@ class _NoParallels:
             self.open[row] = None
 
 
-def _check_num(num: int) -> None:
-    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or not 1 <= num <= 10_000:
-        raise ScoreError(f"num must be 1-10000, got {num!r}")
-
-
-def _code(track: Track) -> int:
-    """A track's program code: 0-127, or :data:`DRUM_PROGRAM` for drums."""
-    return DRUM_PROGRAM if track.is_drum else int(track.program)
-
-
 def _notes_of(score: Score, program: int) -> list[Note]:
-    return [n for t in score.tracks if _code(t) == program for n in t.notes]
-
-
-def _cut(note: Note, end: float) -> Note:
-    """``note`` ending by ``end`` (beats)."""
-    return note if note.end <= end else Note(note.pitch, note.start, end - note.start, note.velocity)
-
-
-def _new_track(program: int, notes: list[Note]) -> Track:
-    drum = program == DRUM_PROGRAM
-    return Track(notes=notes, program=0 if drum else program, is_drum=drum,
-                 name="drums" if drum else f"program {program}")
+    return [n for t in score.tracks if program_code(t) == program for n in t.notes]
 
 
 def _names(programs: Sequence[int]) -> str:

@@ -48,20 +48,12 @@ def accompany_to_files(given: str | Path | Score, out: str | Path, model: str | 
         SeqartError: a model that cannot accompany, or bad options.
         OutputExistsError: an output exists and ``force`` is False (checked before any work).
     """
-    from seqart.models.loading import load_generator
-    from seqart.utils.paths import output_paths, refuse_existing
-
-    paths = output_paths(out, num, fmt, overwrite=force)
-    if audio:
-        refuse_existing([p.with_suffix(".wav") for p in paths], overwrite=force)
+    paths = _output_paths(out, num, fmt, force, audio)
     if not isinstance(given, Score):
         from seqart.audio import read_score_or_audio
 
         given = read_score_or_audio(given)
-    generator = load_generator(model)
-    if not hasattr(generator, "accompany"):
-        raise SeqartError(f"{model}: a {generator.model_type} model cannot accompany; use an events model "
-                          f"trained in tracks order (default: {DEFAULT_ACCOMPANIST})")
+    generator = _generator_that(model, "accompany", "accompany")
     scores = generator.accompany(given, num, **options)
     return _write(scores, paths, generator.last_seed, fmt, audio, force)
 
@@ -83,20 +75,35 @@ def infill_to_files(piece: str | Path | Score, out: str | Path, bars, model: str
         SeqartError: a model that cannot infill, or bad options.
         OutputExistsError: an output exists and ``force`` is False (checked before any work).
     """
-    from seqart.models.loading import load_generator
+    paths = _output_paths(out, num, fmt, force, audio)
+    if not isinstance(piece, Score):
+        piece = Score.from_file(piece)
+    generator = _generator_that(model, "infill", "write bars again")
+    scores = generator.infill(piece, bars, num, **options)
+    return _write(scores, paths, generator.last_seed, fmt, audio, force)
+
+
+def _output_paths(out: str | Path, num: int, fmt: str | None, force: bool, audio: bool) -> list[Path]:
+    """The files to write (and their ``.wav`` previews with ``audio``), refused before any
+    work if one exists and ``force`` is False."""
     from seqart.utils.paths import output_paths, refuse_existing
 
     paths = output_paths(out, num, fmt, overwrite=force)
     if audio:
         refuse_existing([p.with_suffix(".wav") for p in paths], overwrite=force)
-    if not isinstance(piece, Score):
-        piece = Score.from_file(piece)
+    return paths
+
+
+def _generator_that(model: str | Path, method: str, doing: str):
+    """``model`` loaded, if its generator has ``method`` (else a one-line error saying it
+    cannot ``doing``)."""
+    from seqart.models.loading import load_generator
+
     generator = load_generator(model)
-    if not hasattr(generator, "infill"):
-        raise SeqartError(f"{model}: a {generator.model_type} model cannot write bars again; use an events "
-                          f"model trained in tracks order (default: {DEFAULT_ACCOMPANIST})")
-    scores = generator.infill(piece, bars, num, **options)
-    return _write(scores, paths, generator.last_seed, fmt, audio, force)
+    if not hasattr(generator, method):
+        raise SeqartError(f"{model}: a {generator.model_type} model cannot {doing}; use an events model "
+                          f"trained in tracks order (default: {DEFAULT_ACCOMPANIST})")
+    return generator
 
 
 def _write(scores: list[Score], paths: list[Path], seed: int | None, fmt: str | None, audio: bool,

@@ -104,22 +104,16 @@ class EventsGenerator:
             ScoreError: for invalid options, or options that do not apply (``steps``,
                 ``ending``, ``style``, ``form``, ``track``).
         """
-        from seqart.generate.melody import SamplingOptions
-
         refuse_options(f"{self.model_type} (event tokens)",
                        {"steps": steps, "ending": ending, "style": style, "form": form, "track": track},
                        "it continues every track of a multi-track piece, bar by bar")
         if primer is not None:
             primer = read_primer(primer)
-        options = SamplingOptions.parse(
-            bars=DEFAULT_BARS if bars is None else bars,
-            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
-            top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range,
-            time_signature=time_signature, tempo=tempo, ending="free")
+        options, rng = self._seeded(seed, temperature, bars=DEFAULT_BARS if bars is None else bars, top_k=top_k,
+                                    top_p=top_p, key=key, scale=scale, pitch_range=pitch_range,
+                                    time_signature=time_signature, tempo=tempo)
         from seqart.utils.threads import one_blas_thread
 
-        self.last_seed = draw_seed(seed)
-        rng = np.random.default_rng(self.last_seed)
         with one_blas_thread():
             return self._sampler.sample(num, options, rng, primer=primer, ranges=ranges)
 
@@ -153,16 +147,12 @@ class EventsGenerator:
             ScoreError: a model trained in time order, a piece without notes, bad options.
         """
         from seqart.generate.events_parts import PartWriter
-        from seqart.generate.melody import SamplingOptions
         from seqart.utils.threads import one_blas_thread
 
         accompanist = PartWriter(self.lm, self.tokenizer, self.programs)
         piece = _kept_tracks(given if isinstance(given, Score) else read_primer(given), tracks)
-        options = SamplingOptions.parse(
-            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
-            top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range, ending="free")
-        self.last_seed = draw_seed(seed)
-        rng = np.random.default_rng(self.last_seed)
+        options, rng = self._seeded(seed, temperature, top_k=top_k, top_p=top_p, key=key, scale=scale,
+                                    pitch_range=pitch_range)
         with one_blas_thread():
             return accompanist.accompany(piece, num, options, rng, as_programs=as_programs, ranges=ranges,
                                          below=below, parallels=parallels)
@@ -190,19 +180,26 @@ class EventsGenerator:
             ScoreError: a model trained in time order, a span or track outside the piece, bad options.
         """
         from seqart.generate.events_parts import PartWriter
-        from seqart.generate.melody import SamplingOptions
         from seqart.utils.threads import one_blas_thread
 
         writer = PartWriter(self.lm, self.tokenizer, self.programs)
         first, last = parse_bar_span(bars)
         score = piece if isinstance(piece, Score) else read_primer(piece)
-        options = SamplingOptions.parse(
-            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
-            top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range, ending="free")
-        self.last_seed = draw_seed(seed)
-        rng = np.random.default_rng(self.last_seed)
+        options, rng = self._seeded(seed, temperature, top_k=top_k, top_p=top_p, key=key, scale=scale,
+                                    pitch_range=pitch_range)
         with one_blas_thread():
             return writer.infill(score, first, last, track, num, options, rng, candidates=candidates, ranges=ranges)
+
+    def _seeded(self, seed: int | None, temperature: float | None, **choices):
+        """The sampling options (``choices`` as :meth:`SamplingOptions.parse` takes them, the
+        model's default temperature for None) and a generator seeded with ``seed`` (or a
+        drawn seed, kept in ``last_seed``)."""
+        from seqart.generate.melody import SamplingOptions
+
+        options = SamplingOptions.parse(temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+                                        ending="free", **choices)
+        self.last_seed = draw_seed(seed)
+        return options, np.random.default_rng(self.last_seed)
 
     def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
         """Continue every track of ``score`` by ``bars`` bars; same options as :meth:`sample`."""

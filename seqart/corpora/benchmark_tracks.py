@@ -72,14 +72,11 @@ def roll_to_notes(roll, steps_per_beat: int) -> list[tuple[int, float, float]]:
     Raises:
         ScoreError: for a roll of another shape or a bad ``steps_per_beat``.
     """
+    from seqart.tokenizers.pianoroll import frames_to_score
+
     steps = _check_steps(steps_per_beat)
-    on = _check_roll(roll).astype(np.int8)
-    edges = np.diff(np.pad(on, ((1, 1), (0, 0))), axis=0).T  # (88, T + 1): +1 onset, -1 offset
-    start_key, start_frame = np.nonzero(edges == 1)  # by key, then frame: starts and ends pair up
-    _, end_frame = np.nonzero(edges == -1)
-    order = np.lexsort((start_key, start_frame))
-    return [(int(start_key[i]) + LOWEST_PITCH, start_frame[i] / steps, (end_frame[i] - start_frame[i]) / steps)
-            for i in order]
+    track = frames_to_score(_check_roll(roll), steps, low=LOWEST_PITCH).tracks[0]
+    return [(n.pitch, n.start, n.duration) for n in track.notes]
 
 
 def split_melody_chords(roll) -> tuple[np.ndarray, np.ndarray]:

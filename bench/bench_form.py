@@ -20,7 +20,7 @@ Rows (means over the pieces of a column where the metric is defined):
   variants of one tune);
 - ``pieces``: how many pieces the column holds.
 
-With ``--continue-style reel`` (the default; ``""`` skips it) a second table asks
+With ``--continue-style reel`` (the default; ``""`` skips it) a table asks
 whether continuations return to the primer's material as the style does: the
 first 4 full bars (and any pickup) of each test tune of that style are the
 primer, continued by 4 bars (``ending="free"``); the figure is the share of tunes
@@ -28,7 +28,12 @@ whose bars 5-6 restate bars 1-2 (similarity >= 0.6, exact pitches, as
 :func:`seqart.evaluate.form.bars_similarity` measures), for the real tunes and
 for the continuations, and the mean similarity.
 
-With ``--form AABB`` a third table samples ``--num`` melodies with that form (in the
+A second table calibrates the ``overlap`` row (``--no-overlap-check`` skips it): per
+meter, the overlap of length-matched samples (each as many full bars as a test tune
+drawn at random) and of ``--num`` real tunes of the valid split, whole, against the
+same test tunes; see :func:`overlap_check`.
+
+With ``--form AABB`` a further table samples ``--num`` melodies with that form (in the
 style of ``--form-style``, default reel) and measures, for every pair of sections,
 their similarity (:func:`seqart.evaluate.form.bars_similarity` over the section's
 8 bars): sections sharing a letter should be recognisably alike (>= 0.6), sections
@@ -74,6 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="style whose test tunes' first 4 bars are continued (default reel; '' skips it)")
     parser.add_argument("--form", default="", help="also sample with this form (e.g. AABB) and measure its sections")
     parser.add_argument("--form-style", default="reel", help="style of the --form samples (default reel)")
+    parser.add_argument("--no-overlap-check", dest="overlap_check", action="store_false",
+                        help="skip the overlap table of length-matched samples and real (valid split) tunes")
     parser.add_argument("--reference-group", choices=("auto", "meter"), default="auto",
                         help="auto: by meter, and by style where the corpus names styles; meter: by meter only")
     args = parser.parse_args(argv)
@@ -295,6 +302,63 @@ def form_sections(model: str, form: str, style: str, num: int, seed: int, sectio
     return rows
 
 
+def overlap_check(model: str, data: str | Path, meters: list[str], num: int, seed: int) -> list[dict]:
+    """How far the ``overlap`` row is from what real tunes reach, per meter of ``meters``.
+
+    The test split's tunes have their own lengths (4/4: a median of 12 full bars, mostly
+    Essen songs), and a melody's pitch range, pitches used and pitch-class entropy grow
+    with its length, so fixed-length samples are judged partly by their length. Two
+    columns tell the model from the yardstick:
+
+    - ``length_matched``: ``num`` melodies, each as many full bars long (at least 4) as a
+      test tune of that meter drawn at random (seeded);
+    - ``real``: ``num`` tunes of the *valid* split in that meter (all of them if fewer),
+      whole, against the same test tunes: what a perfect model's samples would reach
+      with this many pieces.
+
+    Returns:
+        one row per meter: ``{"meter", "length_matched", "real", "real_pieces"}`` (overlap
+        areas, the mean over the per-piece metrics, as ``seqart evaluate``).
+    """
+    from collections import Counter
+
+    import numpy as np
+
+    import seqart
+    from seqart.corpora import CorpusDataset
+    from seqart.evaluate import compare_metrics, metric_values
+    from seqart.evaluate.form import FormPiece
+    from seqart.evaluate.metrics import Piece
+
+    ds = CorpusDataset.open(data)
+    splits = {}
+    for split in ("test", "valid"):
+        for seq in ds.split(split):
+            score = ds.tokenizer.decode(np.asarray(seq))
+            splits.setdefault((split, meter_of(score)), []).append(score)
+    gen = seqart.load(model)
+    rng = np.random.default_rng(seed)
+
+    def overlap(scores, reference) -> float:
+        compared = compare_metrics(metric_values([Piece.of(s) for s in scores]), reference)
+        return float(np.mean([m.overlap for m in compared]))
+
+    rows = []
+    for meter in meters:
+        test, valid = splits.get(("test", meter), []), splits.get(("valid", meter), [])
+        if not test:
+            continue
+        reference = metric_values([Piece.of(s) for s in test])
+        lengths = Counter(int(b) for b in rng.choice([max(4, FormPiece(s).n_full) for s in test], num))
+        made = []
+        for bars, count in sorted(lengths.items()):
+            made += gen.sample(count, seed=seed + bars, bars=bars, time_signature=meter)
+        real = [valid[i] for i in sorted(rng.choice(len(valid), min(num, len(valid)), replace=False))] if valid else []
+        rows.append({"meter": meter, "length_matched": overlap(made, reference),
+                     "real": overlap(real, reference) if real else None, "real_pieces": len(real)})
+    return rows
+
+
 # ------------------------------------------------------------------ main
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
@@ -338,6 +402,19 @@ def main(argv: list[str] | None = None) -> int:
                          {"what": f"{args.model} continuations", "share": cont["generated_share"],
                           "mean": cont["generated_mean"]}])
     summary = {"continuations": cont} if cont else {}
+    if args.overlap_check and not args.samples_dir:
+        overlap_row = next(r for r in rows if r["metric"] == "overlap")
+        checks = overlap_check(args.model, args.data, args.meter_list, args.num, args.seed)
+        for row in checks:  # the default-sampling column of the table above, if there is one
+            row["fixed"] = overlap_row.get(f"gen {row['meter']}")
+        print_table("Overlap with the test tunes: the samples above, length-matched samples, and real tunes",
+                    [("meter", "meter", ""), (f"{args.bars} bars", "fixed", ".3f"),
+                     ("length-matched", "length_matched", ".3f"), ("real (valid split)", "real", ".3f"),
+                     ("real pieces", "real_pieces", "")], checks,
+                    note="length-matched: each melody as many full bars as a test tune drawn at random; real: "
+                         "tunes of the valid split, whole, against the same test tunes (what this many "
+                         "pieces of a perfect model would reach)")
+        summary["overlap_check"] = checks
     if args.form and not args.samples_dir:
         sections = form_sections(args.model, args.form.upper(), args.form_style, args.num, args.seed)
         print_table(f"Sections of {args.num} melodies sampled with --form {args.form.upper()} "

@@ -240,6 +240,12 @@ def test_bench_form_main_on_a_tiny_corpus(tmp_path, monkeypatch, capsys):
     data = json.loads((tmp_path / "results" / "form.json").read_text())
     pieces = next(r for r in data["rows"] if r["metric"] == "pieces")
     assert pieces["gen 4/4"] == 3 and pieces["gen 6/8"] == 3
+    checks = {row["meter"]: row for row in data["summary"]["overlap_check"]}
+    overlap = next(r for r in data["rows"] if r["metric"] == "overlap")
+    assert "4/4" in checks and all(row["fixed"] == overlap[f"gen {m}"] for m, row in checks.items())
+    assert all(0.0 <= row["length_matched"] <= 1.0 for row in checks.values())
+    assert all(row["real"] is None or 0.0 <= row["real"] <= 1.0 for row in checks.values())
+    assert "length-matched" in out
 
     # the same figures from files already generated
     folder = tmp_path / "generated"

@@ -100,3 +100,21 @@ def test_unknown_model_and_hostile_folders(tmp_path, tiny_run):
     (huge / "config.json").write_text(cfg)
     with pytest.raises(ModelError, match="hidden_size"):
         load_generator(huge)
+
+
+def test_top_k_holds_per_row_when_another_row_allows_fewer_tokens():
+    """A row narrowed to one token (a forced held step) must not switch top-k off for the others."""
+    from types import SimpleNamespace
+
+    from seqart.generate.melody import draw_tokens
+
+    logits = np.tile(np.linspace(0.0, 1.0, 12), (2, 1))  # token 11 the likeliest
+    mask = np.ones((2, 12), dtype=bool)
+    mask[0] = False
+    mask[0, 3] = True  # row 0: only token 3
+    options = SimpleNamespace(temperature=5.0, top_k=1, top_p=None)
+    drawn = {tuple(draw_tokens(logits, mask, options, np.random.default_rng(seed))) for seed in range(50)}
+    assert drawn == {(3, 11)}
+    options.top_k = 3
+    drawn = np.array([draw_tokens(logits, mask, options, np.random.default_rng(seed)) for seed in range(200)])
+    assert set(drawn[:, 0]) == {3} and set(drawn[:, 1]) == {9, 10, 11}

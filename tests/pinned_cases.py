@@ -14,8 +14,8 @@ and again when it moved to layout-3 tokens (triplets) with 1,000 more steps of s
 training, a gentler pull toward drawn section letters and continuations that answer their
 primer's opening. Every ``folk`` case and the melody-lstm folder again when the ending became
 a draw among its candidates (in proportion to the model's probability of the forced steps),
-section closes held their tonic a beat, top-k began to hold per row, and the shipped
-transformer was trained 2,400 steps further.
+section closes held their tonic a beat and were drawn the same way, top-k began to hold per
+row, and the shipped transformer was trained 2,400 steps further.
 """
 
 from __future__ import annotations

@@ -182,11 +182,11 @@ ANSWER_BIAS = 0.75
 PHRASE_BARS = 4
 #: The same for a letter the model drew itself (no ``--form``): a gentler pull, so its
 #: restatements vary about as much as the training tunes' do. With the shipped model
-#: (three seeds of 64 melodies against the test split), 0.25 keeps the share of bars that
-#: repeat an earlier bar within 10 points of the real tunes' (4/4: 0.22 against 0.13;
-#: 6/8: 0.25 against 0.22), where 0.5 went 11 points over in 4/4 (0.24); with no pull
-#: 0.19 and 0.24. (The model before it, 2,400 fewer steps trained, repeated less: 0.5 gave
-#: 0.19 and 0.28.)
+#: (six seeds of 64 melodies against the test split), 0.25 keeps the share of bars that
+#: repeat an earlier bar within 10 points of the real tunes' (4/4: 0.17 against 0.13;
+#: 6/8: 0.22 against 0.22). Measured when section closes still kept their likeliest
+#: candidate (which favoured restatement): 0.25 gave 0.22 and 0.25, 0.5 went 11 points
+#: over in 4/4 (0.24), no pull gave 0.19 and 0.24.
 DRAWN_RESTATE_BIAS = 0.25
 
 

@@ -302,7 +302,7 @@ def form_sections(model: str, form: str, style: str, num: int, seed: int, sectio
     return rows
 
 
-def overlap_check(model: str, data: str | Path, meters: list[str], num: int, seed: int) -> list[dict]:
+def overlap_check(model: str, data: str | Path, tests: dict, num: int, seed: int) -> list[dict]:
     """How far the ``overlap`` row is from what real tunes reach, per meter of ``meters``.
 
     The test split's tunes have their own lengths (4/4: a median of 12 full bars, mostly
@@ -315,6 +315,9 @@ def overlap_check(model: str, data: str | Path, meters: list[str], num: int, see
     - ``real``: ``num`` tunes of the *valid* split in that meter (all of them if fewer),
       whole, against the same test tunes: what a perfect model's samples would reach
       with this many pieces.
+
+    Args:
+        tests: meter -> the test split's Scores of that meter (as :func:`reference_sets` groups them).
 
     Returns:
         one row per meter: ``{"meter", "length_matched", "real", "real_pieces"}`` (overlap
@@ -331,11 +334,10 @@ def overlap_check(model: str, data: str | Path, meters: list[str], num: int, see
     from seqart.evaluate.metrics import Piece
 
     ds = CorpusDataset.open(data)
-    splits = {}
-    for split in ("test", "valid"):
-        for seq in ds.split(split):
-            score = ds.tokenizer.decode(np.asarray(seq))
-            splits.setdefault((split, meter_of(score)), []).append(score)
+    valids: dict = {}
+    for seq in ds.split("valid"):
+        score = ds.tokenizer.decode(np.asarray(seq))
+        valids.setdefault(meter_of(score), []).append(score)
     gen = seqart.load(model)
     rng = np.random.default_rng(seed)
 
@@ -344,10 +346,8 @@ def overlap_check(model: str, data: str | Path, meters: list[str], num: int, see
         return float(np.mean([m.overlap for m in compared]))
 
     rows = []
-    for meter in meters:
-        test, valid = splits.get(("test", meter), []), splits.get(("valid", meter), [])
-        if not test:
-            continue
+    for meter, test in tests.items():
+        valid = valids.get(meter, [])
         reference = metric_values([Piece.of(s) for s in test])
         lengths = Counter(int(b) for b in rng.choice([max(4, FormPiece(s).n_full) for s in test], num))
         made = []
@@ -404,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"continuations": cont} if cont else {}
     if args.overlap_check and not args.samples_dir:
         overlap_row = next(r for r in rows if r["metric"] == "overlap")
-        checks = overlap_check(args.model, args.data, args.meter_list, args.num, args.seed)
+        tests = {m: references[(m, "")] for m in args.meter_list if references.get((m, ""))}
+        checks = overlap_check(args.model, args.data, tests, args.num, args.seed)
         for row in checks:  # the default-sampling column of the table above, if there is one
             row["fixed"] = overlap_row.get(f"gen {row['meter']}")
         print_table("Overlap with the test tunes: the samples above, length-matched samples, and real tunes",

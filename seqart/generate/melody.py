@@ -218,6 +218,11 @@ def draw_tokens(logits: np.ndarray, mask: np.ndarray, options, rng: np.random.Ge
         np.put_along_axis(keep, order, keep_sorted, axis=1)
         p = np.where(keep, p, 0.0)
         p /= p.sum(axis=1, keepdims=True)
+    return _inverse_cdf(p, rng)
+
+
+def _inverse_cdf(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One column per row of ``p`` (rows, k; each row sums to 1), drawn with those probabilities."""
     u = rng.random((p.shape[0], 1))
     return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
 
@@ -410,13 +415,11 @@ class MelodySampler:
                                  f"(e.g. AABB), one per {tok.config.section_bars} bars")
         return style, form
 
-    def _bar_line(self, logits, state, bar_index: int, ctx: "_Run", logp=None):
+    def _bar_line(self, logits, state, bar_index: int, ctx: "_Run"):
         """Feed ``BAR`` (and, every ``section_bars`` bars of a layout-2 model, a section token:
         the form's letter, or one the model draws). Returns ``(logits, state)``."""
         tok = self.tok
         rows = len(logits)
-        if logp is not None:
-            logp += _log_softmax(logits)[:, BAR]
         logits, state = self.lm.step(np.full(rows, BAR), state)
         if tok.layout >= 2 and bar_index % tok.config.section_bars == 0:
             section = bar_index // tok.config.section_bars
@@ -432,12 +435,11 @@ class MelodySampler:
         return logits, state
 
     def _walk(self, logits, state, out: np.ndarray, first: int, pos: int, stop: int, step_mask: np.ndarray,
-              ctx: "_Run", primed: bool, opening: bool, forced=None, logp=None, echo=None, forced_logp=None):
+              ctx: "_Run", primed: bool, opening: bool, forced=None, forced_logp=None, echo=None):
         """Draw step tokens for grid positions ``pos`` to ``stop`` into ``out[:, pos - first]``,
         feeding bar lines; ``forced(pos) -> mask or None`` narrows the mask at a position;
-        ``logp`` (B,), if given, accumulates the model's log-probability of each drawn step
-        token and bar line; ``forced_logp`` (B,), if given, that of the steps where
-        ``forced`` narrowed a row's mask; ``echo(pos) -> (rows, token ids)`` raises those rows' logits of
+        ``forced_logp`` (B,), if given, accumulates the model's log-probability of the tokens
+        drawn where ``forced`` narrowed a row's mask; ``echo(pos) -> (rows, token ids)`` raises those rows' logits of
         those tokens by :data:`ANSWER_BIAS` (:meth:`_answer`).
         Returns ``(logits, state, stop)``."""
         bar_steps, tok = ctx.bar_steps, self.tok
@@ -447,7 +449,7 @@ class MelodySampler:
             off_beat[..., tok.triplet_id] = False
         while pos < stop:
             if pos > 0 and pos % bar_steps == 0:
-                logits, state = self._bar_line(logits, state, pos // bar_steps, ctx, logp)
+                logits, state = self._bar_line(logits, state, pos // bar_steps, ctx)
             mask = step_mask
             if pos == first and (primed or opening):
                 mask = step_mask.copy()
@@ -470,12 +472,9 @@ class MelodySampler:
                 drawn_from = drawn_from.copy() if drawn_from is logits else drawn_from
                 drawn_from[echoed] += ANSWER_BIAS
             choice = draw_tokens(drawn_from, mask, ctx.options, ctx.rng)
-            if logp is not None or (forced_logp is not None and narrowed is not None):
+            if forced_logp is not None and narrowed is not None and narrowed.any():
                 step_logp = np.take_along_axis(_log_softmax(logits), choice[:, None], axis=1)[:, 0]
-                if logp is not None:
-                    logp += step_logp
-                if forced_logp is not None and narrowed is not None:
-                    forced_logp += np.where(narrowed, step_logp, 0.0)
+                forced_logp += np.where(narrowed, step_logp, 0.0)
             out[:, pos - first] = choice
             if ctx.history is not None:
                 ctx.history[:, pos] = choice
@@ -512,7 +511,7 @@ class MelodySampler:
                 tonics[r * k + 1:(r + 1) * k:2] = settled[r].tonic
         starts = cadence_steps(meter, ctx.bar_steps)
         cadence = total_steps - ctx.bar_steps + np.array([starts[(j // 2) % len(starts)] for j in range(k)] * num)
-        candidates, _, forced_logp, logits, _ = self._candidates(logits, state, pos, total_steps, tonics, cadence,
+        candidates, forced_logp, logits, _ = self._candidates(logits, state, pos, total_steps, tonics, cadence,
                                                                  step_mask, ctx, primed, opening)
         forced_logp += _log_softmax(logits)[:, EOS]  # the model's wish to end the piece here
         choice = _draw_in_proportion(forced_logp.reshape(num, k), ctx.options, ctx.rng)
@@ -566,7 +565,7 @@ class MelodySampler:
         starts = cadence_steps(meter, ctx.bar_steps)
         last_bar = stop - ctx.bar_steps
         cadence = np.array([last_bar + starts[(j // 2) % len(starts)] if j % 2 == 0 else -1 for j in range(k)] * num)
-        candidates, _, forced_logp, logits, state = self._candidates(logits, state, pos, stop, tonics, cadence,
+        candidates, forced_logp, logits, state = self._candidates(logits, state, pos, stop, tonics, cadence,
                                                                      step_mask, ctx, primed, opening,
                                                                      hold=self.tok.config.steps_per_beat)
         weights = np.where(cadence >= 0, forced_logp, FREE_CLOSE_LOGP).reshape(num, k)
@@ -586,8 +585,8 @@ class MelodySampler:
             hold: steps the tonic lasts (then the candidate runs on freely); None: to ``stop``.
 
         Returns:
-            ``(candidates (rows * k, stop - pos), model log-probability of each (rows * k,),
-            that of its forced steps alone (rows * k,), logits after them, state after them)``.
+            ``(candidates (rows * k, stop - pos), the model's log-probability of each one's
+            forced steps (rows * k,), logits after them, state after them)``.
         """
         tok = self.tok
         k = len(tonics) // len(logits)
@@ -612,14 +611,14 @@ class MelodySampler:
             return masks
 
         candidates = np.empty((len(rows), stop - pos), dtype=np.int64)
-        logp, forced_logp = np.zeros(len(rows)), np.zeros(len(rows))
+        forced_logp = np.zeros(len(rows))
         if ctx.history is not None:  # each candidate restates and labels as its melody does
             ctx = replace(ctx, history=np.repeat(ctx.history, k, axis=0), letters=np.repeat(ctx.letters, k, axis=0))
         branch = getattr(self.lm, "branch", None)  # continuations that share what came before
         state = branch(state, k) if branch is not None else _repeat_rows(state, k)
         logits, state, _ = self._walk(np.repeat(logits, k, axis=0), state, candidates, pos, pos,
-                                      stop, allowed, ctx, primed, opening, forced, logp, forced_logp=forced_logp)
-        return candidates, logp, forced_logp, logits, state
+                                      stop, allowed, ctx, primed, opening, forced, forced_logp)
+        return candidates, forced_logp, logits, state
 
     def _step_mask(self, key: KeySignature | None, options: SamplingOptions) -> np.ndarray:
         """Boolean (V,) mask of the step tokens that may be drawn."""
@@ -681,8 +680,7 @@ def _draw_in_proportion(log_weights: np.ndarray, options, rng: np.random.Generat
         return log_weights.argmax(axis=1)
     scaled = log_weights / options.temperature
     p = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-    u = rng.random((len(p), 1)) * p.sum(axis=1, keepdims=True)
-    return np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), p.shape[1] - 1)
+    return _inverse_cdf(p / p.sum(axis=1, keepdims=True), rng)
 
 
 def _repeat_rows(state, num: int):

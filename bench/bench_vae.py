@@ -230,7 +230,7 @@ def main() -> None:
     corpus = CorpusDataset.open(args.data)
     rows, shift_rows, interp_rows = [], [], []
     prior_rows, usage_rows, usage_lines = [], [], []
-    per_span = {}  # (bars, bar_steps, decoder) -> (spans, teacher-forced, sampled accuracy per span)
+    per_span = {}  # model name -> (config, spans, teacher-forced, sampled accuracy per span)
     for folder in args.models:
         vae = MelodyVAE(folder)
         c = vae.config
@@ -240,10 +240,12 @@ def main() -> None:
         t0 = time.perf_counter()
         tf_spans, greedy_spans, onset = accuracies(vae.model, spans)
         tf, greedy = float(tf_spans.mean()), float(greedy_spans.mean())
-        per_span[(c.bars, c.bar_steps, c.decoder)] = (spans, tf_spans, greedy_spans)
         ref = REFERENCE.get(c.bars, {}).get(c.decoder, (None, None))
         ev = read_evaluation(vae.folder) or {}
         name = f"{ev.get('preset', folder.name)} ({c.bars}-bar {c.decoder})"
+        if name in per_span:
+            name = f"{folder.name}: {name}"
+        per_span[name] = (c, spans, tf_spans, greedy_spans)
         rows.append({"model": name, "folder": str(folder), "spans": len(spans), "teacher_forced": tf,
                      "sampled": greedy, "onset_teacher_forced": onset["teacher_forced"],
                      "onset_sampled": onset["sampled"], "hold_floor": float(np.mean(spans == HOLD)), "ref_tf": ref[0], "ref_sampled": ref[1],
@@ -269,21 +271,22 @@ def main() -> None:
                 rows, note="accuracy per 16th-note step from z = mu(x): TF teacher-forced, sampled on the decoder's "
                 "own argmax output; onset: on the steps whose target is a note; hold floor: all steps 'hold'; ref: MusicVAE on Lakh MIDI melodies")
     if usage_rows:
-        print_z_usage(usage_rows, usage_lines, max(bars for bars, _, _ in per_span))
+        print_z_usage(usage_rows, usage_lines, max(c.bars for c, *_ in per_span.values()))
     if not args.z_usage_only:
         print_sample_tables(interp_rows, shift_rows, prior_rows)
     gains = []
-    for (bars, bar_steps, decoder), (spans, tf_h, greedy_h) in per_span.items():
-        flat = per_span.get((bars, bar_steps, "flat"))
-        if decoder != "hierarchical" or flat is None or not np.array_equal(flat[0], spans):
-            continue
-        for what, a, b in (("teacher-forced", flat[1], tf_h), ("sampled", flat[2], greedy_h)):
-            mean, low, high = paired_gain(a, b)
-            gains.append({"bars": bars, "accuracy": what, "gain": mean, "low": low, "high": high,
-                          "spans": len(spans)})
+    for name, (c, spans, tf_h, greedy_h) in per_span.items():
+        for flat_name, (fc, flat_spans, flat_tf, flat_greedy) in per_span.items():
+            if c.decoder != "hierarchical" or fc.decoder != "flat" or not np.array_equal(flat_spans, spans):
+                continue
+            for what, a, b in (("teacher-forced", flat_tf, tf_h), ("sampled", flat_greedy, greedy_h)):
+                mean, low, high = paired_gain(a, b)
+                gains.append({"hierarchical": name, "flat": flat_name, "bars": c.bars, "accuracy": what,
+                              "gain": mean, "low": low, "high": high, "spans": len(spans)})
     if gains:
         print_table("Hierarchical minus flat decoder, paired over the same test spans",
-                    [("bars", "bars", "d"), ("accuracy", "accuracy", ""), ("spans", "spans", "d"),
+                    [("hierarchical", "hierarchical", ""), ("flat", "flat", ""), ("bars", "bars", "d"),
+                     ("accuracy", "accuracy", ""), ("spans", "spans", "d"),
                      ("gain", "gain", "+.4f"), ("95 % low", "low", "+.4f"), ("95 % high", "high", "+.4f")], gains,
                     note="bootstrap over spans (2,000 resamples); a gain whose interval excludes 0 is not chance")
     summary = {r["model"]: {"teacher_forced": round(r["teacher_forced"], 4), "sampled": round(r["sampled"], 4),

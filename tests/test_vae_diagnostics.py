@@ -317,3 +317,86 @@ def test_shipped_folk_vae_and_default_models_generate_as_before():
 
 if __name__ == "__main__":  # regenerate the fixture (only for a deliberate change of what the models give)
     BEFORE.write_text(json.dumps(outputs_to_pin()))
+
+
+# ---------------------------------------------------------------- a code per bar
+def bar_code_config(**kw) -> MusicVAEConfig:
+    """2 bars: z = 4 global dimensions and 3 per bar (10 in all)."""
+    return tiny_config(encoder="hierarchical", latent_size=10, bar_latent_size=3, **kw)
+
+
+def test_bar_codes_lay_out_z_as_a_global_part_then_one_code_per_bar():
+    torch.manual_seed(0)
+    model = MusicVAE(bar_code_config()).eval()
+    assert model.config.global_latent_size == 4
+    assert model.conductor.input_size == 3 and model.dec_init.in_features == 16 + 3
+    x = torch.from_numpy(four_spans())
+    mu, sigma = model.encode(x)
+    assert mu.shape == sigma.shape == (4, 10) and (sigma > 0).all()
+    # by hand: each bar described alone, the bar LSTM over the descriptions; the global part
+    # from its final states, bar k's code from its description beside its output at bar k
+    e = model.enc_embed(x).reshape(8, 16, -1)
+    _, (h, _) = model.encoder(e)
+    described = torch.cat([h[-2], h[-1]], dim=-1).view(4, 2, -1)
+    in_context, (h, _) = model.bar_encoder(described)
+    assert torch.allclose(mu[:, :4], model.to_mu(torch.cat([h[-2], h[-1]], dim=-1)), atol=1e-6)
+    bar2 = model.bar_to_mu(torch.cat([described[:, 1], in_context[:, 1]], dim=-1))
+    assert torch.allclose(mu[:, 7:], bar2, atol=1e-6)
+    # the conductor starts from the global part and reads each bar's code; the bar decoder gets both
+    z = torch.randn(2, 10)
+    state = model._state_from(z[:, :4], model.conductor_init, 1, 16)
+    by_hand, _ = model.conductor(z[:, 4:].reshape(2, 2, 3), state)
+    cond = model.conditions(z)
+    assert torch.allclose(cond[..., :16], by_hand, atol=1e-6) and torch.equal(cond[..., 16:], z[:, 4:].view(2, 2, 3))
+
+
+@pytest.mark.parametrize("reset", [True, False])
+def test_a_bars_code_reaches_its_bar_and_not_the_bars_before(reset):
+    torch.manual_seed(0)
+    model = MusicVAE(bar_code_config(bar_state_reset=reset)).eval()
+    x = torch.from_numpy(four_spans()[:1])
+    z = torch.randn(1, 10)
+    moved = z.clone()
+    moved[0, 7:] += 2.0  # bar 2's code only
+    a = model.reconstruct_logits(x, z)
+    b = model.reconstruct_logits(x, moved)
+    assert torch.allclose(a[:, :16], b[:, :16], atol=1e-6)
+    assert not torch.allclose(a[:, 16:], b[:, 16:])
+    out = model.decode(z.repeat(3, 1), greedy=True)
+    assert out.shape == (3, 32) and torch.equal(model.reconstruct_logits(out, z.repeat(3, 1)).argmax(-1), out)
+
+
+def test_bar_codes_learn_what_only_the_code_can_tell():
+    torch.manual_seed(0)
+    model = overfit(MusicVAE(bar_code_config(beta_max=0.001, kl_warmup_steps=0, bar_state_reset=False)),
+                    four_spans(), 300)
+    x = torch.from_numpy(four_spans())
+    with torch.no_grad():
+        mu = model.encode(x)[0]
+        predicted = model.reconstruct_logits(x, mu).argmax(-1)
+        other_bar_codes = mu.clone()
+        other_bar_codes[:, 7:] = mu[[1, 2, 3, 0], 7:]  # every span keeps its global part and bar 1's code
+        swapped = model.reconstruct_logits(x, other_bar_codes).argmax(-1)
+    assert (predicted == x).float().mean() >= 0.95
+    assert (predicted[:, 16] == x[:, 16]).all()
+    assert (swapped[:, 16] == x[[1, 2, 3, 0], 16]).float().mean() >= 0.75  # bar 2 follows its code
+
+
+@pytest.mark.parametrize("bad", [{"encoder": "flat"}, {"decoder": "flat"}, {"latent_size": 6},
+                                 {"conductor_input": "zeros"}, {"bar_latent_size": -1}])
+def test_bar_codes_are_validated(bad):
+    base = dict(n_classes=N_CLASSES, bars=2, encoder="hierarchical", decoder="hierarchical", latent_size=10,
+                bar_latent_size=3)
+    with pytest.raises(ModelError):
+        MusicVAEConfig(**{**base, **bad}).validate()
+
+
+def test_bar_codes_preset():
+    from seqart.models.registry import config_from_dict, get_preset
+
+    config = config_from_dict("music-vae", {"n_classes": N_CLASSES,
+                                            **get_preset("melody-vae-16bar-bar-codes").model_config})
+    assert (config.bars, config.global_latent_size, config.bar_latent_size) == (16, 128, 24)
+    assert config.latent_size == 512 and not config.bar_state_reset
+    n_params = sum(p.numel() for p in MusicVAE(config).parameters())
+    assert n_params * 2 < 10e6  # ships in half precision under 10 MB

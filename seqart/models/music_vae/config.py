@@ -24,7 +24,16 @@ class MusicVAEConfig:
             states, both directions, describe the bar) and a second bidirectional LSTM
             of ``encoder_size`` reads the bars' descriptions, so no note has to be
             carried through hundreds of LSTM steps to reach the code.
-        latent_size: dimensions of z.
+        latent_size: dimensions of z (all of it, with ``bar_latent_size``).
+        bar_latent_size: 0, or the dimensions of z that belong to each bar (needs both
+            encoder and decoder ``"hierarchical"``). z is then one global part of
+            ``latent_size - bars * bar_latent_size`` dimensions, read from the whole
+            span and setting the conductor's state, followed by one code per bar,
+            read from that bar (its own description beside the bar-level LSTM's output
+            there) and handed to that bar: the conductor reads it as its input at the bar
+            and the bar decoder gets it beside the conductor's embedding. z stays one
+            vector, so interpolation, attribute vectors and the prior work unchanged;
+            what changes is that a bar's notes have a short road to the code and back.
         decoder: ``"flat"`` (one LSTM over the whole span) or ``"hierarchical"``
             (a conductor LSTM emits one embedding per bar; a bar LSTM decodes each bar from it).
         decoder_size: width of the (bar) decoder LSTM.
@@ -65,6 +74,7 @@ class MusicVAEConfig:
     encoder_layers: int = 1
     encoder: str = "flat"
     latent_size: int = 128
+    bar_latent_size: int = 0
     decoder: str = "flat"
     decoder_size: int = 512
     decoder_layers: int = 2
@@ -81,6 +91,11 @@ class MusicVAEConfig:
     sampling_warmup_steps: int = 1000
     steps_per_beat: int = 4
     min_pitch: int = 36
+
+    @property
+    def global_latent_size(self) -> int:
+        """Dimensions of z read from the whole span (all of them without bar codes)."""
+        return self.latent_size - self.bars * self.bar_latent_size
 
     @property
     def span_steps(self) -> int:
@@ -100,6 +115,16 @@ class MusicVAEConfig:
             raise ModelError(f"config encoder={self.encoder!r} must be 'flat' or 'hierarchical'")
         if self.decoder not in ("flat", "hierarchical"):
             raise ModelError(f"config decoder={self.decoder!r} must be 'flat' or 'hierarchical'")
+        check_int("bar_latent_size", self.bar_latent_size, 0, 8192)
+        if self.bar_latent_size:
+            if self.encoder != "hierarchical" or self.decoder != "hierarchical":
+                raise ModelError("config bar_latent_size needs encoder='hierarchical' and decoder='hierarchical'")
+            if self.global_latent_size < 1:
+                raise ModelError(f"config latent_size={self.latent_size} must exceed bars x bar_latent_size = "
+                                 f"{self.bars * self.bar_latent_size} (z keeps a global part)")
+            if self.conductor_input != "z":
+                raise ModelError("config bar_latent_size: the conductor reads each bar's code, so "
+                                 "conductor_input must be 'z'")
         if self.conductor_input not in ("z", "zeros"):
             raise ModelError(f"config conductor_input={self.conductor_input!r} must be 'z' or 'zeros'")
         if not isinstance(self.bar_state_reset, bool):

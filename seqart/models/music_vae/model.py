@@ -8,7 +8,8 @@ rebuilds the span from ``z``:
   from ``z`` and ``z`` fed at every step;
 - ``hierarchical``: a *conductor* LSTM turns ``z`` into one embedding per bar, and
   a bar-level LSTM decodes each bar from its embedding (state initialised from it,
-  embedding fed at every step). The bar decoder cannot lean on a long
+  embedding fed at every step). With ``bar_latent_size`` part of ``z`` is one code
+  per bar, read from that bar by a hierarchical encoder and handed to that bar. The bar decoder cannot lean on a long
   autoregressive history, so it has to use the latent code: this is what keeps
   16-bar reconstructions faithful. Config ``conductor_input`` says whether the
   conductor reads ``z`` at every bar or only starts from it, ``bar_state_reset``
@@ -55,13 +56,19 @@ class MusicVAE(SeqartModel):
                                bidirectional=True, dropout=c.dropout if c.encoder_layers > 1 else 0.0)
         if c.encoder == "hierarchical":  # reads the bars' descriptions
             self.bar_encoder = nn.LSTM(2 * c.encoder_size, c.encoder_size, batch_first=True, bidirectional=True)
-        self.to_mu = nn.Linear(2 * c.encoder_size, c.latent_size)
-        self.to_sigma = nn.Linear(2 * c.encoder_size, c.latent_size)
+        self.to_mu = nn.Linear(2 * c.encoder_size, c.global_latent_size)
+        self.to_sigma = nn.Linear(2 * c.encoder_size, c.global_latent_size)
+        if c.bar_latent_size:  # a bar's code: from its own description and the bar-level LSTM's output there
+            self.bar_to_mu = nn.Linear(4 * c.encoder_size, c.bar_latent_size)
+            self.bar_to_sigma = nn.Linear(4 * c.encoder_size, c.bar_latent_size)
         if c.decoder == "hierarchical":
-            self.conductor_init = nn.Linear(c.latent_size, 2 * c.conductor_layers * c.conductor_size)
-            conductor_in = c.latent_size if c.conductor_input == "z" else 1  # "zeros": a constant input
+            self.conductor_init = nn.Linear(c.global_latent_size, 2 * c.conductor_layers * c.conductor_size)
+            if c.bar_latent_size:
+                conductor_in = c.bar_latent_size  # each bar's code
+            else:
+                conductor_in = c.latent_size if c.conductor_input == "z" else 1  # "zeros": a constant input
             self.conductor = nn.LSTM(conductor_in, c.conductor_size, c.conductor_layers, batch_first=True)
-            cond = c.conductor_size
+            cond = c.conductor_size + c.bar_latent_size
         else:
             cond = c.latent_size
         self.dec_embed = nn.Embedding(c.n_classes + (2 if self.placeholder_class is not None else 1), c.embed_dim)
@@ -95,11 +102,16 @@ class MusicVAE(SeqartModel):
             bars = T // self.config.bar_steps
             _, (h, _) = self.encoder(e.reshape(B * bars, self.config.bar_steps, E))  # each bar on its own
             described = torch.cat([h[-2], h[-1]], dim=-1).view(B, bars, -1)  # (B, bars, 2H)
-            _, (h, _) = self.bar_encoder(described)
+            in_context, (h, _) = self.bar_encoder(described)  # (B, bars, 2H)
         else:
             _, (h, _) = self.encoder(e)  # h: (layers * 2, B, H)
         feat = torch.cat([h[-2], h[-1]], dim=-1)  # last layer, forward and backward: (B, 2H)
-        return self.to_mu(feat), F.softplus(self.to_sigma(feat)) + 1e-5
+        mu, sigma = self.to_mu(feat), F.softplus(self.to_sigma(feat)) + 1e-5
+        if self.config.bar_latent_size:
+            per_bar = torch.cat([described, in_context], dim=-1)  # (B, bars, 4H)
+            mu = torch.cat([mu, self.bar_to_mu(per_bar).flatten(1)], dim=1)
+            sigma = torch.cat([sigma, (F.softplus(self.bar_to_sigma(per_bar)) + 1e-5).flatten(1)], dim=1)
+        return mu, sigma
 
     # ------------------------------------------------------------- decoder
     def _state_from(self, cond: torch.Tensor, layer: nn.Linear, layers: int, size: int):
@@ -112,11 +124,18 @@ class MusicVAE(SeqartModel):
 
         Returns:
             flat: ``z`` itself, ``(B, Z)``; hierarchical: the conductor's bar
-            embeddings, ``(B, bars, conductor_size)``.
+            embeddings, ``(B, bars, conductor_size)``, each followed by its bar's
+            code with bar codes (``(B, bars, conductor_size + bar_latent_size)``).
         """
         c = self.config
         if c.decoder != "hierarchical":
             return z
+        if c.bar_latent_size:
+            G = c.global_latent_size
+            codes = z[:, G:].reshape(z.size(0), c.bars, c.bar_latent_size)  # (B, U, D)
+            state = self._state_from(z[:, :G], self.conductor_init, c.conductor_layers, c.conductor_size)
+            out, _ = self.conductor(codes, state)
+            return torch.cat([out, codes], dim=-1)  # (B, U, C + D)
         state = self._state_from(z, self.conductor_init, c.conductor_layers, c.conductor_size)
         if c.conductor_input == "z":
             inputs = z[:, None, :].expand(-1, c.bars, -1).contiguous()  # (B, U, Z)

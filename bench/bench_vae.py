@@ -21,7 +21,8 @@ seed):
   between neighbouring melodies (smoothness; lower is smoother), the same for the
   two endpoints (how far apart the pairs are), and the fraction of interpolated
   melodies that decode to a valid score with at least one note;
-- **prior samples**: ``--prior-samples`` melodies decoded from ``z ~ N(0, I)``
+- **prior samples**: ``--prior-samples`` melodies decoded from codes drawn from the
+  prior (``z ~ N(0, I)``, or a learned prior of the bar codes)
   at temperature 0.5, on scale consistency, pitch-class entropy, note density
   and mean interval, beside the same figures of the test spans: what a code that
   carries more costs the prior's samples;
@@ -142,7 +143,7 @@ def prior_samples(vae, spans: np.ndarray, num: int, temperature: float = 0.5, se
     """
     from seqart.evaluate import metrics
 
-    z = np.random.default_rng(seed).standard_normal((num, vae.config.latent_size)).astype(np.float32)
+    z = vae.prior_codes(np.random.default_rng(seed).standard_normal((num, vae.config.latent_size)))
     rows = []
     for what, classes in (("test spans", spans[:num]), ("prior", vae._decode_codes(z, temperature, seed))):
         scores = [vae.score_of(row) for row in classes]

@@ -34,6 +34,12 @@ class MusicVAEConfig:
             and the bar decoder gets it beside the conductor's embedding. z stays one
             vector, so interpolation, attribute vectors and the prior work unchanged;
             what changes is that a bar's notes have a short road to the code and back.
+        bar_prior: with bar codes, what they are drawn from: ``"normal"``, N(0, I) as
+            the global part; or ``"learned"``, a small LSTM that reads the global part
+            (its initial state) and the bar codes before, and gives each bar's code a
+            diagonal Gaussian. Training then measures each bar code's KL against that
+            prior, so the codes learn to be predictable from the ones before; a new
+            melody draws the global part from N(0, I) and the bars one after another.
         decoder: ``"flat"`` (one LSTM over the whole span) or ``"hierarchical"``
             (a conductor LSTM emits one embedding per bar; a bar LSTM decodes each bar from it).
         decoder_size: width of the (bar) decoder LSTM.
@@ -75,6 +81,7 @@ class MusicVAEConfig:
     encoder: str = "flat"
     latent_size: int = 128
     bar_latent_size: int = 0
+    bar_prior: str = "normal"
     decoder: str = "flat"
     decoder_size: int = 512
     decoder_layers: int = 2
@@ -125,6 +132,10 @@ class MusicVAEConfig:
             if self.conductor_input != "z":
                 raise ModelError("config bar_latent_size: the conductor reads each bar's code, so "
                                  "conductor_input must be 'z'")
+        if self.bar_prior not in ("normal", "learned"):
+            raise ModelError(f"config bar_prior={self.bar_prior!r} must be 'normal' or 'learned'")
+        if self.bar_prior == "learned" and not self.bar_latent_size:
+            raise ModelError("config bar_prior='learned' needs bar codes (bar_latent_size > 0)")
         if self.conductor_input not in ("z", "zeros"):
             raise ModelError(f"config conductor_input={self.conductor_input!r} must be 'z' or 'zeros'")
         if not isinstance(self.bar_state_reset, bool):

@@ -137,7 +137,9 @@ def z_usage(model, spans: np.ndarray, batch: int = 256, seed: int = 0,
         starts = _bar_start_correct(model, x_all, codes, correct, batch)
         spread = _conductor_spread(model, mu, batch)
     onsets = spans >= NOTE_BASE  # (N, T)
-    kl = 0.5 * (mu ** 2 + sigma ** 2 - 1 - 2 * torch.log(sigma))  # (N, Z) nats
+    with torch.no_grad():
+        kl = torch.cat([model.kl_per_dim(mu[i: i + batch], sigma[i: i + batch], mu[i: i + batch]).float()
+                        for i in range(0, len(mu), batch)])  # (N, Z) nats
     kl_per_dim = kl.mean(0).double().numpy()
     mu_variance = mu.double().var(0, unbiased=False).numpy() if len(mu) > 1 else np.zeros(mu.shape[1])
     usage = ZUsage(spans=len(spans), bars=c.bars, bar_steps=c.bar_steps, kl_per_dim=kl_per_dim,

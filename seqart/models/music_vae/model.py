@@ -61,6 +61,10 @@ class MusicVAE(SeqartModel):
         if c.bar_latent_size:  # a bar's code: from its own description and the bar-level LSTM's output there
             self.bar_to_mu = nn.Linear(4 * c.encoder_size, c.bar_latent_size)
             self.bar_to_sigma = nn.Linear(4 * c.encoder_size, c.bar_latent_size)
+        if c.bar_prior == "learned":  # each bar code's Gaussian from the global part and the codes before
+            self.prior_init = nn.Linear(c.global_latent_size, 2 * c.conductor_size)
+            self.prior_lstm = nn.LSTM(c.bar_latent_size, c.conductor_size, batch_first=True)
+            self.prior_out = nn.Linear(c.conductor_size, 2 * c.bar_latent_size)
         if c.decoder == "hierarchical":
             self.conductor_init = nn.Linear(c.global_latent_size, 2 * c.conductor_layers * c.conductor_size)
             if c.bar_latent_size:
@@ -112,6 +116,55 @@ class MusicVAE(SeqartModel):
             mu = torch.cat([mu, self.bar_to_mu(per_bar).flatten(1)], dim=1)
             sigma = torch.cat([sigma, (F.softplus(self.bar_to_sigma(per_bar)) + 1e-5).flatten(1)], dim=1)
         return mu, sigma
+
+    # ------------------------------------------------------------- prior
+    def _prior_gaussian(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and standard deviation of a bar code, each ``(..., D)``, from the prior LSTM's output."""
+        D = self.config.bar_latent_size
+        p = self.prior_out(out)
+        return p[..., :D], F.softplus(p[..., D:]) + 1e-3
+
+    def bar_prior(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The learned prior of each bar code of ``z`` ``(B, Z)`` given its global part and the
+        codes before it: mean and standard deviation, each ``(B, bars * bar_latent_size)``."""
+        c = self.config
+        G, D = c.global_latent_size, c.bar_latent_size
+        codes = z[:, G:].reshape(z.size(0), c.bars, D)
+        before = torch.cat([torch.zeros_like(codes[:, :1]), codes[:, :-1]], dim=1)  # (B, U, D)
+        out, _ = self.prior_lstm(before, self._state_from(z[:, :G], self.prior_init, 1, c.conductor_size))
+        mean, std = self._prior_gaussian(out)
+        return mean.flatten(1), std.flatten(1)
+
+    def kl_per_dim(self, mu: torch.Tensor, sigma: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """KL of the posterior from the prior per dimension, nats ``(B, Z)``: against N(0, I),
+        or for the bar codes of a learned prior against its Gaussians given ``z`` (the code
+        drawn from the posterior, or its mean)."""
+        standard = 0.5 * (mu ** 2 + sigma ** 2 - 1 - 2 * torch.log(sigma))
+        if self.config.bar_prior != "learned":
+            return standard
+        G = self.config.global_latent_size
+        mean, std = self.bar_prior(z)
+        bars = torch.log(std / sigma[:, G:]) + (sigma[:, G:] ** 2 + (mu[:, G:] - mean) ** 2) / (2 * std ** 2) - 0.5
+        return torch.cat([standard[:, :G], bars], dim=1)
+
+    @torch.no_grad()
+    def prior_codes(self, noise: torch.Tensor) -> torch.Tensor:
+        """Codes drawn from the prior, ``(N, Z)``, from standard normal ``noise`` ``(N, Z)``:
+        the noise itself under N(0, I); with a learned bar prior, the global part is the
+        noise's and each bar's code is its prior mean plus its deviation times the noise."""
+        c = self.config
+        if c.bar_prior != "learned":
+            return noise
+        G, D = c.global_latent_size, c.bar_latent_size
+        state = self._state_from(noise[:, :G], self.prior_init, 1, c.conductor_size)
+        code = noise.new_zeros(noise.size(0), 1, D)
+        codes = []
+        for u in range(c.bars):
+            out, state = self.prior_lstm(code, state)
+            mean, std = self._prior_gaussian(out[:, 0])
+            code = (mean + std * noise[:, G + u * D: G + (u + 1) * D])[:, None]
+            codes.append(code[:, 0])
+        return torch.cat([noise[:, :G]] + codes, dim=1)
 
     # ------------------------------------------------------------- decoder
     def _state_from(self, cond: torch.Tensor, layer: nn.Linear, layers: int, size: int):
@@ -297,7 +350,7 @@ class MusicVAE(SeqartModel):
         z = mu + sigma * self.batch_noise(*sigma.shape, device=sigma.device).to(sigma.dtype) if sample_z else mu
         logits = self.reconstruct_logits(x, z, sample_prob).float()  # (B, T, C)
         nll = F.cross_entropy(logits.transpose(1, 2), x, reduction="none").sum(1)
-        kl = 0.5 * (mu.float() ** 2 + sigma.float() ** 2 - 1 - 2 * torch.log(sigma.float())).sum(1)
+        kl = self.kl_per_dim(mu.float(), sigma.float(), z.float()).sum(1)
         correct = (logits.argmax(-1) == x).sum(1)
         return nll, kl, correct
 

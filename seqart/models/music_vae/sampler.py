@@ -164,6 +164,15 @@ class MelodyVAE:
             x = torch.from_numpy(np.asarray(spans, np.int64)).to(self.device)
             return self.model.encode(x)[0].float().cpu().numpy()
 
+    def prior_codes(self, noise: np.ndarray) -> np.ndarray:
+        """Codes drawn from the model's prior, ``(N, Z)``, from standard normal ``noise`` ``(N, Z)``
+        (the noise itself unless the model learned a prior for its bar codes)."""
+        import torch
+
+        with torch.no_grad():
+            z = torch.from_numpy(np.asarray(noise, np.float32)).to(self.device)
+            return self.model.prior_codes(z).float().cpu().numpy()
+
     def _decode_codes(self, z: np.ndarray, temperature: float, seed: int | None) -> np.ndarray:
         import torch
 
@@ -198,7 +207,8 @@ class MelodyVAE:
 
     def sample(self, num: int = 1, *, seed: int | None = None, temperature: float | None = None,
                **options) -> list[Score]:
-        """``num`` new span-long melodies from codes drawn from the prior N(0, I).
+        """``num`` new span-long melodies from codes drawn from the prior (N(0, I), or the
+        model's learned prior of its bar codes: :meth:`prior_codes`).
 
         Args:
             num: how many melodies.
@@ -212,7 +222,7 @@ class MelodyVAE:
             raise ScoreError(f"num must be at least 1, got {num}")
         self.last_seed = draw_seed(seed)
         rng = np.random.default_rng(self.last_seed)
-        z = rng.standard_normal((num, self.latent_size)).astype(np.float32)
+        z = self.prior_codes(rng.standard_normal((num, self.latent_size)).astype(np.float32))
         return self.decode(z, temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
                            seed=self.last_seed)
 

@@ -42,7 +42,7 @@ hierarchical 0.919 / 0.812.
 
 Usage::
 
-    PYTHONPATH=. python bench/bench_vae.py RUN_OR_MODEL... --data CORPUS_DIR [--max-spans 2000] [--z-usage | --z-usage-only]
+    PYTHONPATH=. python bench/bench_vae.py RUN_OR_MODEL... --data CORPUS_DIR [--max-spans 2000] [--z-usage | --z-usage-only] [--name vae]
 """
 
 from __future__ import annotations
@@ -212,6 +212,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--prior-samples", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--name", default="vae", help="results file stem: bench/results/NAME.json")
     parser.add_argument("--z-usage", action="store_true",
                         help="also measure how much each decoder uses its code (seqart.models.music_vae.diagnostics)")
     parser.add_argument("--z-usage-only", action="store_true",
@@ -293,7 +294,7 @@ def main() -> None:
     summary = {r["model"]: {"teacher_forced": round(r["teacher_forced"], 4), "sampled": round(r["sampled"], 4),
                             "onset_teacher_forced": round(r["onset_teacher_forced"], 4),
                             "onset_sampled": round(r["onset_sampled"], 4)} for r in rows}
-    path = write_results("vae", {k: str(v) for k, v in vars(args).items()}, rows, summary,
+    path = write_results(args.name, {k: str(v) for k, v in vars(args).items()}, rows, summary,
                          interpolation=interp_rows, attributes=shift_rows, hierarchical_gain=gains,
                          prior=prior_rows, z_usage=usage_rows)
     print(f"figures written to {path}")

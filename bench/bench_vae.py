@@ -42,7 +42,8 @@ hierarchical 0.919 / 0.812.
 
 Usage::
 
-    PYTHONPATH=. python bench/bench_vae.py RUN_OR_MODEL... --data CORPUS_DIR [--max-spans 2000] [--z-usage | --z-usage-only] [--name vae]
+    PYTHONPATH=. python bench/bench_vae.py RUN_OR_MODEL... --data CORPUS_DIR [--max-spans 2000]
+        [--z-usage | --z-usage-only] [--name vae]
 """
 
 from __future__ import annotations

@@ -8,10 +8,12 @@ rebuilds the span from ``z``:
   from ``z`` and ``z`` fed at every step;
 - ``hierarchical``: a *conductor* LSTM turns ``z`` into one embedding per bar, and
   a bar-level LSTM decodes each bar from its embedding (state initialised from it,
-  embedding fed at every step). With ``bar_latent_size`` part of ``z`` is one code
-  per bar, read from that bar by a hierarchical encoder and handed to that bar. The bar decoder cannot lean on a long
+  embedding fed at every step). The bar decoder cannot lean on a long
   autoregressive history, so it has to use the latent code: this is what keeps
-  16-bar reconstructions faithful. Config ``conductor_input`` says whether the
+  16-bar reconstructions faithful. With ``bar_latent_size`` part of ``z`` is one
+  code per bar, read from that bar by a hierarchical encoder and handed to that
+  bar (and, with ``bar_prior="learned"``, drawn from a learned prior given the
+  bars before). Config ``conductor_input`` says whether the
   conductor reads ``z`` at every bar or only starts from it, ``bar_state_reset``
   whether the bar decoder starts every bar afresh from its embedding or carries
   its state across bar lines.

@@ -233,8 +233,8 @@ def test_a_read_past_its_time_is_stopped(tmp_path):
 
 def test_a_piano_roll_model_continues_every_track(data_dir, tmp_path):
     """A frame model (untrained, tiny: keys C4-B4) plays the idea back at one velocity;
-    its notes still count as the idea's (a last note the model holds on runs longer, as
-    piano-roll frames merge), and a track cannot be chosen."""
+    its notes still count as the idea's (a note sounding at the idea's end that the model holds
+    on runs longer, as piano-roll frames merge), and a track cannot be chosen."""
     from seqart.models.folder import save_model_folder
     from tests.model_cases import CASES
 
@@ -252,7 +252,9 @@ def test_a_piano_roll_model_continues_every_track(data_dir, tmp_path):
         assert take["primer"] == [0.0, 2.0]
         kept = sorted(n[:3] for n, mine in zip(take["notes"], take["from_primer"]) if mine)
         assert [n[:2] for n in kept] == [[60, 0.0], [64, 1.0], [67, 0.0]]
-        assert [n[2] for n in kept][:2] == [1.0, 1.0] and kept[2][2] >= 2.0
+        # C4 ends inside the idea, so it keeps its length; E4 and G4 end where the idea ends,
+        # so the model may hold either on into the bar it writes
+        assert kept[0][2] == 1.0 and kept[1][2] >= 1.0 and kept[2][2] >= 2.0
         refused = client.post("/api/takes", json={"model": model["id"],
                                                   "options": {"primer": primer["id"], "track": 1}})
         assert refused.status_code == 400 and "continues every track" in refused.json()["error"]

@@ -136,10 +136,9 @@ def z_usage(model, spans: np.ndarray, batch: int = 256, seed: int = 0,
         correct = {kind: _correct(model, x_all, z, batch) for kind, z in codes.items()}
         starts = _bar_start_correct(model, x_all, codes, correct, batch)
         spread = _conductor_spread(model, mu, batch)
-    onsets = spans >= NOTE_BASE  # (N, T)
-    with torch.no_grad():
         kl = torch.cat([model.kl_per_dim(mu[i: i + batch], sigma[i: i + batch], mu[i: i + batch]).float()
-                        for i in range(0, len(mu), batch)])  # (N, Z) nats
+                        for i in range(0, len(mu), batch)])  # (N, Z) nats, against the model's own prior
+    onsets = spans >= NOTE_BASE  # (N, T)
     kl_per_dim = kl.mean(0).double().numpy()
     mu_variance = mu.double().var(0, unbiased=False).numpy() if len(mu) > 1 else np.zeros(mu.shape[1])
     usage = ZUsage(spans=len(spans), bars=c.bars, bar_steps=c.bar_steps, kl_per_dim=kl_per_dim,

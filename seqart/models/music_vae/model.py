@@ -159,14 +159,12 @@ class MusicVAE(SeqartModel):
             return noise
         G, D = c.global_latent_size, c.bar_latent_size
         state = self._state_from(noise[:, :G], self.prior_init, 1, c.conductor_size)
-        code = noise.new_zeros(noise.size(0), 1, D)
-        codes = []
+        codes = [noise.new_zeros(noise.size(0), D)]  # what the first bar's prior reads
         for u in range(c.bars):
-            out, state = self.prior_lstm(code, state)
+            out, state = self.prior_lstm(codes[-1][:, None], state)
             mean, std = self._prior_gaussian(out[:, 0])
-            code = (mean + std * noise[:, G + u * D: G + (u + 1) * D])[:, None]
-            codes.append(code[:, 0])
-        return torch.cat([noise[:, :G]] + codes, dim=1)
+            codes.append(mean + std * noise[:, G + u * D: G + (u + 1) * D])
+        return torch.cat([noise[:, :G]] + codes[1:], dim=1)
 
     # ------------------------------------------------------------- decoder
     def _state_from(self, cond: torch.Tensor, layer: nn.Linear, layers: int, size: int):

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from seqart.models.registry import Preset
 
+#: the model config of melody-vae-16bar-bar-codes (its GPU preset widens it)
+_BAR_CODES = {"bars": 16, "embed_dim": 64, "encoder": "hierarchical", "encoder_size": 128, "latent_size": 512,
+              "bar_latent_size": 24, "bar_prior": "learned", "decoder": "hierarchical", "conductor_size": 256,
+              "conductor_input": "z", "bar_state_reset": False, "decoder_size": 256, "decoder_layers": 1,
+              "dropout": 0.1, "word_dropout": 0.2, "beta_max": 0.2, "kl_warmup_steps": 0, "free_bits": 768.0}
+
 #: sequence-VAE presets on melody corpora (MusicVAE's 2-bar and 16-bar melody models, sized
 #: for a CPU): name -> (description, model config, training settings)
 _VAE_SETTINGS = {
@@ -59,11 +65,7 @@ _VAE_SETTINGS = {
         "conductor's state) and 16 bar codes of 24 dims, each read from its bar by a hierarchical encoder and "
         "handed to that bar, drawn from a learned prior (an LSTM over the bar codes before); the bar decoder "
         "carries its state across bar lines; 768 free bits; sized for the 2-core CPU and to ship in under 10 MB",
-        {"bars": 16, "embed_dim": 64, "encoder": "hierarchical", "encoder_size": 128, "latent_size": 512,
-         "bar_latent_size": 24, "bar_prior": "learned", "decoder": "hierarchical", "conductor_size": 256,
-         "conductor_input": "z",
-         "bar_state_reset": False, "decoder_size": 256, "decoder_layers": 1, "dropout": 0.1, "word_dropout": 0.2,
-         "beta_max": 0.2, "kl_warmup_steps": 0, "free_bits": 768.0},
+        _BAR_CODES,
         {"steps": 7000, "batch_size": 32, "lr": 2e-3, "warmup_steps": 100, "augment_transpose": 6,
          "val_every": 500, "val_batches": 16, "checkpoint_every": 250},
     ),
@@ -71,11 +73,7 @@ _VAE_SETTINGS = {
         "melody-vae-16bar-bar-codes at GPU size (a 256-wide encoder, conductor and bar decoder 512 wide, batch "
         "256), sized to train in under 8 minutes on one H200 in bf16 (an estimate from melody-vae-16bar's 3.5 "
         "minutes for 7,000 steps there; no GPU has run this preset yet)",
-        {"bars": 16, "embed_dim": 64, "encoder": "hierarchical", "encoder_size": 256, "latent_size": 512,
-         "bar_latent_size": 24, "bar_prior": "learned", "decoder": "hierarchical", "conductor_size": 512,
-         "conductor_input": "z",
-         "bar_state_reset": False, "decoder_size": 512, "decoder_layers": 1, "dropout": 0.1, "word_dropout": 0.2,
-         "beta_max": 0.2, "kl_warmup_steps": 0, "free_bits": 768.0},
+        {**_BAR_CODES, "encoder_size": 256, "conductor_size": 512, "decoder_size": 512},
         {"steps": 5000, "batch_size": 256, "lr": 1e-3, "warmup_steps": 200, "augment_transpose": 6,
          "val_every": 500, "val_batches": 8, "checkpoint_every": 500},
     ),

@@ -136,7 +136,9 @@ PRIOR_METRICS = ("scale_consistency", "pitch_class_entropy", "note_density", "me
 
 
 def prior_samples(vae, spans: np.ndarray, num: int, temperature: float = 0.5, seed: int = 0) -> list[dict]:
-    """Melodies decoded from ``z ~ N(0, I)`` against the test spans, on four music metrics.
+    """Melodies decoded from codes drawn from the model's prior against the test spans, on
+    four music metrics (``z ~ N(0, I)``, or a learned prior of the bar codes with the noise
+    scaled by its ``prior_noise``: :meth:`MusicVAE.prior_codes`).
 
     The more a VAE's codes carry (its KL), the further the codes of real melodies
     can sit from the prior, and the less the prior's samples look like the data:
@@ -149,7 +151,8 @@ def prior_samples(vae, spans: np.ndarray, num: int, temperature: float = 0.5, se
     for what, classes in (("test spans", spans[:num]), ("prior", vae._decode_codes(z, temperature, seed))):
         scores = [vae.score_of(row) for row in classes]
         scores = [s for s in scores if s.num_notes > 1]
-        row = {"samples": what, "melodies": len(scores)}
+        row = {"samples": what if what != "prior" or vae.config.prior_noise == 1.0
+               else f"prior (noise x{vae.config.prior_noise:g})", "melodies": len(scores)}
         for name in PRIOR_METRICS:
             values = np.array([getattr(metrics, name)(s) for s in scores], dtype=float)
             row[name] = float(np.nanmean(values)) if len(values) else None
@@ -202,7 +205,9 @@ def print_sample_tables(interp_rows: list[dict], shift_rows: list[dict], prior_r
                 [("model", "model", ""), ("samples", "samples", ""), ("melodies", "melodies", "d"),
                  ("scale consistency", "scale_consistency", ".3f"), ("pc entropy", "pitch_class_entropy", ".3f"),
                  ("notes/beat", "note_density", ".3f"), ("mean interval", "mean_interval", ".2f")], prior_rows,
-                note="prior: decoded from z ~ N(0, I) at temperature 0.5; melodies with at least two notes; pc entropy in bits; mean interval in semitones")
+                note="prior: decoded at temperature 0.5 from codes drawn from the model's prior (N(0, I), or its "
+                     "learned prior of the bar codes); melodies with at least two notes; pc entropy in bits; "
+                     "mean interval in semitones")
 
 
 def main() -> None:

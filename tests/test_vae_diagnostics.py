@@ -82,7 +82,7 @@ def test_z_usage_shapes_and_kl_per_dimension_sums_to_the_kl(overfit_model):
     assert all(v.shape == (2,) for v in usage.per_bar.values())
     assert usage.kl_per_dim.shape == (8,) and usage.mu_variance.shape == (8,)
     with torch.no_grad():
-        _, kl, _ = overfit_model._terms(torch.from_numpy(spans), sample_z=False)
+        _, kl, _, _ = overfit_model._terms(torch.from_numpy(spans), sample_z=False)
     assert usage.kl_total == pytest.approx(float(kl.mean()), rel=1e-4)
     assert usage.kl_per_dim.sum() == pytest.approx(usage.kl_total)
     assert 0 < usage.active_by_kl <= 8 and 0 < usage.active_by_variance <= 8
@@ -437,6 +437,46 @@ def test_learned_bar_prior_draws_each_bar_from_its_gaussian_given_the_bars_befor
     assert torch.equal(MusicVAE(bar_code_config()).prior_codes(noise), noise)  # N(0, I) without a learned prior
 
 
+@pytest.mark.parametrize("scale", [0.5, 0.0])
+def test_prior_noise_scales_only_the_bar_codes_deviation(scale):
+    torch.manual_seed(0)
+    model = MusicVAE(bar_code_config(bar_prior="learned", prior_noise=scale)).eval()
+    noise = torch.randn(6, 10)
+    z = model.prior_codes(noise)
+    assert torch.equal(z[:, :4], noise[:, :4])  # the global part keeps N(0, I)
+    mean, std = model.bar_prior(z)
+    assert torch.allclose(z[:, 4:], mean + scale * std * noise[:, 4:], atol=1e-5)
+    x = torch.from_numpy(four_spans())
+    unscaled = MusicVAE(bar_code_config(bar_prior="learned")).eval()
+    unscaled.load_state_dict(model.state_dict())  # the same weights: encoding and training do not read it
+    assert torch.equal(unscaled.encode(x)[0], model.encode(x)[0])
+    assert torch.equal(unscaled.validation_step(x)["loss"], model.validation_step(x)["loss"])
+
+
+def test_prior_fit_trains_only_the_prior_and_leaves_validation_alone():
+    torch.manual_seed(0)
+    fitted = MusicVAE(bar_code_config(bar_prior="learned", prior_fit=1.0, free_bits=1e5))  # no KL cost at all
+    plain = MusicVAE(bar_code_config(bar_prior="learned", free_bits=1e5))
+    plain.load_state_dict(fitted.state_dict())
+    x = torch.from_numpy(four_spans())
+    for model in (fitted, plain):
+        model.train()
+        model.trainer_step = 0
+        model.zero_grad()
+        torch.manual_seed(1)
+        model.training_step(x, lambda name, loss: loss.backward())
+    prior = {n for n, _ in fitted.named_parameters() if n.startswith("prior_")}
+    for (name, a), (_, b) in zip(fitted.named_parameters(), plain.named_parameters()):
+        if name in prior:  # only the fit reaches the prior when the free bits cover the KL
+            assert a.grad is not None and a.grad.abs().sum() > 0 and (b.grad is None or not b.grad.abs().sum())
+        else:  # the rest learns exactly as without it
+            assert (a.grad is None and b.grad is None) or torch.allclose(a.grad, b.grad, atol=1e-6), name
+    fitted.eval(), plain.eval()
+    assert fitted.validation_step(x)["loss"] == plain.validation_step(x)["loss"]
+    mu, sigma = fitted.encode(x)
+    assert torch.allclose(fitted.prior_fit(mu, sigma, mu), fitted.kl_per_dim(mu, sigma, mu)[:, 4:].sum(1))
+
+
 def test_training_with_a_learned_bar_prior_learns_and_keeps_its_kl_finite():
     torch.manual_seed(1)  # (from seed 0 this toy reaches 0.86 in 300 steps, with either prior 0.98-1.0 from seed 1)
     model = overfit(MusicVAE(bar_code_config(bar_prior="learned", beta_max=0.001, kl_warmup_steps=0,
@@ -446,7 +486,9 @@ def test_training_with_a_learned_bar_prior_learns_and_keeps_its_kl_finite():
     assert sums["accuracy"] / sums["weight"] >= 0.95 and torch.isfinite(sums["kl"])
 
 
-@pytest.mark.parametrize("bad", [{"bar_prior": "flow"}, {"bar_prior": "learned", "bar_latent_size": 0}])
+@pytest.mark.parametrize("bad", [{"bar_prior": "flow"}, {"bar_prior": "learned", "bar_latent_size": 0},
+                                 {"prior_noise": 0.7}, {"bar_prior": "learned", "prior_noise": -0.1},
+                                 {"prior_fit": 1.0}, {"bar_prior": "learned", "prior_fit": -1.0}])
 def test_bar_prior_is_validated(bad):
     base = dict(n_classes=N_CLASSES, bars=2, encoder="hierarchical", decoder="hierarchical", latent_size=10,
                 bar_latent_size=3)

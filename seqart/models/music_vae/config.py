@@ -40,6 +40,16 @@ class MusicVAEConfig:
             diagonal Gaussian. Training then measures each bar code's KL against that
             prior, so the codes learn to be predictable from the ones before; a new
             melody draws the global part from N(0, I) and the bars one after another.
+        prior_noise: with a learned bar prior, the scale of the standard-normal noise
+            that draws each bar's code when sampling (its mean plus its deviation times
+            the noise times this): below 1 keeps new melodies nearer the prior's means, a
+            temperature for the latent code (as Glow samples its latents below 1).
+            Training and encoding never read it.
+        prior_fit: weight of a second KL of the bar codes against a learned prior, with
+            the posterior held fixed, in the training loss: it trains only the prior, which
+            otherwise learns only from spans whose KL passes the free bits, and so fits
+            the codes loosely (the 16-bar preset's prior drew melodies of 1.33 notes per
+            beat without it, 0.75 with it; the test spans have 0.88).
         decoder: ``"flat"`` (one LSTM over the whole span) or ``"hierarchical"``
             (a conductor LSTM emits one embedding per bar; a bar LSTM decodes each bar from it).
         decoder_size: width of the (bar) decoder LSTM.
@@ -82,6 +92,8 @@ class MusicVAEConfig:
     latent_size: int = 128
     bar_latent_size: int = 0
     bar_prior: str = "normal"
+    prior_noise: float = 1.0
+    prior_fit: float = 0.0
     decoder: str = "flat"
     decoder_size: int = 512
     decoder_layers: int = 2
@@ -136,6 +148,14 @@ class MusicVAEConfig:
             raise ModelError(f"config bar_prior={self.bar_prior!r} must be 'normal' or 'learned'")
         if self.bar_prior == "learned" and not self.bar_latent_size:
             raise ModelError("config bar_prior='learned' needs bar codes (bar_latent_size > 0)")
+        check_float("prior_noise", self.prior_noise, 0.0, 4.0)
+        if self.prior_noise != 1.0 and self.bar_prior != "learned":
+            raise ModelError(f"config prior_noise={self.prior_noise} scales a learned bar prior's noise: "
+                             "it needs bar_prior='learned'")
+        check_float("prior_fit", self.prior_fit, 0.0, 100.0)
+        if self.prior_fit and self.bar_prior != "learned":
+            raise ModelError(f"config prior_fit={self.prior_fit} trains a learned bar prior: "
+                             "it needs bar_prior='learned'")
         if self.conductor_input not in ("z", "zeros"):
             raise ModelError(f"config conductor_input={self.conductor_input!r} must be 'z' or 'zeros'")
         if not isinstance(self.bar_state_reset, bool):

@@ -153,7 +153,8 @@ class MusicVAE(SeqartModel):
     def prior_codes(self, noise: torch.Tensor) -> torch.Tensor:
         """Codes drawn from the prior, ``(N, Z)``, from standard normal ``noise`` ``(N, Z)``:
         the noise itself under N(0, I); with a learned bar prior, the global part is the
-        noise's and each bar's code is its prior mean plus its deviation times the noise."""
+        noise's and each bar's code is its prior mean plus its deviation times the noise
+        times ``config.prior_noise``."""
         c = self.config
         if c.bar_prior != "learned":
             return noise
@@ -163,7 +164,7 @@ class MusicVAE(SeqartModel):
         for u in range(c.bars):
             out, state = self.prior_lstm(codes[-1][:, None], state)
             mean, std = self._prior_gaussian(out[:, 0])
-            codes.append(mean + std * noise[:, G + u * D: G + (u + 1) * D])
+            codes.append(mean + std * c.prior_noise * noise[:, G + u * D: G + (u + 1) * D])
         return torch.cat([noise[:, :G]] + codes[1:], dim=1)
 
     # ------------------------------------------------------------- decoder
@@ -345,14 +346,23 @@ class MusicVAE(SeqartModel):
         return c.scheduled_sampling * (min(1.0, step / c.sampling_warmup_steps) if c.sampling_warmup_steps else 1.0)
 
     def _terms(self, x: torch.Tensor, sample_z: bool, sample_prob: float = 0.0):
-        """Per-span reconstruction NLL (nats), KL (nats), correct steps, each ``(B,)``."""
+        """Per-span reconstruction NLL (nats), KL (nats), correct steps, and the prior's fit
+        (:meth:`prior_fit`, 0 unless ``config.prior_fit``), each ``(B,)``."""
         mu, sigma = self.encode(x)
         z = mu + sigma * self.batch_noise(*sigma.shape, device=sigma.device).to(sigma.dtype) if sample_z else mu
         logits = self.reconstruct_logits(x, z, sample_prob).float()  # (B, T, C)
         nll = F.cross_entropy(logits.transpose(1, 2), x, reduction="none").sum(1)
         kl = self.kl_per_dim(mu.float(), sigma.float(), z.float()).sum(1)
         correct = (logits.argmax(-1) == x).sum(1)
-        return nll, kl, correct
+        fit = self.prior_fit(mu.float(), sigma.float(), z.float()) if self.config.prior_fit else torch.zeros_like(kl)
+        return nll, kl, correct, fit
+
+    def prior_fit(self, mu: torch.Tensor, sigma: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """KL of the bar codes' posterior from the learned prior with the posterior held fixed,
+        nats ``(B,)``: its gradient reaches only the prior, which so keeps fitting the codes the
+        encoder writes, also where the free bits leave the KL without a cost."""
+        G = self.config.global_latent_size
+        return self.kl_per_dim(mu.detach(), sigma.detach(), z.detach())[:, G:].sum(1)
 
     def _kl_cost(self, kl: torch.Tensor) -> torch.Tensor:
         return torch.clamp(kl - self.config.free_bits * math.log(2.0), min=0.0)
@@ -364,8 +374,8 @@ class MusicVAE(SeqartModel):
     def training_step(self, batch: torch.Tensor, step: StepFn) -> dict:
         T = batch.size(1)
         beta = self.kl_weight(self.trainer_step)
-        nll, kl, correct = self._terms(batch, sample_z=True, sample_prob=self.sample_prob(self.trainer_step))
-        loss = (nll + beta * self._kl_cost(kl)).mean() / T
+        nll, kl, correct, fit = self._terms(batch, sample_z=True, sample_prob=self.sample_prob(self.trainer_step))
+        loss = (nll + beta * self._kl_cost(kl) + self.config.prior_fit * fit).mean() / T
         step("main", loss)
         return {"loss": loss.detach(), "recon": nll.detach().mean() / T, "kl": kl.detach().mean(),
                 "accuracy": correct.float().mean().detach() / T, "beta": torch.tensor(beta), "items": batch.numel()}
@@ -375,7 +385,7 @@ class MusicVAE(SeqartModel):
         """Sums over the batch, per step after the trainer divides by ``weight``:
         ``loss`` (reconstruction from the posterior mean + ``beta_max`` x KL cost),
         ``recon``, ``accuracy`` (teacher-forced) and ``kl`` (nats per step; x T for per span)."""
-        nll, kl, correct = self._terms(batch, sample_z=False)
+        nll, kl, correct, _ = self._terms(batch, sample_z=False)
         cost = self.config.beta_max * self._kl_cost(kl)
         return {"loss": (nll + cost).sum(), "recon": nll.sum(), "kl": kl.sum(), "accuracy": correct.sum(),
                 "weight": batch.numel()}

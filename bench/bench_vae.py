@@ -147,12 +147,13 @@ def prior_samples(vae, spans: np.ndarray, num: int, temperature: float = 0.5, se
     from seqart.evaluate import metrics
 
     z = vae.prior_codes(np.random.default_rng(seed).standard_normal((num, vae.config.latent_size)))
+    noise = vae.config.prior_noise
+    prior = "prior" if noise == 1.0 else f"prior (noise x{noise:g})"
     rows = []
-    for what, classes in (("test spans", spans[:num]), ("prior", vae._decode_codes(z, temperature, seed))):
+    for what, classes in (("test spans", spans[:num]), (prior, vae._decode_codes(z, temperature, seed))):
         scores = [vae.score_of(row) for row in classes]
         scores = [s for s in scores if s.num_notes > 1]
-        row = {"samples": what if what != "prior" or vae.config.prior_noise == 1.0
-               else f"prior (noise x{vae.config.prior_noise:g})", "melodies": len(scores)}
+        row = {"samples": what, "melodies": len(scores)}
         for name in PRIOR_METRICS:
             values = np.array([getattr(metrics, name)(s) for s in scores], dtype=float)
             row[name] = float(np.nanmean(values)) if len(values) else None

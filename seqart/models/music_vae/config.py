@@ -149,13 +149,10 @@ class MusicVAEConfig:
         if self.bar_prior == "learned" and not self.bar_latent_size:
             raise ModelError("config bar_prior='learned' needs bar codes (bar_latent_size > 0)")
         check_float("prior_noise", self.prior_noise, 0.0, 4.0)
-        if self.prior_noise != 1.0 and self.bar_prior != "learned":
-            raise ModelError(f"config prior_noise={self.prior_noise} scales a learned bar prior's noise: "
-                             "it needs bar_prior='learned'")
         check_float("prior_fit", self.prior_fit, 0.0, 100.0)
-        if self.prior_fit and self.bar_prior != "learned":
-            raise ModelError(f"config prior_fit={self.prior_fit} trains a learned bar prior: "
-                             "it needs bar_prior='learned'")
+        for name, unset in (("prior_noise", 1.0), ("prior_fit", 0.0)):  # they act on a learned bar prior only
+            if getattr(self, name) != unset and self.bar_prior != "learned":
+                raise ModelError(f"config {name}={getattr(self, name)} needs bar_prior='learned'")
         if self.conductor_input not in ("z", "zeros"):
             raise ModelError(f"config conductor_input={self.conductor_input!r} must be 'z' or 'zeros'")
         if not isinstance(self.bar_state_reset, bool):

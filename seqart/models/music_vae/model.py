@@ -145,9 +145,13 @@ class MusicVAE(SeqartModel):
         if self.config.bar_prior != "learned":
             return standard
         G = self.config.global_latent_size
+        return torch.cat([standard[:, :G], self._bar_kl(mu, sigma, z)], dim=1)
+
+    def _bar_kl(self, mu: torch.Tensor, sigma: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """KL of the bar codes' posterior from the learned prior given ``z``, nats ``(B, bars * D)``."""
+        G = self.config.global_latent_size
         mean, std = self.bar_prior(z)
-        bars = torch.log(std / sigma[:, G:]) + (sigma[:, G:] ** 2 + (mu[:, G:] - mean) ** 2) / (2 * std ** 2) - 0.5
-        return torch.cat([standard[:, :G], bars], dim=1)
+        return torch.log(std / sigma[:, G:]) + (sigma[:, G:] ** 2 + (mu[:, G:] - mean) ** 2) / (2 * std ** 2) - 0.5
 
     @torch.no_grad()
     def prior_codes(self, noise: torch.Tensor) -> torch.Tensor:
@@ -345,24 +349,23 @@ class MusicVAE(SeqartModel):
             return 0.0
         return c.scheduled_sampling * (min(1.0, step / c.sampling_warmup_steps) if c.sampling_warmup_steps else 1.0)
 
-    def _terms(self, x: torch.Tensor, sample_z: bool, sample_prob: float = 0.0):
+    def _terms(self, x: torch.Tensor, sample_z: bool, sample_prob: float = 0.0, fit: bool = False):
         """Per-span reconstruction NLL (nats), KL (nats), correct steps, and the prior's fit
-        (:meth:`prior_fit`, 0 unless ``config.prior_fit``), each ``(B,)``."""
+        (:meth:`prior_fit`; 0 unless ``fit`` and ``config.prior_fit``), each ``(B,)``."""
         mu, sigma = self.encode(x)
         z = mu + sigma * self.batch_noise(*sigma.shape, device=sigma.device).to(sigma.dtype) if sample_z else mu
         logits = self.reconstruct_logits(x, z, sample_prob).float()  # (B, T, C)
         nll = F.cross_entropy(logits.transpose(1, 2), x, reduction="none").sum(1)
         kl = self.kl_per_dim(mu.float(), sigma.float(), z.float()).sum(1)
         correct = (logits.argmax(-1) == x).sum(1)
-        fit = self.prior_fit(mu.float(), sigma.float(), z.float()) if self.config.prior_fit else torch.zeros_like(kl)
-        return nll, kl, correct, fit
+        fitted = self.prior_fit(mu.float(), sigma.float(), z.float()) if fit and self.config.prior_fit else 0 * kl
+        return nll, kl, correct, fitted
 
     def prior_fit(self, mu: torch.Tensor, sigma: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """KL of the bar codes' posterior from the learned prior with the posterior held fixed,
         nats ``(B,)``: its gradient reaches only the prior, which so keeps fitting the codes the
         encoder writes, also where the free bits leave the KL without a cost."""
-        G = self.config.global_latent_size
-        return self.kl_per_dim(mu.detach(), sigma.detach(), z.detach())[:, G:].sum(1)
+        return self._bar_kl(mu.detach(), sigma.detach(), z.detach()).sum(1)
 
     def _kl_cost(self, kl: torch.Tensor) -> torch.Tensor:
         return torch.clamp(kl - self.config.free_bits * math.log(2.0), min=0.0)
@@ -374,7 +377,8 @@ class MusicVAE(SeqartModel):
     def training_step(self, batch: torch.Tensor, step: StepFn) -> dict:
         T = batch.size(1)
         beta = self.kl_weight(self.trainer_step)
-        nll, kl, correct, fit = self._terms(batch, sample_z=True, sample_prob=self.sample_prob(self.trainer_step))
+        nll, kl, correct, fit = self._terms(batch, sample_z=True, sample_prob=self.sample_prob(self.trainer_step),
+                                            fit=True)
         loss = (nll + beta * self._kl_cost(kl) + self.config.prior_fit * fit).mean() / T
         step("main", loss)
         return {"loss": loss.detach(), "recon": nll.detach().mean() / T, "kl": kl.detach().mean(),

@@ -234,7 +234,7 @@ def test_bench_form_main_on_a_tiny_corpus(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(_common, "RESULTS_DIR", tmp_path / "results")
     assert bench.main(["--model", "folk", "--data", str(tmp_path / "corpus"), "--num", "3",
-                       "--meters", "4/4,6/8"]) == 0
+                       "--meters", "4/4,6/8", "--overlap-seeds", "2"]) == 0
     out = capsys.readouterr().out
     assert "gen 4/4" in out and "gen 6/8" in out and "restates_phrase" in out
     data = json.loads((tmp_path / "results" / "form.json").read_text())
@@ -246,6 +246,14 @@ def test_bench_form_main_on_a_tiny_corpus(tmp_path, monkeypatch, capsys):
     assert all(0.0 <= row["length_matched"] <= 1.0 for row in checks.values())
     assert all(row["real"] is None or 0.0 <= row["real"] <= 1.0 for row in checks.values())
     assert "length-matched" in out
+    # over seeds: seed 0 is the table's own sample; the spread and the real draws are in range
+    spread = {row["meter"]: row for row in data["summary"]["overlap_seeds"]}
+    assert "over 2 seeds" in out and "4/4" in spread
+    for meter, row in spread.items():
+        assert row["per_seed"][0] == pytest.approx(overlap[f"gen {meter}"])
+        assert row["min"] <= row["mean"] <= row["max"] and row["sd"] >= 0.0 and len(row["per_seed"]) == 2
+        assert row["real_mean"] is None or 0.0 <= row["real_mean"] <= 1.0
+        assert len(row["weakest"].split(", ")) == 3
 
     # the same figures from files already generated
     folder = tmp_path / "generated"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqart.models import recurrent
 from seqart.models.melody_lm.config import MelodyLSTMConfig
 from seqart.models.melody_lm.objective import PAD, NextTokenLM
 
@@ -21,7 +22,7 @@ class MelodyLSTM(NextTokenLM):
         super().__init__(config)
         c = config
         self.embed = nn.Embedding(c.vocab_size, c.embed_dim)
-        rnn = nn.LSTM if c.cell == "lstm" else nn.GRU
+        rnn = recurrent.LSTM if c.cell == "lstm" else recurrent.GRU
         self.rnn = rnn(c.embed_dim, c.hidden_size, c.num_layers, batch_first=True,
                        dropout=c.dropout if c.num_layers > 1 else 0.0)
         self.drop = nn.Dropout(c.dropout)

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqart.models import recurrent
 from seqart.models.music_vae.data import NOTE_BASE, BarSpans, extract_spans
 from seqart.models.base import SeqartModel, StepFn
 from seqart.models.music_vae.config import MusicVAEConfig
@@ -54,10 +55,10 @@ class MusicVAE(SeqartModel):
         self.placeholder_class = c.n_classes + 1 if c.word_dropout > 0 else None
         self.drop = nn.Dropout(c.dropout)
         self.enc_embed = nn.Embedding(c.n_classes, c.embed_dim)
-        self.encoder = nn.LSTM(c.embed_dim, c.encoder_size, c.encoder_layers, batch_first=True,
+        self.encoder = recurrent.LSTM(c.embed_dim, c.encoder_size, c.encoder_layers, batch_first=True,
                                bidirectional=True, dropout=c.dropout if c.encoder_layers > 1 else 0.0)
         if c.encoder == "hierarchical":  # reads the bars' descriptions
-            self.bar_encoder = nn.LSTM(2 * c.encoder_size, c.encoder_size, batch_first=True, bidirectional=True)
+            self.bar_encoder = recurrent.LSTM(2 * c.encoder_size, c.encoder_size, batch_first=True, bidirectional=True)
         self.to_mu = nn.Linear(2 * c.encoder_size, c.global_latent_size)
         self.to_sigma = nn.Linear(2 * c.encoder_size, c.global_latent_size)
         if c.bar_latent_size:  # a bar's code: from its own description and the bar-level LSTM's output there
@@ -65,7 +66,7 @@ class MusicVAE(SeqartModel):
             self.bar_to_sigma = nn.Linear(4 * c.encoder_size, c.bar_latent_size)
         if c.bar_prior == "learned":  # each bar code's Gaussian from the global part and the codes before
             self.prior_init = nn.Linear(c.global_latent_size, 2 * c.conductor_size)
-            self.prior_lstm = nn.LSTM(c.bar_latent_size, c.conductor_size, batch_first=True)
+            self.prior_lstm = recurrent.LSTM(c.bar_latent_size, c.conductor_size, batch_first=True)
             self.prior_out = nn.Linear(c.conductor_size, 2 * c.bar_latent_size)
         if c.decoder == "hierarchical":
             self.conductor_init = nn.Linear(c.global_latent_size, 2 * c.conductor_layers * c.conductor_size)
@@ -73,13 +74,13 @@ class MusicVAE(SeqartModel):
                 conductor_in = c.bar_latent_size  # each bar's code
             else:
                 conductor_in = c.latent_size if c.conductor_input == "z" else 1  # "zeros": a constant input
-            self.conductor = nn.LSTM(conductor_in, c.conductor_size, c.conductor_layers, batch_first=True)
+            self.conductor = recurrent.LSTM(conductor_in, c.conductor_size, c.conductor_layers, batch_first=True)
             cond = c.conductor_size + c.bar_latent_size
         else:
             cond = c.latent_size
         self.dec_embed = nn.Embedding(c.n_classes + (2 if self.placeholder_class is not None else 1), c.embed_dim)
         self.dec_init = nn.Linear(cond, 2 * c.decoder_layers * c.decoder_size)
-        self.decoder = nn.LSTM(c.embed_dim + cond, c.decoder_size, c.decoder_layers, batch_first=True,
+        self.decoder = recurrent.LSTM(c.embed_dim + cond, c.decoder_size, c.decoder_layers, batch_first=True,
                                dropout=c.dropout if c.decoder_layers > 1 else 0.0)
         self.head = nn.Linear(c.decoder_size, c.n_classes)
 

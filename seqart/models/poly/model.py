@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqart.models import recurrent
 from seqart.models.base import SeqartModel, StepFn
 from seqart.models.poly.config import PolyLSTMConfig, PolyNADEConfig
 from seqart.models.poly.data import FrameWindows
@@ -40,7 +41,7 @@ class PolyRNN(SeqartModel):
         super().__init__(config)
         c = config
         self.in_drop = nn.Dropout(c.dropout)
-        self.rnn = nn.LSTM(c.n_features + 1, c.hidden_size, c.num_layers, batch_first=True,
+        self.rnn = recurrent.LSTM(c.n_features + 1, c.hidden_size, c.num_layers, batch_first=True,
                            dropout=c.dropout if c.num_layers > 1 else 0.0)
         self.out_drop = nn.Dropout(c.dropout)
 
@@ -215,7 +216,7 @@ class PolyNADE(PolyRNN):
             self.context = nn.Linear(c.hidden_size, c.context_size)
             self.pitch = nn.Embedding(c.n_features, c.pitch_embed)
             width = c.context_size + c.pitch_embed + c.window + 2 * c.window + 1
-            self.note_rnn = nn.LSTM(width, c.inner_size, batch_first=True)
+            self.note_rnn = recurrent.LSTM(width, c.inner_size, batch_first=True)
             self.note_drop = nn.Dropout(c.dropout)
             self.note_out = nn.Linear(c.inner_size, 1)
             nn.init.constant_(self.note_out.bias, KEY_BIAS_INIT)

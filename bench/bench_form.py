@@ -48,7 +48,7 @@ Usage::
 
     PYTHONPATH=. python bench/bench_form.py --model folk --data corpora/built/folk [--num 64]
         [--meters 4/4,6/8] [--temperatures 1.0] [--styles reel,jig] [--samples-dir DIR]
-        [--reference-group auto|meter] [--continue-style reel] [--overlap-seeds 6]
+        [--reference-group auto|meter] [--continue-style reel] [--overlap-seeds 6] [--pickup]
 """
 
 from __future__ import annotations
@@ -86,6 +86,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--form-style", default="reel", help="style of the --form samples (default reel)")
     parser.add_argument("--no-overlap-check", dest="overlap_check", action="store_false",
                         help="skip the overlap table of length-matched samples and real (valid split) tunes")
+    parser.add_argument("--pickup", action="store_true",
+                        help="sample with pickup=True: melodies may open with an upbeat (the generated columns "
+                             "and the over-seeds table)")
     parser.add_argument("--overlap-seeds", type=int, default=6,
                         help="seeds of the overlap-over-seeds table (default 6; 0 skips it)")
     parser.add_argument("--reference-group", choices=("auto", "meter"), default="auto",
@@ -151,7 +154,7 @@ def reference_sets(data: str | Path, meters: list[str], by_style: bool) -> tuple
 
 
 def generate(model: str, meters: list[str], styles: list[str], temperatures: list[float], num: int, bars: int,
-             seed: int) -> dict:
+             seed: int, pickup: bool = False) -> dict:
     """``(meter, style, temperature)`` -> ``num`` melodies sampled by ``model``."""
     import seqart
     from seqart.errors import SeqartError
@@ -162,6 +165,8 @@ def generate(model: str, meters: list[str], styles: list[str], temperatures: lis
         for meter in meters if not style else [None]:  # a style comes in the meter the model gives it
             for t in temperatures:
                 options = {"style": style} if style else {"time_signature": meter}
+                if pickup:
+                    options["pickup"] = True
                 try:
                     scores = gen.sample(num, seed=seed, bars=bars, temperature=t, **options)
                 except (SeqartError, TypeError) as exc:
@@ -387,7 +392,8 @@ def mean_overlap(scores, reference: dict) -> float:
     return float(np.mean(list(metric_overlaps(scores, reference).values())))
 
 
-def overlap_seeds(model: str, data: str | Path, tests: dict, num: int, bars: int, seeds: int) -> list[dict]:
+def overlap_seeds(model: str, data: str | Path, tests: dict, num: int, bars: int, seeds: int,
+                  pickup: bool = False) -> list[dict]:
     """The ``overlap`` row of default sampling over ``seeds`` seeds (0 to seeds - 1), per meter.
 
     One seed's 64 melodies are a small sample: the overlap moves by about 0.01 from seed
@@ -413,7 +419,9 @@ def overlap_seeds(model: str, data: str | Path, tests: dict, num: int, bars: int
         valid = valids.get(meter, [])
         per_seed, real = [], []
         for seed in range(seeds):
-            per_seed.append(metric_overlaps(gen.sample(num, seed=seed, bars=bars, time_signature=meter), reference))
+            options = {"pickup": True} if pickup else {}
+            made = gen.sample(num, seed=seed, bars=bars, time_signature=meter, **options)
+            per_seed.append(metric_overlaps(made, reference))
             if valid:
                 draw = np.random.default_rng(seed).choice(len(valid), min(num, len(valid)), replace=False)
                 real.append(mean_overlap([valid[i] for i in sorted(draw)], reference))
@@ -439,8 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         source = f"files of {args.samples_dir}"
     else:
         generated = generate(args.model, args.meter_list, args.style_list, args.temperature_list, args.num,
-                             args.bars, args.seed)
-        source = f"{args.model}, {args.bars} bars, seed {args.seed}"
+                             args.bars, args.seed, args.pickup)
+        source = f"{args.model}, {args.bars} bars, seed {args.seed}" + (", pickup" if args.pickup else "")
     gen_seconds = time.perf_counter() - start
     meters = sorted({g[0] for g in generated})
     references, train, labels = reference_sets(args.data, meters, args.reference_group == "auto")
@@ -487,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["overlap_check"] = checks
     if args.overlap_seeds and not args.samples_dir:
         tests = {m: references[(m, "")] for m in args.meter_list if references.get((m, ""))}
-        spread = overlap_seeds(args.model, args.data, tests, args.num, args.bars, args.overlap_seeds)
+        spread = overlap_seeds(args.model, args.data, tests, args.num, args.bars, args.overlap_seeds, args.pickup)
         print_table(f"Overlap with the test tunes over {args.overlap_seeds} seeds ({args.num} melodies each)",
                     [("meter", "meter", ""), ("mean", "mean", ".3f"), ("sd", "sd", ".3f"), ("min", "min", ".3f"),
                      ("max", "max", ".3f"), ("real (valid) mean", "real_mean", ".3f"), ("real sd", "real_sd", ".3f"),

@@ -92,3 +92,21 @@ def test_sample_into_a_folder_named_with_a_trailing_slash(tmp_path):
     result = CliRunner().invoke(app, ["sample", "--num", "2", "--bars", "2", "--seed", "3", "-o", f"{target}/"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in target.iterdir()) == ["melody-1.mid", "melody-2.mid"]
+
+
+def test_sample_with_a_pickup_writes_it_before_the_full_bars(tmp_path):
+    # seeds 0-5 of the shipped model in 6/8: some open with a pickup, some on the downbeat
+    starts = []
+    for seed in range(6):
+        out = tmp_path / f"p{seed}.mid"
+        result = runner.invoke(app, ["sample", "--pickup", "--bars", "4", "--time-signature", "6/8",
+                                     "--seed", str(seed), "-o", str(out), "--no-record"])
+        assert result.exit_code == 0, result.output
+        notes = sorted(Score.from_file(out).tracks[0].notes, key=lambda n: n.start)
+        starts.append(notes[0].start)
+        bars = 4 + (notes[0].start > 0)  # a pickup fills the end of a first, padded bar
+        assert abs(max(n.end for n in notes) - 3.0 * bars) < 1e-6
+    assert any(s > 0 for s in starts) and all(s == 0 or 1.5 <= s < 3.0 for s in starts)
+    result = runner.invoke(app, ["sample", "--pickup", "--primer", str(tmp_path / "p0.mid"), "-o",
+                                 str(tmp_path / "c.mid"), "--no-record"])
+    assert result.exit_code != 0 and "pickup" in result.output and "Traceback" not in result.output

@@ -244,3 +244,40 @@ def test_a_continuation_answers_the_primers_opening(tiny_run, monkeypatch, picku
     monkeypatch.setattr(melody, "ANSWER_BIAS", 0.0)
     free = sampler.sample(3, options, np.random.default_rng(1), primer=primer)
     assert all(bars(out, first_bar + 16, 2) != bars(primer, first_bar, 2) for out in free)
+
+
+def test_a_pickup_is_drawn_only_when_asked_and_precedes_the_full_bars():
+    import seqart
+
+    gen = seqart.load("folk")
+    plain = gen.sample(num=12, bars=4, seed=4, time_signature="6/8")
+    assert [s.to_dict() for s in plain] == \
+        [s.to_dict() for s in gen.sample(num=12, bars=4, seed=4, time_signature="6/8", pickup=False)]
+    assert all(_notes(s)[0].start == 0.0 for s in plain)
+    picked = gen.sample(num=12, bars=4, seed=4, time_signature="6/8", pickup=True)
+    assert [s.to_dict() for s in picked] == \
+        [s.to_dict() for s in gen.sample(num=12, bars=4, seed=4, time_signature="6/8", pickup=True)]
+    bar = 3.0
+    openings = []
+    for score in picked:
+        notes = _notes(score)
+        first = notes[0].start
+        openings.append(first)
+        if first == 0.0:  # no pickup: four bars from the downbeat
+            assert abs(notes[-1].end - 4 * bar) < 1e-9
+            continue
+        # a pickup: at most half a bar, ending a first bar padded with silence; then bar 1
+        # opens with a note on its downbeat, and four full bars follow, closing on the tonic
+        assert bar / 2 <= first < bar and all(n.end <= bar + 1e-9 for n in notes if n.start < bar)
+        assert any(abs(n.start - bar) < 1e-9 for n in notes)
+        assert abs(notes[-1].end - 5 * bar) < 1e-9 and notes[-1].pitch % 12 == score.key.tonic
+    assert 0 < sum(first > 0 for first in openings) < len(openings)  # the model chooses, row by row
+    with pytest.raises(ScoreError, match="pickup"):
+        gen.sample(num=1, bars=2, primer=plain[0], pickup=True)
+
+
+def test_a_model_without_pickup_tokens_refuses_a_pickup(tiny_run, monkeypatch):
+    gen = load_generator(tiny_run)
+    monkeypatch.setattr(gen.tokenizer, "pickup_id", None)
+    with pytest.raises(ScoreError, match="no pickup tokens"):
+        gen.sample(num=1, bars=2, pickup=True)

@@ -34,6 +34,7 @@ def sample_command(
     style: Annotated[Optional[str], typer.Option(help="Tune type: reel, jig, hornpipe, polka, air, song, ... (default: drawn as the training tunes are).")] = None,
     form: Annotated[Optional[str], typer.Option(help="Section letters, one per 8 bars, e.g. AABB (a repeated letter restates its section).")] = None,
     ending: Annotated[Optional[str], typer.Option(help="tonic (default): close on the tonic, held, on a strong beat; free: stop where it is.")] = None,
+    pickup: Annotated[bool, typer.Option("--pickup", help="Let the melody open with a pickup (an upbeat before bar 1) where the model writes one; --bars counts the full bars after it.")] = False,
     fmt: Annotated[Optional[str], typer.Option("--format", help="mid or musicxml (default: from the extension).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")] = False,
     keep: Annotated[Optional[int], typer.Option(help="Write only the K of --num whose metrics best match --reference.")] = None,
@@ -51,7 +52,7 @@ def sample_command(
                              record=not no_record, bars=bars, steps=steps, temperature=temperature, top_k=top_k,
                              top_p=top_p, seed=seed, key=key, scale=scale, pitch_range=pitch_range,
                              time_signature=time_signature, tempo=tempo, primer=primer, track=track, style=style,
-                             form=form, ending=ending)
+                             form=form, ending=ending, pickup=pickup or None)
     for line in _report(result, out):
         typer.echo(line)
     if result.primer_note:

@@ -8,7 +8,10 @@ distribution before sampling, so no generated note can break them.
 Two rules shape the form of every melody:
 
 - **No silent opening.** A melody without a primer starts with a note on the
-  downbeat of bar 1: ``bars=16`` gives sixteen full bars of music.
+  downbeat of bar 1: ``bars=16`` gives sixteen full bars of music. With
+  ``pickup=True`` the model may first write an anacrusis (:meth:`MelodySampler._pickups`),
+  which the score holds at the end of a first bar padded with silence, as the corpus
+  readers give one; the ``bars`` full bars follow it.
 - **An ending** (``ending="tonic"``, the default). The last :data:`ENDING_BARS`
   bars are drawn :data:`ENDING_CANDIDATES` times per melody. In each candidate
   the final note is the tonic (in an octave the model picks), starts on a strong
@@ -69,6 +72,10 @@ class SamplingOptions:
             drawn as the training melodies' styles are for the meter.
         form: section letters, one per ``section_bars`` bars (``"AABB"``): a repeated
             letter asks the model to restate that section; None: the model labels its sections.
+        pickup: True: a melody of its own (no primer) may open with a pickup (an
+            anacrusis before bar 1, at most half a bar) where the model writes one, as
+            most training tunes do (a model with ``PICKUP`` tokens); ``bars`` counts the
+            full bars after it. False (default): every melody opens on the downbeat of bar 1.
     """
 
     bars: int = 16
@@ -83,6 +90,7 @@ class SamplingOptions:
     ending: str = "tonic"
     style: str | None = None
     form: str | None = None
+    pickup: bool = False
 
     @classmethod
     def parse(cls, key=None, pitch_range=None, time_signature=None, **options) -> "SamplingOptions":
@@ -328,16 +336,6 @@ class MelodySampler:
                                  f"at most {MAX_PRIMER_BARS} can be continued (cut it with Score.slice)")
         headers = np.array([tok.header(meter, k, st) for k, st in zip(keys, styles)])
         total_steps = (-(-pos // bar_steps) + options.bars) * bar_steps
-        ctx = _Run(options=options, rng=rng, bar_steps=bar_steps, form=form)
-        if tok.layout >= 2:
-            ctx.section_steps = tok.config.section_bars * bar_steps
-            ctx.restate = RESTATE_BIAS if form else DRAWN_RESTATE_BIAS
-            ctx.history = np.full((num, total_steps), -1, dtype=np.int64)
-            ctx.letters = np.full((num, total_steps // ctx.section_steps + 2), -1, dtype=np.int64)
-            primer_steps = [t for t in body if tok.is_step(t)]
-            ctx.history[:, :len(primer_steps)] = primer_steps
-            primer_letters = [tok.section_of(t) for t in body if tok.section_of(t)]
-            ctx.letters[:, :len(primer_letters)] = [SECTION_LETTERS.index(x) for x in primer_letters]
         if choose_key and drawn is None:  # the model draws each melody's key
             logits, state = self.lm.run(headers[:, :tok.key_position], None)
             key_mask = np.zeros(tok.vocab_size, dtype=bool)
@@ -353,14 +351,62 @@ class MelodySampler:
             step_mask = np.stack([self._step_mask(k, options) for k in keys])
         if body:
             logits, state = self.lm.run(np.repeat(np.asarray([body]), num, axis=0), state)
-        else:
+        pickups = [()] * num
+        if primer is None and options.pickup and tok.pickup_id is not None:
+            pickups = self._pickups(logits, state, bar_steps, step_mask, options, rng)
+
+        # Rows with the same pickup (most often none) go on together from bar 1.
+        groups: dict[tuple, list[int]] = {}
+        for r, pickup in enumerate(pickups):
+            groups.setdefault(pickup, []).append(r)
+        generated = np.empty((num, total_steps - pos), dtype=np.int64)
+        for pickup, rows in groups.items():
+            rows = np.asarray(rows)
+            whole = len(rows) == num
+            g_logits, g_state = (logits, state) if whole else (logits[rows], _take_rows(state, rows))
+            if pickup:
+                g_logits, g_state = self.lm.run(np.repeat([[tok.pickup_id, *pickup]], len(rows), axis=0), g_state)
+            generated[rows], settled = self._compose(
+                g_logits, g_state, step_mask[rows] if step_mask.ndim == 2 else step_mask, [keys[r] for r in rows],
+                body, pos, total_steps, meter, form, options, rng, primed=primer is not None,
+                drawn=choose_key and not options.scale)
+            for r, k in zip(rows, settled):
+                keys[r] = k
+        return [self._to_score(row, primer, meter, k, st, options, total_steps, track, pickup)
+                for row, k, st, pickup in zip(generated, keys, styles, pickups)]
+
+    def _compose(self, logits, state, step_mask: np.ndarray, keys: list, body: list[int], pos: int,
+                 total_steps: int, meter, form: str | None, options: SamplingOptions, rng: np.random.Generator,
+                 primed: bool, drawn: bool) -> tuple[np.ndarray, list]:
+        """The step tokens of grid positions ``pos`` (after any primer) to ``total_steps``
+        (bar 1 on) of every row of ``logits``/``state``, which follow each row's header,
+        primer and pickup. ``primed``: the rows continue a primer (``body``, its tokens);
+        ``drawn``: their keys were drawn (they condition, they do not bind).
+
+        Returns:
+            ``(tokens (rows, total_steps - pos), each row's key)``: the key given or drawn,
+            or the one its ending settled.
+        """
+        tok = self.tok
+        num = len(logits)
+        bar_steps = tok.steps_per_bar(*meter)
+        ctx = _Run(options=options, rng=rng, bar_steps=bar_steps, form=form)
+        if tok.layout >= 2:
+            ctx.section_steps = tok.config.section_bars * bar_steps
+            ctx.restate = RESTATE_BIAS if form else DRAWN_RESTATE_BIAS
+            ctx.history = np.full((num, total_steps), -1, dtype=np.int64)
+            ctx.letters = np.full((num, total_steps // ctx.section_steps + 2), -1, dtype=np.int64)
+            primer_steps = [t for t in body if tok.is_step(t)]
+            ctx.history[:, :len(primer_steps)] = primer_steps
+            primer_letters = [tok.section_of(t) for t in body if tok.section_of(t)]
+            ctx.letters[:, :len(primer_letters)] = [SECTION_LETTERS.index(x) for x in primer_letters]
+        if not body:
             logits, state = self._bar_line(logits, state, 0, ctx)
 
         steer = options.ending == "tonic"
         free_until = max(pos, total_steps - ENDING_BARS * bar_steps) if steer else total_steps
-        generated = np.empty((num, total_steps - pos), dtype=np.int64)
+        out = np.empty((num, total_steps - pos), dtype=np.int64)
         first = pos
-        primed = primer is not None  # the primer's last note stays as written
         opening = not primed  # a melody of its own opens with a note on the downbeat
         # Passages drawn as candidates, in order: the answer to the primer's opening, then
         # each section's last bars (the likeliest of free and tonic closes).
@@ -371,25 +417,64 @@ class MelodySampler:
                      if steer and ctx.section_steps and b - ENDING_BARS * bar_steps >= pos
                      and not (answer and b - ENDING_BARS * bar_steps < answer[1] and answer[0] < b)]
         for start, stop, kind in sorted(passages):
-            logits, state, pos = self._walk(logits, state, generated, first, pos, start, step_mask, ctx,
+            logits, state, pos = self._walk(logits, state, out, first, pos, start, step_mask, ctx,
                                             primed, opening)
             at_start = pos == first  # candidates that begin the melody obey its first-step rules
             if kind == "answer":
-                logits, state, pos = self._answer(logits, state, generated, first, pos, stop,
+                logits, state, pos = self._answer(logits, state, out, first, pos, stop,
                                                   start - PHRASE_BARS * bar_steps, step_mask, ctx,
                                                   primed and at_start, opening and at_start)
             else:
-                logits, state, pos = self._section_close(logits, state, generated, first, pos, stop, meter,
+                logits, state, pos = self._section_close(logits, state, out, first, pos, stop, meter,
                                                          step_mask, keys, ctx, primed and at_start,
                                                          opening and at_start)
-        logits, state, pos = self._walk(logits, state, generated, first, pos, free_until, step_mask, ctx,
+        logits, state, pos = self._walk(logits, state, out, first, pos, free_until, step_mask, ctx,
                                         primed, opening)
         if steer:
             at_start = pos == first
-            keys = self._end(logits, state, generated, first, pos, total_steps, meter, step_mask, keys, ctx,
-                             primed and at_start, opening and at_start, drawn=choose_key and not options.scale)
-        return [self._to_score(row, primer, meter, k, st, options, total_steps, track)
-                for row, k, st in zip(generated, keys, styles)]
+            keys = self._end(logits, state, out, first, pos, total_steps, meter, step_mask, keys, ctx,
+                             primed and at_start, opening and at_start, drawn=drawn)
+        return out, keys
+
+    def _pickups(self, logits, state, bar_steps: int, step_mask: np.ndarray, options: SamplingOptions,
+                 rng: np.random.Generator) -> list[tuple[int, ...]]:
+        """Each row's pickup, drawn from the model after its header: ``PICKUP`` or ``BAR``
+        first, then, after ``PICKUP``, the anacrusis's step tokens until the model writes
+        ``BAR``. A pickup opens with a note, holds no triplet and is at most half a bar
+        long (as the tokenizer writes pickups); a bar longer than that is bar 1.
+
+        Returns:
+            per row, the pickup's step tokens (an empty tuple: the melody opens on bar 1).
+        """
+        tok = self.tok
+        pickups: list[tuple[int, ...]] = [()] * len(logits)
+        first_token = np.zeros(tok.vocab_size, dtype=bool)
+        first_token[[BAR, tok.pickup_id]] = True
+        rows = np.flatnonzero(draw_tokens(logits, first_token, options, rng) == tok.pickup_id)
+        if not len(rows):
+            return pickups
+        logits, state = self.lm.step(np.full(len(rows), tok.pickup_id), _take_rows(state, rows))
+        later = np.array(np.broadcast_to(step_mask[rows] if step_mask.ndim == 2 else step_mask,
+                                         (len(rows), tok.vocab_size)))
+        if tok.triplet_id is not None:
+            later[:, tok.triplet_id] = False
+        opening = later.copy()
+        opening[:, [HOLD, REST]] = False  # a pickup starts with its first note
+        later[:, BAR] = True
+        steps: list[list[int]] = [[] for _ in rows]
+        going = np.ones(len(rows), dtype=bool)
+        longest = bar_steps - bar_steps // 2
+        for i in range(longest):
+            choice = draw_tokens(logits, opening if i == 0 else later, options, rng)
+            going &= choice != BAR
+            for j in np.flatnonzero(going):
+                steps[j].append(int(choice[j]))
+            if not going.any() or i == longest - 1:
+                break
+            logits, state = self.lm.step(choice, state)
+        for j, r in enumerate(rows):
+            pickups[r] = tuple(steps[j])
+        return pickups
 
     def _style_and_form(self, options: SamplingOptions, primer: Score | None) -> tuple[str | None, str | None]:
         """The style (None: drawn) and form letters asked for, checked against the tokenizer."""
@@ -641,11 +726,14 @@ class MelodySampler:
         return mask
 
     def _to_score(self, steps: np.ndarray, primer: Score | None, meter, key, style: str, options,
-                  total_steps: int, track: int | None = None) -> Score:
+                  total_steps: int, track: int | None = None, pickup: tuple[int, ...] = ()) -> Score:
+        """A melody's score; ``pickup``'s step tokens, if any, end a first bar padded with
+        silence (as the corpus readers give an anacrusis), and bar 1 follows it."""
         tok = self.tok
         q = tok.config.steps_per_beat
         start_step = total_steps - len(steps)
-        melody = tok.decode(np.concatenate([[BOS, BAR], np.full(start_step, HOLD), steps]))
+        opening = [BOS, tok.meter_id(*meter), tok.pickup_id, *pickup, BAR] if pickup else [BOS, BAR]
+        melody = tok.decode(np.concatenate([opening, np.full(start_step, HOLD), steps]))
         new_notes = [Note(n.pitch, n.start, n.duration, n.velocity) for n in melody.tracks[0].notes
                      if n.start >= start_step / q - 1e-9]
         tempo = options.tempo or (primer.tempos[0].bpm if primer is not None and primer.tempos else 120.0)

@@ -40,7 +40,7 @@ from seqart.score import Score
 PrimerLike = Score | str | Path
 #: the options of ``sample`` besides ``num`` and ``seed`` (see the module docstring)
 SAMPLE_OPTIONS = ("bars", "steps", "temperature", "top_k", "top_p", "key", "scale", "pitch_range", "time_signature",
-                  "tempo", "primer", "track", "style", "form", "ending")
+                  "tempo", "primer", "track", "style", "form", "ending", "pickup")
 
 
 @runtime_checkable

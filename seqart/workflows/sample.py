@@ -75,7 +75,7 @@ def sample_to_files(model: str | Path, out: str | Path, num: int = 1, *, fmt: st
             (``SEQART_NO_RECORD=1`` in the environment makes it False).
         options: the generator's ``sample`` options (bars, steps, temperature, top_k,
             top_p, seed, key, scale, pitch_range, time_signature, tempo, primer, track,
-            style, form, ending); None
+            style, form, ending, pickup); None
             takes the model's default. A primer may be an audio recording: it is
             transcribed first.
 

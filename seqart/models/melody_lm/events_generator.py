@@ -80,7 +80,7 @@ class EventsGenerator:
                key=None, scale: str | None = None, pitch_range=None, time_signature=None,
                tempo: float | None = None, primer: PrimerLike | None = None, steps: int | None = None,
                ending: str | None = None, style: str | None = None, form: str | None = None,
-               track: int | None = None, ranges=None) -> list[Score]:
+               track: int | None = None, ranges=None, pickup: bool | None = None) -> list[Score]:
         """Generate ``num`` multi-track pieces of ``bars`` bars (after ``primer``'s, if given).
 
         Args:
@@ -102,10 +102,11 @@ class EventsGenerator:
 
         Raises:
             ScoreError: for invalid options, or options that do not apply (``steps``,
-                ``ending``, ``style``, ``form``, ``track``).
+                ``ending``, ``style``, ``form``, ``track``, ``pickup``).
         """
         refuse_options(f"{self.model_type} (event tokens)",
-                       {"steps": steps, "ending": ending, "style": style, "form": form, "track": track},
+                       {"steps": steps, "ending": ending, "style": style, "form": form, "track": track,
+                        "pickup": pickup},
                        "it continues every track of a multi-track piece, bar by bar")
         if primer is not None:
             primer = read_primer(primer)

@@ -110,7 +110,7 @@ class MelodyGenerator:
                time_signature: str | tuple[int, int] | None = None, tempo: float | None = None,
                primer: PrimerLike | None = None, steps: int | None = None,
                ending: str | None = None, style: str | None = None, form: str | None = None,
-               track: int | None = None) -> list[Score]:
+               track: int | None = None, pickup: bool | None = None) -> list[Score]:
         """Generate ``num`` melodies of ``bars`` bars (after ``primer``, if given).
 
         Args:
@@ -138,6 +138,10 @@ class MelodyGenerator:
             track: the primer's track to continue, numbered from 1 (None: the top voice of
                 all its pitched tracks). What was kept of a primer with several tracks or
                 chords is said in ``self.last_primer_note``.
+            pickup: True: a melody may open with a pickup (an anacrusis of at most half a
+                bar, where the model writes one, as most folk tunes do) before its ``bars``
+                full bars; the score pads it to a first bar. None/False: it opens on the
+                downbeat of bar 1. Needs a model with pickup tokens and no primer.
 
         Returns:
             a list of ``num`` :class:`Score` objects (notes in beats).
@@ -158,13 +162,18 @@ class MelodyGenerator:
             line_track = None if track is None else track - 1
         elif track is not None:
             raise ScoreError("track chooses a line of the primer: give a primer too")
+        if pickup and primer is not None:
+            raise ScoreError("pickup opens a melody of its own; a primer brings its own opening")
+        if pickup and self.tokenizer.pickup_id is None:
+            raise ScoreError("this model has no pickup tokens (it was trained before they existed); leave out pickup")
         if bars is None:
             bars = len(form.strip()) * self.tokenizer.config.section_bars if form and form.strip() else DEFAULT_BARS
         options = SamplingOptions.parse(
             bars=bars,
             temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
             top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range,
-            time_signature=time_signature, tempo=tempo, ending=ending or "tonic", style=style, form=form)
+            time_signature=time_signature, tempo=tempo, ending=ending or "tonic", style=style, form=form,
+            pickup=bool(pickup))
         from seqart.utils.threads import one_blas_thread
 
         self.last_seed = draw_seed(seed)

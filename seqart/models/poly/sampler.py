@@ -46,7 +46,7 @@ class FrameGenerator:
                temperature: float | None = None, primer: PrimerLike | None = None, tempo: float | None = None,
                top_k: int | None = None, top_p: float | None = None, key=None, scale: str | None = None,
                pitch_range=None, time_signature=None, style: str | None = None, form: str | None = None,
-               ending: str | None = None, track: int | None = None) -> list[Score]:
+               ending: str | None = None, track: int | None = None, pickup: bool | None = None) -> list[Score]:
         """Generate ``num`` pieces of ``steps`` frames (or ``bars`` bars of 4 beats) after an optional primer.
 
         Args:
@@ -57,7 +57,7 @@ class FrameGenerator:
             temperature: > 0 (default 1.0); divides every key's logit.
             primer: a Score or MIDI/MusicXML/ABC path whose frames open every piece unchanged.
             tempo: output tempo in bpm (default: the primer's, else 120).
-            top_k, top_p, key, scale, pitch_range, time_signature, style, form, ending, track:
+            top_k, top_p, key, scale, pitch_range, time_signature, style, form, ending, track, pickup:
                 melody-model options; a frame model refuses them (it continues every track of a primer).
 
         Raises:
@@ -67,7 +67,8 @@ class FrameGenerator:
 
         refuse_options(self.model_type, {"top_k": top_k, "top_p": top_p, "key": key, "scale": scale,
                                          "pitch_range": pitch_range, "time_signature": time_signature,
-                                         "style": style, "form": form, "ending": ending, "track": track},
+                                         "style": style, "form": form, "ending": ending, "track": track,
+                                         "pickup": pickup},
                        "it samples whole piano-roll frames")
         if temperature is None:
             temperature = DEFAULT_TEMPERATURE

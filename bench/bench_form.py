@@ -87,8 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-overlap-check", dest="overlap_check", action="store_false",
                         help="skip the overlap table of length-matched samples and real (valid split) tunes")
     parser.add_argument("--pickup", action="store_true",
-                        help="sample with pickup=True: melodies may open with an upbeat (the generated columns "
-                             "and the over-seeds table)")
+                        help="sample with pickup=True: melodies may open with an upbeat (every sampled figure)")
     parser.add_argument("--overlap-seeds", type=int, default=6,
                         help="seeds of the overlap-over-seeds table (default 6; 0 skips it)")
     parser.add_argument("--reference-group", choices=("auto", "meter"), default="auto",
@@ -165,14 +164,18 @@ def generate(model: str, meters: list[str], styles: list[str], temperatures: lis
         for meter in meters if not style else [None]:  # a style comes in the meter the model gives it
             for t in temperatures:
                 options = {"style": style} if style else {"time_signature": meter}
-                if pickup:
-                    options["pickup"] = True
+                options.update(_options(pickup))
                 try:
                     scores = gen.sample(num, seed=seed, bars=bars, temperature=t, **options)
                 except (SeqartError, TypeError) as exc:
                     raise SystemExit(f"error: {model} cannot sample {meter or ''} {style} at T={t}: {exc}") from None
                 out[(meter or meter_of(scores[0]), style, t)] = scores
     return out
+
+
+def _options(pickup: bool) -> dict:
+    """The sampling options ``--pickup`` adds (none without it, so any model takes them)."""
+    return {"pickup": True} if pickup else {}
 
 
 def read_samples(folder: str | Path, meters: list[str]) -> dict:
@@ -316,7 +319,7 @@ def form_sections(model: str, form: str, style: str, num: int, seed: int, sectio
     return rows
 
 
-def overlap_check(model: str, data: str | Path, tests: dict, num: int, seed: int) -> list[dict]:
+def overlap_check(model: str, data: str | Path, tests: dict, num: int, seed: int, pickup: bool = False) -> list[dict]:
     """How far the ``overlap`` row is from what real tunes reach, per meter of ``meters``.
 
     The test split's tunes have their own lengths (4/4: a median of 12 full bars, mostly
@@ -356,7 +359,7 @@ def overlap_check(model: str, data: str | Path, tests: dict, num: int, seed: int
         lengths = Counter(int(b) for b in rng.choice([max(4, FormPiece(s).n_full) for s in test], num))
         made = []
         for bars, count in sorted(lengths.items()):
-            made += gen.sample(count, seed=seed + bars, bars=bars, time_signature=meter)
+            made += gen.sample(count, seed=seed + bars, bars=bars, time_signature=meter, **_options(pickup))
         real = [valid[i] for i in sorted(rng.choice(len(valid), min(num, len(valid)), replace=False))] if valid else []
         rows.append({"meter": meter, "length_matched": mean_overlap(made, reference),
                      "real": mean_overlap(real, reference) if real else None, "real_pieces": len(real)})
@@ -419,8 +422,7 @@ def overlap_seeds(model: str, data: str | Path, tests: dict, num: int, bars: int
         valid = valids.get(meter, [])
         per_seed, real = [], []
         for seed in range(seeds):
-            options = {"pickup": True} if pickup else {}
-            made = gen.sample(num, seed=seed, bars=bars, time_signature=meter, **options)
+            made = gen.sample(num, seed=seed, bars=bars, time_signature=meter, **_options(pickup))
             per_seed.append(metric_overlaps(made, reference))
             if valid:
                 draw = np.random.default_rng(seed).choice(len(valid), min(num, len(valid)), replace=False)
@@ -482,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.overlap_check and not args.samples_dir:
         overlap_row = next(r for r in rows if r["metric"] == "overlap")
         tests = {m: references[(m, "")] for m in args.meter_list if references.get((m, ""))}
-        checks = overlap_check(args.model, args.data, tests, args.num, args.seed)
+        checks = overlap_check(args.model, args.data, tests, args.num, args.seed, args.pickup)
         for row in checks:  # the default-sampling column of the table above, if there is one
             row["fixed"] = overlap_row.get(f"gen {row['meter']}")
         print_table("Overlap with the test tunes: the samples above, length-matched samples, and real tunes",

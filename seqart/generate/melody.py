@@ -441,7 +441,8 @@ class MelodySampler:
         """Each row's pickup, drawn from the model after its header: ``PICKUP`` or ``BAR``
         first, then, after ``PICKUP``, the anacrusis's step tokens until the model writes
         ``BAR``. A pickup opens with a note, holds no triplet and is at most half a bar
-        long (as the tokenizer writes pickups); a bar longer than that is bar 1.
+        long, as the tokenizer writes pickups (a first bar sounding for more than half its
+        length is bar 1 itself, not a pickup).
 
         Returns:
             per row, the pickup's step tokens (an empty tuple: the melody opens on bar 1).
@@ -463,7 +464,7 @@ class MelodySampler:
         later[:, BAR] = True
         steps: list[list[int]] = [[] for _ in rows]
         going = np.ones(len(rows), dtype=bool)
-        longest = bar_steps - bar_steps // 2
+        longest = bar_steps - bar_steps // 2  # steps: half a bar (an odd bar's larger half)
         for i in range(longest):
             choice = draw_tokens(logits, opening if i == 0 else later, options, rng)
             going &= choice != BAR

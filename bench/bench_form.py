@@ -319,7 +319,7 @@ def form_sections(model: str, form: str, style: str, num: int, seed: int, sectio
     return rows
 
 
-def overlap_check(model: str, data: str | Path, tests: dict, num: int, seed: int, pickup: bool = False) -> list[dict]:
+def overlap_check(model: str, tests: dict, valids: dict, num: int, seed: int, pickup: bool = False) -> list[dict]:
     """How far the ``overlap`` row is from what real tunes reach, per meter of ``meters``.
 
     The test split's tunes have their own lengths (4/4: a median of 12 full bars, mostly
@@ -335,6 +335,7 @@ def overlap_check(model: str, data: str | Path, tests: dict, num: int, seed: int
 
     Args:
         tests: meter -> the test split's Scores of that meter (as :func:`reference_sets` groups them).
+        valids: meter -> the valid split's Scores of that meter (:func:`valid_sets`).
 
     Returns:
         one row per meter: ``{"meter", "length_matched", "real", "real_pieces"}`` (overlap
@@ -349,7 +350,6 @@ def overlap_check(model: str, data: str | Path, tests: dict, num: int, seed: int
     from seqart.evaluate.form import FormPiece
     from seqart.evaluate.metrics import Piece
 
-    valids = valid_sets(data)
     gen = seqart.load(model)
     rng = np.random.default_rng(seed)
     rows = []
@@ -395,14 +395,15 @@ def mean_overlap(scores, reference: dict) -> float:
     return float(np.mean(list(metric_overlaps(scores, reference).values())))
 
 
-def overlap_seeds(model: str, data: str | Path, tests: dict, num: int, bars: int, seeds: int,
+def overlap_seeds(model: str, tests: dict, valids: dict, num: int, bars: int, seeds: int,
                   pickup: bool = False) -> list[dict]:
     """The ``overlap`` row of default sampling over ``seeds`` seeds (0 to seeds - 1), per meter.
 
     One seed's 64 melodies are a small sample: the overlap moves by about 0.01 from seed
     to seed, so a figure near a threshold is read as the mean of several. Beside it, the
     same number of draws of ``num`` real tunes of the valid split (each draw seeded
-    alike), against the same test tunes: the ceiling and its spread.
+    alike), against the same test tunes: the ceiling and its spread. ``tests`` and
+    ``valids`` are as :func:`overlap_check` takes them.
 
     Returns:
         one row per meter: ``{"meter", "mean", "sd", "min", "max", "per_seed", "real_mean",
@@ -415,7 +416,6 @@ def overlap_seeds(model: str, data: str | Path, tests: dict, num: int, bars: int
     from seqart.evaluate.metrics import Piece
 
     gen = seqart.load(model)
-    valids = valid_sets(data)
     rows = []
     for meter, test in tests.items():
         reference = metric_values([Piece.of(s) for s in test])
@@ -481,10 +481,12 @@ def main(argv: list[str] | None = None) -> int:
                          {"what": f"{args.model} continuations", "share": cont["generated_share"],
                           "mean": cont["generated_mean"]}])
     summary = {"continuations": cont} if cont else {}
+    if (args.overlap_check or args.overlap_seeds) and not args.samples_dir:
+        tests = {m: references[(m, "")] for m in args.meter_list if references.get((m, ""))}
+        valids = valid_sets(args.data)
     if args.overlap_check and not args.samples_dir:
         overlap_row = next(r for r in rows if r["metric"] == "overlap")
-        tests = {m: references[(m, "")] for m in args.meter_list if references.get((m, ""))}
-        checks = overlap_check(args.model, args.data, tests, args.num, args.seed, args.pickup)
+        checks = overlap_check(args.model, tests, valids, args.num, args.seed, args.pickup)
         for row in checks:  # the default-sampling column of the table above, if there is one
             row["fixed"] = overlap_row.get(f"gen {row['meter']}")
         print_table("Overlap with the test tunes: the samples above, length-matched samples, and real tunes",
@@ -496,8 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                          "pieces of a perfect model would reach)")
         summary["overlap_check"] = checks
     if args.overlap_seeds and not args.samples_dir:
-        tests = {m: references[(m, "")] for m in args.meter_list if references.get((m, ""))}
-        spread = overlap_seeds(args.model, args.data, tests, args.num, args.bars, args.overlap_seeds, args.pickup)
+        spread = overlap_seeds(args.model, tests, valids, args.num, args.bars, args.overlap_seeds, args.pickup)
         print_table(f"Overlap with the test tunes over {args.overlap_seeds} seeds ({args.num} melodies each)",
                     [("meter", "meter", ""), ("mean", "mean", ".3f"), ("sd", "sd", ".3f"), ("min", "min", ".3f"),
                      ("max", "max", ".3f"), ("real (valid) mean", "real_mean", ".3f"), ("real sd", "real_sd", ".3f"),

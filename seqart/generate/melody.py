@@ -364,7 +364,7 @@ class MelodySampler:
             rows = np.asarray(rows)
             whole = len(rows) == num
             g_logits, g_state = (logits, state) if whole else (logits[rows], _take_rows(state, rows))
-            if pickup:
+            if pickup:  # fed again from the header: rows whose pickups differ in length fell out of step
                 g_logits, g_state = self.lm.run(np.repeat([[tok.pickup_id, *pickup]], len(rows), axis=0), g_state)
             generated[rows], settled = self._compose(
                 g_logits, g_state, step_mask[rows] if step_mask.ndim == 2 else step_mask, [keys[r] for r in rows],

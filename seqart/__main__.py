@@ -1,6 +1,6 @@
 """``python -m seqart ...`` (and ``torchrun ... -m seqart train ...``) run the seqart CLI."""
 
-from seqart.cli import app
+from seqart.cli import run
 
 if __name__ == "__main__":
-    app(prog_name="seqart")
+    run()

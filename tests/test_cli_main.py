@@ -17,6 +17,7 @@ runner = CliRunner()
     "import seqart",
     "from seqart.cli import app\nimport sys\nsys.argv=['seqart','--help']\ntry:\n    app()\nexcept SystemExit:\n    pass",
     "from seqart.cli import app\nimport sys\nsys.argv=['seqart','sample','--help']\ntry:\n    app()\nexcept SystemExit:\n    pass",
+    "from seqart.cli import run\nimport sys\nsys.argv=['seqart','sample','--help']\ntry:\n    run()\nexcept SystemExit:\n    pass",
 ])
 def test_help_and_import_never_load_torch(code):
     check = code + "\nimport sys\nassert 'torch' not in sys.modules, 'torch imported'\n" \
@@ -25,11 +26,30 @@ def test_help_and_import_never_load_torch(code):
 
 
 def test_sampling_a_melody_does_not_load_torch(tiny_run, tmp_path):
-    code = (f"import sys\nfrom seqart.cli import app\nsys.argv=['seqart','sample',{str(tiny_run)!r},'-o',"
-            f"{str(tmp_path / 'x.mid')!r},'--seed','1']\ntry:\n    app()\nexcept SystemExit as e:\n    assert not e.code\n"
+    code = (f"import sys\nfrom seqart.cli import run\nsys.argv=['seqart','sample',{str(tiny_run)!r},'-o',"
+            f"{str(tmp_path / 'x.mid')!r},'--seed','1']\ntry:\n    run()\nexcept SystemExit as e:\n    assert not e.code\n"
             "assert 'torch' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     assert Score.from_file(tmp_path / "x.mid").num_notes > 0
+
+
+@pytest.mark.parametrize("argv", [["sample", "--help"], ["sample", "--bogus"], ["rate", "--help"], ["--help"],
+                                  ["corpus", "--help"], ["sampel"], ["version"]])
+def test_the_script_answers_as_the_whole_app(argv, capsys, monkeypatch):
+    """``seqart NAME`` builds an app of that command alone (run()); what it prints and its
+    exit code are the whole app's."""
+    from seqart.cli import run
+
+    monkeypatch.setattr(sys, "argv", ["seqart", *argv])
+    with pytest.raises(SystemExit) as one:
+        run()
+    by_run = capsys.readouterr()
+    with pytest.raises(SystemExit) as whole:
+        app(prog_name="seqart")
+    by_app = capsys.readouterr()
+    assert (one.value.code or 0) == (whole.value.code or 0)
+    assert (by_run.out, by_run.err) == (by_app.out, by_app.err)
+    assert by_run.out or by_run.err
 
 
 def test_train_then_sample_many_files(tiny_corpus, tmp_path):

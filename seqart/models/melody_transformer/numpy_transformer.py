@@ -6,22 +6,28 @@ product plus attention over the cache. Beyond ``context`` tokens the oldest
 cached positions are dropped (a sliding window): rotary positions make a cached
 key's meaning independent of how far the sequence has grown. The logits match
 the torch model within 1e-5 for sequences up to ``context`` (checked in the tests).
+
+A batch-1 step is a few hundred NumPy calls on vectors a few hundred wide, so the
+calls, not the arithmetic, set its cost; the weights are rearranged once at load to
+need fewer of them (see :class:`NumpyTransformerLM`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from seqart.models.melody_transformer.rope import rope_angles, rotate
+from seqart.models.melody_transformer.rope import rope_phases
+
+#: torch's LayerNorm epsilon
+LN_EPS = 1e-5
 
 
-def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-    """LayerNorm over the last axis (torch's, biased variance); sums, not ``mean``: fewer
-    NumPy calls per step."""
-    scale = np.float32(1.0 / x.shape[-1])
-    centred = x - x.sum(axis=-1, keepdims=True) * scale
-    var = (centred * centred).sum(axis=-1, keepdims=True) * scale
-    return centred / np.sqrt(var + np.float32(eps)) * w + b
+def _unit_rows(x: np.ndarray, eps_sum: float) -> np.ndarray:
+    """``x`` (..., D) centred and scaled to unit length per row: ``LayerNorm(x) / sqrt(D)``
+    before its gain and bias (``eps_sum`` is ``D`` times torch's epsilon). The gain, the
+    bias and the factor ``sqrt(D)`` are folded into the matrix that follows."""
+    centred = x - np.add.reduce(x, axis=-1, keepdims=True) / x.shape[-1]
+    return centred / np.sqrt(np.vecdot(centred, centred)[..., None] + eps_sum)
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -31,9 +37,17 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return scores
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """GELU, tanh approximation (torch's ``approximate="tanh"``)."""
-    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+def _twice_gelu(x: np.ndarray) -> np.ndarray:
+    """Twice GELU, tanh approximation (torch's ``approximate="tanh"``), in one new buffer;
+    the half is folded into the feed-forward output matrix."""
+    inner = x * x
+    inner *= 0.035677408136300125
+    inner += 0.7978845608028654
+    inner *= x
+    np.tanh(inner, out=inner)
+    inner += 1.0
+    inner *= x
+    return inner
 
 
 def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
@@ -114,9 +128,12 @@ class KVCache:
         keys, values = self.keys[layer], self.values[layer]
         keys[:, :, slot] = k
         values[:, :, slot] = v
-        scores = np.matmul(keys[:, :, :self.length], q[..., None])[..., 0]  # (B, H, L)
-        scores = _softmax(scores)
-        return np.matmul(scores[:, :, None, :], values[:, :, :self.length])[:, :, 0]
+        scores = np.matmul(keys[:, :, :self.length], q[..., None])  # (B, H, L, 1)
+        scores -= scores.max(axis=2, keepdims=True)
+        np.exp(scores, out=scores)
+        weighted = np.matmul(scores.transpose(0, 1, 3, 2), values[:, :, :self.length])  # (B, H, 1, Dh)
+        weighted /= scores.sum(axis=2, keepdims=True)
+        return weighted[:, :, 0]
 
     def slot_for_one(self, context: int) -> int | None:
         """Where one more token goes when the cache is full (round-robin), else None."""
@@ -232,6 +249,18 @@ class SharedPrefixCache:
 class NumpyTransformerLM:
     """The melody transformer's forward pass in NumPy, fed token by token or in chunks.
 
+    The torch model's weights are rearranged once, here, into an equivalent form that
+    takes fewer NumPy calls per step:
+
+    - each LayerNorm's gain and bias (and the factor ``sqrt(D)`` that :func:`_unit_rows`
+      leaves out) are folded into the matrix after it: ``qkv``, ``ff_in`` and the head;
+    - the attention scale ``1/sqrt(Dh)`` is folded into the query weights, and GELU's
+      factor 1/2 into ``ff_out``;
+    - each head's query and key columns are interleaved, first half against second
+      (``a0 b0 a1 b1 ...``), so the rotary rotation of a pair ``(a, b)`` is one complex
+      product: ``(a + ib) * exp(i angle)``. Queries and keys are permuted alike, so their
+      dot products, and the cached keys' meaning, are the torch model's.
+
     Args:
         weights: tensor name -> float32 array (``model.safetensors`` contents).
         config: the model config (``d_model``, ``num_layers``, ``num_heads``, ``context`` ...).
@@ -241,29 +270,37 @@ class NumpyTransformerLM:
         check_shapes(weights, config)
         self.num_layers = int(config["num_layers"])
         self.num_heads = int(config["num_heads"])
-        self.d_model = int(config["d_model"])
-        self.head_dim = self.d_model // self.num_heads
+        self.d_model = D = int(config["d_model"])
+        self.head_dim = Dh = self.d_model // self.num_heads
         self.context = int(config["context"])
         self.rope_base = float(config.get("rope_base", 10000.0))
+        self._eps_sum = np.float32(D * LN_EPS)
         self.embed = weights["embed.weight"]  # (V, D)
-        self.head_w = weights.get("head.weight", self.embed).T.copy()  # (D, V)
-        self.head_b = weights["head.bias"]
-        self.ln_f = (weights["ln_f.weight"], weights["ln_f.bias"])
+        self.head_w, self.head_b = _fold_norm(weights["ln_f.weight"], weights["ln_f.bias"],
+                                              weights.get("head.weight", self.embed).T, weights["head.bias"])
+        # column order of qkv: each head's query (then key) pairs interleaved; values as they are
+        half = Dh // 2
+        pairs = np.stack([np.arange(half), np.arange(half, Dh)], axis=1).ravel()  # a0 b0 a1 b1 ...
+        qk_order = (np.arange(2 * self.num_heads)[:, None] * Dh + pairs).ravel()
+        order = np.concatenate([qk_order, np.arange(2 * D, 3 * D)])
+        q_scale = np.ones(3 * D, dtype=np.float32)
+        q_scale[:D] = 1.0 / np.sqrt(Dh)
+        #: per layer: (qkv_w (D, 3D), qkv_b (3D,), proj_w (D, D), proj_b (D,),
+        #: ff_in_w (D, F), ff_in_b (F,), ff_out_w (F, D), ff_out_b (D,)), folded as above
         self.layers = []
-        # the attention scale 1/sqrt(Dh), folded into the query weights (rotation is linear)
-        q_scale = np.ones(3 * self.d_model, dtype=np.float32)
-        q_scale[:self.d_model] = 1.0 / np.sqrt(self.head_dim)
         for i in range(self.num_layers):
             p = f"blocks.{i}."
-            self.layers.append({
-                "ln1": (weights[p + "ln1.weight"], weights[p + "ln1.bias"]),
-                "qkv_w": (weights[p + "qkv.weight"].T * q_scale).astype(np.float32),
-                "qkv_b": (weights[p + "qkv.bias"] * q_scale).astype(np.float32),
-                "proj_w": weights[p + "proj.weight"].T.copy(), "proj_b": weights[p + "proj.bias"],
-                "ln2": (weights[p + "ln2.weight"], weights[p + "ln2.bias"]),
-                "ff_in_w": weights[p + "ff_in.weight"].T.copy(), "ff_in_b": weights[p + "ff_in.bias"],
-                "ff_out_w": weights[p + "ff_out.weight"].T.copy(), "ff_out_b": weights[p + "ff_out.bias"],
-            })
+            qkv_w, qkv_b = _fold_norm(weights[p + "ln1.weight"], weights[p + "ln1.bias"],
+                                      weights[p + "qkv.weight"].T[:, order] * q_scale[order],
+                                      weights[p + "qkv.bias"][order] * q_scale[order])
+            ff_in_w, ff_in_b = _fold_norm(weights[p + "ln2.weight"], weights[p + "ln2.bias"],
+                                          weights[p + "ff_in.weight"].T, weights[p + "ff_in.bias"])
+            self.layers.append((
+                qkv_w, qkv_b,
+                np.ascontiguousarray(weights[p + "proj.weight"].T), weights[p + "proj.bias"],
+                ff_in_w, ff_in_b,
+                np.ascontiguousarray(weights[p + "ff_out.weight"].T * np.float32(0.5)), weights[p + "ff_out.bias"],
+            ))
 
     def initial_state(self, batch: int) -> KVCache:
         """An empty cache for ``batch`` rows."""
@@ -287,32 +324,30 @@ class NumpyTransformerLM:
         sharing its keys and values (:class:`SharedPrefixCache`); ``state`` is used up."""
         return SharedPrefixCache(state, k, self.context)
 
-    def _rope_at(self, position: int) -> tuple[np.ndarray, np.ndarray]:
-        """cos and sin of ``position``, each (Dh/2,), from a table grown as needed."""
-        table = getattr(self, "_rope_table", None)
-        if table is None or position >= len(table[0]):
-            size = max(2 * position + 1, 1024)
-            table = self._rope_table = rope_angles(np.arange(size), self.head_dim, self.rope_base)
-        return table[0][position], table[1][position]
+    def _phases(self, start: int, count: int) -> np.ndarray:
+        """Rotary phases ``exp(i angle)`` of positions ``start`` to ``start + count``,
+        (count, Dh/2) complex64, from a table grown as needed."""
+        table = getattr(self, "_phase_table", None)
+        if table is None or start + count > len(table):
+            size = max(2 * (start + count), 1024)
+            table = self._phase_table = rope_phases(np.arange(size), self.head_dim, self.rope_base)
+        return table[start:start + count]
 
     def _step_one(self, tokens: np.ndarray, cache: KVCache, slot: int) -> np.ndarray:
         """One token per row (B,) written at cache ``slot``: logits (B, V). The same
-        function as :meth:`_forward` with fewer NumPy calls (2-D rows, one rotation for
-        queries and keys together)."""
+        function as :meth:`_forward` with fewer NumPy calls (2-D rows)."""
         B = len(tokens)
-        H, Dh, D = self.num_heads, self.head_dim, self.d_model
-        half = Dh // 2
-        cos, sin = self._rope_at(cache.position)
+        H, D, eps = self.num_heads, self.d_model, self._eps_sum
+        phase = self._phases(cache.position, 1)  # (1, Dh/2)
         x = self.embed[tokens]  # (B, D)
-        for layer, w in enumerate(self.layers):
-            qkv = (_layer_norm(x, *w["ln1"]) @ w["qkv_w"] + w["qkv_b"]).reshape(B, 3, H, Dh)
-            a, b = qkv[:, :2, :, :half], qkv[:, :2, :, half:]
-            qk = np.concatenate((a * cos - b * sin, b * cos + a * sin), axis=-1)  # (B, 2, H, Dh), q scaled
-            att = cache.attend(layer, slot, qk[:, 0], qk[:, 1], qkv[:, 2])  # (B, H, Dh)
-            x = x + att.reshape(B, D) @ w["proj_w"] + w["proj_b"]
-            x = x + _gelu(_layer_norm(x, *w["ln2"]) @ w["ff_in_w"] + w["ff_in_b"]) @ w["ff_out_w"] + w["ff_out_b"]
+        for layer, (qkv_w, qkv_b, proj_w, proj_b, ff_in_w, ff_in_b, ff_out_w, ff_out_b) in enumerate(self.layers):
+            qkv = _unit_rows(x, eps) @ qkv_w + qkv_b  # (B, 3D), queries and keys paired
+            qk = (qkv[:, :2 * D].view(np.complex64).reshape(B, 2 * H, -1) * phase).view(np.float32)  # rotated
+            att = cache.attend(layer, slot, qk[:, :H], qk[:, H:], qkv[:, 2 * D:].reshape(B, H, -1))  # (B, H, Dh)
+            x = x + (att.reshape(B, D) @ proj_w + proj_b)
+            x = x + (_twice_gelu(_unit_rows(x, eps) @ ff_in_w + ff_in_b) @ ff_out_w + ff_out_b)
         cache.position += 1
-        return (_layer_norm(x, *self.ln_f) @ self.head_w + self.head_b).astype(np.float32, copy=False)
+        return _unit_rows(x, eps) @ self.head_w + self.head_b
 
     def run(self, tokens: np.ndarray, state: KVCache | None = None) -> tuple[np.ndarray, KVCache]:
         """Feed a whole prefix (B, T); returns (logits after the last token (B, V), cache)."""
@@ -341,29 +376,37 @@ class NumpyTransformerLM:
         :meth:`KVCache.make_room` leaves it): logits (B, T, V). One token at a time goes
         through :meth:`_step_one` instead."""
         B, T = tokens.shape
-        H, Dh, D = self.num_heads, self.head_dim, self.d_model
+        H, Dh, D, eps = self.num_heads, self.head_dim, self.d_model, self._eps_sum
         cache.make_room(T, self.context)
         start = cache.length
-        cos, sin = rope_angles(np.arange(cache.position, cache.position + T), Dh, self.rope_base)
+        phase = self._phases(cache.position, T)[:, None]  # (T, 1, Dh/2)
         x = self.embed[tokens]  # (B, T, D)
         if T > 1:  # causal mask among the new tokens; every cached one is visible
             future = np.triu(np.ones((T, T), dtype=bool), 1)
             mask = np.concatenate([np.zeros((T, start), dtype=bool), future], axis=1)
-        for layer, w in enumerate(self.layers):
-            qkv = (_layer_norm(x, *w["ln1"]) @ w["qkv_w"] + w["qkv_b"]).reshape(B, T, 3, H, Dh)
-            q, k = rotate(qkv[:, :, :2].transpose(2, 0, 3, 1, 4), cos, sin)  # each (B, H, T, Dh), q scaled
+        for layer, (qkv_w, qkv_b, proj_w, proj_b, ff_in_w, ff_in_b, ff_out_w, ff_out_b) in enumerate(self.layers):
+            qkv = _unit_rows(x, eps) @ qkv_w + qkv_b  # (B, T, 3D)
+            qk = (qkv[..., :2 * D].view(np.complex64).reshape(B, T, 2 * H, -1) * phase).view(np.float32)
+            q, k = qk[:, :, :H].transpose(0, 2, 1, 3), qk[:, :, H:].transpose(0, 2, 1, 3)  # (B, H, T, Dh)
             keys, values = cache.keys[layer], cache.values[layer]
             keys[:, :, start:start + T] = k
-            values[:, :, start:start + T] = qkv[:, :, 2].transpose(0, 2, 1, 3)
+            values[:, :, start:start + T] = qkv[..., 2 * D:].reshape(B, T, H, Dh).transpose(0, 2, 1, 3)
             k_all, v_all = keys[:, :, :start + T], values[:, :, :start + T]
             scores = q @ k_all.transpose(0, 1, 3, 2)  # (B, H, T, L)
             if T > 1:
                 scores = np.where(mask, -np.inf, scores)
             att = _softmax(scores) @ v_all  # (B, H, T, Dh)
-            x = x + att.transpose(0, 2, 1, 3).reshape(B, T, D) @ w["proj_w"] + w["proj_b"]
-            hidden = _gelu(_layer_norm(x, *w["ln2"]) @ w["ff_in_w"] + w["ff_in_b"])
-            x = x + hidden @ w["ff_out_w"] + w["ff_out_b"]
+            x = x + (att.transpose(0, 2, 1, 3).reshape(B, T, D) @ proj_w + proj_b)
+            x = x + (_twice_gelu(_unit_rows(x, eps) @ ff_in_w + ff_in_b) @ ff_out_w + ff_out_b)
         cache.length += T
         cache.position += T
-        logits = _layer_norm(x, *self.ln_f) @ self.head_w + self.head_b
+        logits = _unit_rows(x, eps) @ self.head_w + self.head_b
         return logits.astype(np.float32, copy=False), cache
+
+
+def _fold_norm(gain: np.ndarray, bias: np.ndarray, weight: np.ndarray, weight_bias: np.ndarray):
+    """``LayerNorm(x; gain, bias) @ weight + weight_bias`` as ``unit @ W + b`` for
+    ``unit = _unit_rows(x)`` (the normalised row over ``sqrt(D)``): ``(W (D, out), b (out,))``
+    float32, W C-contiguous."""
+    folded = np.multiply(weight, (np.float32(np.sqrt(len(gain))) * gain)[:, None], order="C", dtype=np.float32)
+    return folded, (bias @ weight + weight_bias).astype(np.float32)

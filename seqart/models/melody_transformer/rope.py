@@ -25,8 +25,9 @@ def rope_angles(positions: np.ndarray, head_dim: int, base: float) -> tuple[np.n
     return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
 
 
-def rotate(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
-    """Rotate ``x`` (..., T, head_dim) pairwise: the first half of each head against the second."""
-    half = x.shape[-1] // 2
-    x1, x2 = x[..., :half], x[..., half:]
-    return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+def rope_phases(positions: np.ndarray, head_dim: int, base: float) -> np.ndarray:
+    """The rotations of :func:`rope_angles` as unit complex numbers ``cos + i sin``, shape
+    ``(T, head_dim // 2)`` complex64: a pair ``(a, b)`` written ``a + ib`` is rotated by
+    one product (the NumPy forward pass interleaves each head's halves into such pairs)."""
+    cos, sin = rope_angles(positions, head_dim, base)
+    return (cos + 1j * sin).astype(np.complex64)

@@ -213,6 +213,30 @@ def test_every_section_may_close_on_the_tonic(tiny_run, monkeypatch, bars, close
     assert not any(n.start == 28 and n.end == 32 and n.pitch % 12 == 2 for s in free for n in s.tracks[0].notes)
 
 
+def test_the_last_bar_of_a_phrase_keeps_sounding(tiny_run, monkeypatch):
+    """A rest is made much less likely in bars 4, 8, 12 and 16 (PHRASE_END_REST_PENALTY): a flat
+    model rests there as it does elsewhere once the penalty is off, and still rests elsewhere."""
+    from seqart.generate import melody
+    from seqart.generate.melody import MelodySampler, SamplingOptions
+
+    tok = load_generator(tiny_run).tokenizer
+    sampler = MelodySampler(_FlatLM(tok.vocab_size), tok)
+    options = SamplingOptions(bars=16, key=KeySignature(0, 2, "major"), time_signature=(4, 4), ending="free")
+
+    def silent_steps(scores, bars):
+        """Sixteenth-note steps of ``bars`` (from 1) where no note sounds, over ``scores``."""
+        starts = [4 * (bar - 1) + step / 4 + 0.125 for bar in bars for step in range(16)]
+        return sum(not any(n.start <= t < n.end for n in s.tracks[0].notes) for s in scores for t in starts)
+
+    phrase_ends, others = [4, 8, 12, 16], [b for b in range(1, 17) if b % 4]
+    kept = sampler.sample(8, options, np.random.default_rng(0))
+    monkeypatch.setattr(melody, "PHRASE_END_REST_PENALTY", 0.0)
+    plain = sampler.sample(8, options, np.random.default_rng(0))
+    assert silent_steps(plain, phrase_ends) > 8 * silent_steps(kept, phrase_ends), \
+        (silent_steps(plain, phrase_ends), silent_steps(kept, phrase_ends))
+    assert silent_steps(kept, others) > 0
+
+
 @pytest.mark.parametrize("pickup", [False, True])
 def test_a_continuation_answers_the_primers_opening(tiny_run, monkeypatch, pickup):
     """Bars 5-6 after a 4-bar primer are pulled toward its bars 1-2 (a pickup is not bar 1);

@@ -5,7 +5,7 @@ and every ``BAR`` itself, and only asks the model for the step tokens inside
 bars. Key, scale and range constraints remove forbidden ``NOTE`` tokens from the
 distribution before sampling, so no generated note can break them.
 
-Two rules shape the form of every melody:
+Rules that shape the form of every melody:
 
 - **No silent opening.** A melody without a primer starts with a note on the
   downbeat of bar 1: ``bars=16`` gives sixteen full bars of music. With
@@ -37,6 +37,9 @@ Two rules shape the form of every melody:
   a tune whose bars 1-4 were given), those two bars are gently pulled toward the
   primer's first two (:data:`ANSWER_BIAS`): a reel's second phrase returns to its
   first about as often as real reels' do, where the model alone did so half the time.
+- **Phrase ends keep sounding.** In the last bar of every 4-bar phrase a rest is made
+  much less likely (:data:`PHRASE_END_REST_PENALTY`): the model learned to end its many
+  short songs with rests, and a 16-bar melody would fall silent after bar 8 or 12.
 """
 
 from __future__ import annotations
@@ -196,6 +199,16 @@ PHRASE_BARS = 4
 #: candidate (which favoured restatement): 0.25 gave 0.22 and 0.25, 0.5 went 11 points
 #: over in 4/4 (0.24), no pull gave 0.19 and 0.24.
 DRAWN_RESTATE_BIAS = 0.25
+#: In the last bar of every 4-bar phrase (bars 4, 8, 12, 16), the logit of ``REST`` is
+#: lowered by this much (nats, before the temperature). The corpus's 6/8 songs are mostly
+#: shorter than 16 bars, and the model ends a phrase as it ends those songs: the last note,
+#: then rests to the bar line. Real tunes rest 1 % of the time, so a 16-bar melody fell
+#: silent at bars 8, 12 and 14 (a quarter of them at bar 8) and the empty-beat rate was the
+#: metric furthest from the real tunes'. Chosen on the valid split (six seeds of 64
+#: melodies of default sampling, mean overlap with the valid tunes, 4/4 and 6/8): none
+#: 0.855 / 0.838, 1: 0.860 / 0.841, 2: 0.865 / 0.852, 3: 0.861 / 0.856, 5: 0.865 / 0.856,
+#: 8: 0.864 / 0.858; from 3 on a plateau, 5 its middle.
+PHRASE_END_REST_PENALTY = 5.0
 
 
 def draw_tokens(logits: np.ndarray, mask: np.ndarray, options, rng: np.random.Generator) -> np.ndarray:
@@ -554,6 +567,9 @@ class MelodySampler:
             if (restated := ctx.restating(pos)) is not None and len(restated[0]):
                 drawn_from = logits.copy()  # the model's own logits still score the candidates
                 drawn_from[restated] += ctx.restate
+            if (pos // bar_steps) % PHRASE_BARS == PHRASE_BARS - 1:  # a phrase's last bar rarely rests
+                drawn_from = drawn_from.copy() if drawn_from is logits else drawn_from
+                drawn_from[:, REST] -= PHRASE_END_REST_PENALTY
             if echo is not None and len((echoed := echo(pos))[0]):
                 drawn_from = drawn_from.copy() if drawn_from is logits else drawn_from
                 drawn_from[echoed] += ANSWER_BIAS

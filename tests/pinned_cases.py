@@ -15,7 +15,9 @@ training, a gentler pull toward drawn section letters and continuations that ans
 primer's opening. Every ``folk`` case and the melody-lstm folder again when the ending became
 a draw among its candidates (in proportion to the model's probability of the forced steps),
 section closes held their tonic a beat and were drawn the same way, top-k began to hold per
-row, and the shipped transformer was trained 2,400 steps further.
+row, and the shipped transformer was trained 2,400 steps further. The ``folk`` default and reel
+AABB cases again when a rest became much less likely in the last bar of every 4-bar phrase
+(``PHRASE_END_REST_PENALTY``); the folded NumPy transformer step alone left every case identical.
 """
 
 from __future__ import annotations

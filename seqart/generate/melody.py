@@ -563,17 +563,7 @@ class MelodySampler:
             if forced is not None and (narrow := forced(pos)) is not None:
                 mask = mask & narrow
                 narrowed = ~narrow.all(axis=1)
-            drawn_from = logits
-            if (restated := ctx.restating(pos)) is not None and len(restated[0]):
-                drawn_from = logits.copy()  # the model's own logits still score the candidates
-                drawn_from[restated] += ctx.restate
-            if (pos // bar_steps) % PHRASE_BARS == PHRASE_BARS - 1:  # a phrase's last bar rarely rests
-                drawn_from = drawn_from.copy() if drawn_from is logits else drawn_from
-                drawn_from[:, REST] -= PHRASE_END_REST_PENALTY
-            if echo is not None and len((echoed := echo(pos))[0]):
-                drawn_from = drawn_from.copy() if drawn_from is logits else drawn_from
-                drawn_from[echoed] += ANSWER_BIAS
-            choice = draw_tokens(drawn_from, mask, ctx.options, ctx.rng)
+            choice = draw_tokens(_steered(logits, pos, ctx, echo), mask, ctx.options, ctx.rng)
             if forced_logp is not None and narrowed is not None and narrowed.any():
                 step_logp = np.take_along_axis(_log_softmax(logits), choice[:, None], axis=1)[:, 0]
                 forced_logp += np.where(narrowed, step_logp, 0.0)
@@ -776,6 +766,27 @@ class MelodySampler:
         else:
             out.tracks.append(Track(notes=new_notes, name="seqart melody"))
         return out
+
+
+def _steered(logits: np.ndarray, pos: int, ctx: "_Run", echo=None) -> np.ndarray:
+    """The logits (B, V) grid position ``pos`` is drawn from: the model's, each row raised
+    toward the note its restated section had there (``ctx.restate``) and toward the
+    primer's answer (``echo``, :data:`ANSWER_BIAS`), ``REST`` lowered in a phrase's last
+    bar (:data:`PHRASE_END_REST_PENALTY`). A copy where anything changes: the model's own
+    logits still score the candidates."""
+    restated = ctx.restating(pos)
+    echoed = echo(pos) if echo is not None else None
+    phrase_end = (pos // ctx.bar_steps) % PHRASE_BARS == PHRASE_BARS - 1
+    if not (phrase_end or (restated is not None and len(restated[0])) or (echoed is not None and len(echoed[0]))):
+        return logits
+    drawn = logits.copy()
+    if restated is not None:
+        drawn[restated] += ctx.restate
+    if phrase_end:  # a phrase's last bar rarely rests
+        drawn[:, REST] -= PHRASE_END_REST_PENALTY
+    if echoed is not None:
+        drawn[echoed] += ANSWER_BIAS
+    return drawn
 
 
 def _draw_in_proportion(log_weights: np.ndarray, options, rng: np.random.Generator) -> np.ndarray:

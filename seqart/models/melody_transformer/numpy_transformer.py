@@ -37,6 +37,13 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return scores
 
 
+def _feed_forward(unit: np.ndarray, in_w: np.ndarray, in_b: np.ndarray, out_w: np.ndarray,
+                  out_b: np.ndarray) -> np.ndarray:
+    """A block's feed-forward layer on normalised rows ``unit`` (..., D), with ``ff_in``
+    (the LayerNorm folded in) and ``ff_out`` (GELU's half folded in): (..., D)."""
+    return _twice_gelu(unit @ in_w + in_b) @ out_w + out_b
+
+
 def _twice_gelu(x: np.ndarray) -> np.ndarray:
     """Twice GELU, tanh approximation (torch's ``approximate="tanh"``), in one new buffer;
     the half is folded into the feed-forward output matrix."""
@@ -345,7 +352,7 @@ class NumpyTransformerLM:
             qk = (qkv[:, :2 * D].view(np.complex64).reshape(B, 2 * H, -1) * phase).view(np.float32)  # rotated
             att = cache.attend(layer, slot, qk[:, :H], qk[:, H:], qkv[:, 2 * D:].reshape(B, H, -1))  # (B, H, Dh)
             x = x + (att.reshape(B, D) @ proj_w + proj_b)
-            x = x + (_twice_gelu(_unit_rows(x, eps) @ ff_in_w + ff_in_b) @ ff_out_w + ff_out_b)
+            x = x + _feed_forward(_unit_rows(x, eps), ff_in_w, ff_in_b, ff_out_w, ff_out_b)
         cache.position += 1
         return _unit_rows(x, eps) @ self.head_w + self.head_b
 
@@ -397,7 +404,7 @@ class NumpyTransformerLM:
                 scores = np.where(mask, -np.inf, scores)
             att = _softmax(scores) @ v_all  # (B, H, T, Dh)
             x = x + (att.transpose(0, 2, 1, 3).reshape(B, T, D) @ proj_w + proj_b)
-            x = x + (_twice_gelu(_unit_rows(x, eps) @ ff_in_w + ff_in_b) @ ff_out_w + ff_out_b)
+            x = x + _feed_forward(_unit_rows(x, eps), ff_in_w, ff_in_b, ff_out_w, ff_out_b)
         cache.length += T
         cache.position += T
         logits = _unit_rows(x, eps) @ self.head_w + self.head_b

@@ -98,6 +98,33 @@ def _weights_at_start(preset, data, settings, folder) -> dict:
     return {k: v.detach().numpy() for k, v in model.state_dict().items() if isinstance(v, torch.Tensor)}
 
 
+@pytest.mark.parametrize("world_size", ["1", "2"])
+def test_a_torchrun_worker_leaves_without_teardown_once_its_summary_is_out(world_size, tmp_path, monkeypatch):
+    """A finished torchrun worker prints its summary, flushes and ends with ``os._exit(0)``:
+    DDP keeps gloo's threads alive past ``destroy_process_group``, and interpreter teardown
+    around them sometimes aborts a run that is done. A single process exits normally."""
+    from typer.testing import CliRunner
+
+    import seqart.workflows.train as workflow
+    from seqart.cli import app
+
+    monkeypatch.setenv("WORLD_SIZE", world_size)
+    monkeypatch.setenv("RANK", "1")
+    summary = {"stopped_early": False, "step": 8, "model_dir": str(tmp_path / "run" / "model"), "rank": 1}
+    monkeypatch.setattr(workflow, "train", lambda *args, **kwargs: summary)
+    exits = []
+
+    def _exit(code):
+        exits.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(os, "_exit", _exit)
+    result = CliRunner().invoke(app, ["train", "melody-lstm", "--data", str(tmp_path), "-o", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert f"model: {tmp_path / 'run' / 'model'}  (steps 8)" in result.output
+    assert exits == ([0] if world_size == "2" else [])
+
+
 def test_batch_must_split_evenly(tiny_corpus, tmp_path):
     from seqart.errors import SeqartError
     from seqart.train.distributed import DistContext

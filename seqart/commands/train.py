@@ -27,6 +27,7 @@ def train_command(
 ) -> None:
     """Train a model preset on a corpus folder; the best weights land in OUT/model."""
     from seqart.train.config import parse_settings
+    from seqart.train.distributed import context_from_env
     from seqart.workflows.train import train, train_in_processes
 
     if nproc != 1:
@@ -42,6 +43,26 @@ def train_command(
         raise typer.Exit(130) from None
     for line in _summary(result, preset):
         typer.echo(line)
+    if context_from_env().enabled:
+        _leave_worker()
+
+
+def _leave_worker() -> None:
+    """End a torchrun worker whose run is done, skipping the interpreter's teardown.
+
+    DDP's C++ reducer keeps the gloo process group, and its three threads, alive after
+    ``destroy_process_group`` (torch 2.13: they are still running at exit even once the
+    DDP wrapper and the model are gone). Tearing the interpreter down around them now and
+    then aborts the process ("terminate called without an active exception", SIGABRT),
+    and torchrun then reports a finished run as failed. Every file is written and closed
+    by now; the streams are flushed here.
+    """
+    import os
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _args_again(ctx: typer.Context, resume: bool = False) -> list[str]:

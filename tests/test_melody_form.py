@@ -237,6 +237,47 @@ def test_the_last_bar_of_a_phrase_keeps_sounding(tiny_run, monkeypatch):
     assert silent_steps(kept, others) > 0
 
 
+class _HushedLM(_FlatLM):
+    """Once silent (its state: 1 after a rest, through holds and bar lines), the silence
+    goes on far likelier than anything else: left to itself, a melody falls silent for bars."""
+
+    def step(self, tokens, state):
+        from seqart.tokenizers.melody import BAR, HOLD, REST
+
+        tokens = np.asarray(tokens)
+        silent = np.where(tokens == REST, 1.0, np.where((tokens == HOLD) | (tokens == BAR), state[:, 0], 0.0))
+        logits = np.zeros((len(tokens), self.vocab_size), np.float32)
+        logits[:, REST] = 1.0
+        logits[silent > 0, HOLD] = 8.0
+        return logits, silent[:, None]
+
+
+@pytest.mark.parametrize("meter", [(4, 4), (6, 8)])
+def test_no_silence_lasts_a_bar_before_the_last_bar(tiny_run, monkeypatch, meter):
+    """A silence that has lasted 3/4 of a bar makes way for a note (LONG_SILENCE_SHARE) up to
+    the last bar; with the penalty off, the same model stays silent for whole bars."""
+    from seqart.generate import melody
+    from seqart.generate.melody import MelodySampler, SamplingOptions
+
+    tok = load_generator(tiny_run).tokenizer
+    sampler = MelodySampler(_HushedLM(tok.vocab_size), tok)
+    options = SamplingOptions(bars=8, key=KeySignature(0, 2, "major"), time_signature=meter, ending="free")
+    bar = 4 * meter[0] / meter[1]
+
+    def longest_silence(score):
+        """Beats of the longest gap between notes that ends before the last bar."""
+        notes = score.tracks[0].notes
+        gaps = [b.start - a.end for a, b in zip(notes, notes[1:]) if b.start < 7 * bar]
+        return max(gaps, default=0.0)
+
+    capped = sampler.sample(6, options, np.random.default_rng(0))
+    assert all(longest_silence(s) < bar for s in capped), [longest_silence(s) for s in capped]
+    assert max(longest_silence(s) for s in capped) >= bar / 4  # it still rests
+    monkeypatch.setattr(melody, "LONG_SILENCE_PENALTY", 0.0)
+    plain = sampler.sample(6, options, np.random.default_rng(0))
+    assert max(longest_silence(s) for s in plain) >= 2 * bar
+
+
 @pytest.mark.parametrize("pickup", [False, True])
 def test_a_continuation_answers_the_primers_opening(tiny_run, monkeypatch, pickup):
     """Bars 5-6 after a 4-bar primer are pulled toward its bars 1-2 (a pickup is not bar 1);

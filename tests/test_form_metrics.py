@@ -234,7 +234,8 @@ def test_bench_form_main_on_a_tiny_corpus(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(_common, "RESULTS_DIR", tmp_path / "results")
     assert bench.main(["--model", "folk", "--data", str(tmp_path / "corpus"), "--num", "3",
-                       "--meters", "4/4,6/8", "--overlap-seeds", "2"]) == 0
+                       "--meters", "4/4,6/8", "--overlap-seeds", "2", "--styles", "default,jig",
+                       "--style-seeds", "2"]) == 0
     out = capsys.readouterr().out
     assert "gen 4/4" in out and "gen 6/8" in out and "restates_phrase" in out
     data = json.loads((tmp_path / "results" / "form.json").read_text())
@@ -246,6 +247,9 @@ def test_bench_form_main_on_a_tiny_corpus(tmp_path, monkeypatch, capsys):
     assert all(0.0 <= row["length_matched"] <= 1.0 for row in checks.values())
     assert all(row["real"] is None or 0.0 <= row["real"] <= 1.0 for row in checks.values())
     assert "length-matched" in out
+    assert "Styles over 2 seeds" in out
+    assert [(r["style"], r["metric"]) for r in data["summary"]["style_seeds"]] == \
+        [("6/8 jig", m) for m in bench.STYLE_FIGURES]
     # over seeds: seed 0 is the table's own sample; the spread and the real draws are in range
     spread = {row["meter"]: row for row in data["summary"]["overlap_seeds"]}
     assert "over 2 seeds" in out and "4/4" in spread
@@ -264,6 +268,31 @@ def test_bench_form_main_on_a_tiny_corpus(tmp_path, monkeypatch, capsys):
     data = json.loads((tmp_path / "results" / "form.json").read_text())
     assert next(r for r in data["rows"] if r["metric"] == "pieces")["gen 6/8"] == 2
     assert np.isfinite(next(r for r in data["rows"] if r["metric"] == "notes_per_bar")["gen 6/8"])
+
+
+def test_bench_style_figures_over_seeds():
+    """Each style's notes per bar, rests and repeated notes over seeds, against that style's
+    tunes: seed 0 is the figure of the main table's sample, the band is in order."""
+    import seqart
+    from seqart.evaluate import form_values
+    from seqart.evaluate.metrics import Piece
+
+    bench = _bench_form()
+    reels = [random_melody(i, bars=8, meter=(2, 2)) for i in range(3)]
+    rows = bench.style_seeds("folk", ["reel", ""], {("2/2", "reel"): reels}, num=3, bars=8, seeds=2)
+    assert [(r["style"], r["metric"]) for r in rows] == [("2/2 reel", m) for m in bench.STYLE_FIGURES]
+    first = form_values([Piece.of(s) for s in seqart.load("folk").sample(3, seed=0, bars=8, style="reel")])
+    real = form_values([Piece.of(s) for s in reels])
+    for row in rows:
+        name = row["metric"]
+        assert row["min"] <= row["mean"] <= row["max"] and row["sd"] >= 0.0
+        assert row["min"] <= bench._mean(first[name]) <= row["max"]
+        assert row["reference"] == pytest.approx(bench._mean(real[name]))
+        assert row["absolute"] == pytest.approx(row["mean"] - row["reference"])
+        if row["reference"]:
+            assert row["difference"] == pytest.approx(row["absolute"] / row["reference"])
+    unmatched = bench.style_seeds("folk", ["jig"], {}, num=2, bars=4, seeds=1)
+    assert all(r["reference"] is None and r["difference"] is None and r["absolute"] is None for r in unmatched)
 
 
 def test_bars_similarity_finds_a_restated_opening():

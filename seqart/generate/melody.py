@@ -836,25 +836,20 @@ def _steered(logits: np.ndarray, pos: int, ctx: "_Run", echo=None, silent=None) 
     three alike lowered (:data:`THIRD_BAR_PENALTY`), ``REST`` and ``HOLD`` lowered in rows
     silent (``silent``, (B,) steps) for :data:`LONG_SILENCE_SHARE` of a bar. A copy where
     anything changes: the model's own logits still score the candidates."""
-    restated = ctx.restating(pos)
-    echoed = echo(pos) if echo is not None else None
-    third = ctx.third_bar(pos)
     phrase_end = (pos // ctx.bar_steps) % PHRASE_BARS == PHRASE_BARS - 1
     hush = np.flatnonzero(silent >= ctx.long_silence) if silent is not None and pos < ctx.last_bar else ()
-    if not (len(hush) or phrase_end or (restated is not None and len(restated[0])) or third is not None
-            or (echoed is not None and len(echoed[0]))):
+    # (rows and tokens of the logits, nats added), in a fixed order; None or no rows: nothing
+    nudges = [(ctx.restating(pos), ctx.restate),
+              ((np.arange(len(logits)), REST) if phrase_end else None, -PHRASE_END_REST_PENALTY),  # it sounds
+              (echo(pos) if echo is not None else None, ANSWER_BIAS),
+              (ctx.third_bar(pos), -THIRD_BAR_PENALTY),  # no third time of the same bar in a row
+              ((hush[:, None], [REST, HOLD]) if len(hush) else None, -LONG_SILENCE_PENALTY)]  # no silent bar
+    nudges = [(where, by) for where, by in nudges if where is not None and len(where[0])]
+    if not nudges:
         return logits
     drawn = logits.copy()
-    if restated is not None:
-        drawn[restated] += ctx.restate
-    if phrase_end:  # a phrase's last bar rarely rests
-        drawn[:, REST] -= PHRASE_END_REST_PENALTY
-    if echoed is not None:
-        drawn[echoed] += ANSWER_BIAS
-    if third is not None:  # no third time of the same bar in a row
-        drawn[third] -= THIRD_BAR_PENALTY
-    if len(hush):  # a silence stops short of a whole bar
-        drawn[hush[:, None], [REST, HOLD]] -= LONG_SILENCE_PENALTY
+    for where, by in nudges:
+        drawn[where] += by
     return drawn
 
 

@@ -295,6 +295,35 @@ def test_bench_style_figures_over_seeds():
     assert all(r["reference"] is None and r["difference"] is None and r["absolute"] is None for r in unmatched)
 
 
+def test_bench_sample_shapes_cuts_the_shipped_model(tmp_path, monkeypatch, capsys):
+    """The shape benchmark cuts the shipped transformer to fewer, narrower blocks that
+    still load and sample, and times each; a shape larger than the model is refused."""
+    import json as _json
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("bench_sample_shapes", ROOT / "bench" / "bench_sample_shapes.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    import _common
+
+    from seqart.models.folder import resolve_model
+
+    config = bench.cut(resolve_model("folk"), tmp_path / "cut", layers=2, width=128)
+    assert (config["num_layers"], config["d_model"], config["ff_dim"], config["num_heads"]) == (2, 128, 384, 2)
+    saved = _json.loads((tmp_path / "cut" / "config.json").read_text())["config"]
+    assert saved["d_model"] == 128 and saved["num_layers"] == 2
+    timing, params = bench.time_sampling(tmp_path / "cut", runs=1, bars=2)
+    assert timing["n"] == 1 and timing["median"] > 0 and 0 < params < 1_000_000
+    with pytest.raises(SystemExit):
+        bench.cut(resolve_model("folk"), tmp_path / "big", layers=8, width=256)
+
+    monkeypatch.setattr(_common, "RESULTS_DIR", tmp_path / "results")
+    assert bench.main(["--shapes", "1x64", "--runs", "1", "--bars", "2"]) == 0
+    assert "1x64" in capsys.readouterr().out
+    rows = _json.loads((tmp_path / "results" / "sample_shapes.json").read_text())["rows"]
+    assert [r["shape"] for r in rows] == ["shipped", "1x64"] and rows[0]["ratio"] == 1.0
+
+
 def test_bars_similarity_finds_a_restated_opening():
     from seqart.evaluate.form import bars_similarity
 

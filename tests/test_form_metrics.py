@@ -191,12 +191,17 @@ def test_cli_prints_the_form_table(tmp_path):
 
 
 # ------------------------------------------------------------------- bench
-def _bench_form():
+def _bench_module(name: str):
+    """``bench/<name>.py`` loaded as a module (``bench/`` on the path for its ``_common``)."""
     sys.path.insert(0, str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("bench_form", ROOT / "bench" / "bench_form.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _bench_form():
+    return _bench_module("bench_form")
 
 
 def test_bench_compare_on_hand_made_scores():
@@ -300,10 +305,7 @@ def test_bench_sample_shapes_cuts_the_shipped_model(tmp_path, monkeypatch, capsy
     still load and sample, and times each; a shape larger than the model is refused."""
     import json as _json
 
-    sys.path.insert(0, str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("bench_sample_shapes", ROOT / "bench" / "bench_sample_shapes.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench_module("bench_sample_shapes")
     import _common
 
     from seqart.models.folder import resolve_model

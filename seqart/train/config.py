@@ -49,6 +49,12 @@ class TrainConfig:
             at most :data:`seqart.models.melody_lm.data.STYLE_BALANCE_CAP` times its own
             weight relative to the largest style). Validation is never reweighted.
         threads: CPU threads for torch (0 = torch's default).
+        teacher: a trained model (shipped name or model/run folder) to distil from: a
+            next-token melody model over the same tokens as the corpus ("" = none). Each
+            training step then also fits the teacher's next-token distributions.
+        teacher_weight: 0-1, with a teacher: the share of the training loss that is the
+            KL divergence from the teacher's distributions to the model's (the rest is
+            the cross-entropy on the data). Validation is always the data's NLL.
     """
 
     steps: int = 2000
@@ -72,6 +78,8 @@ class TrainConfig:
     augment_transpose: int = 0
     style_balance: float = 0.0
     threads: int = 0
+    teacher: str = ""
+    teacher_weight: float = 0.5
 
     def validate(self) -> None:
         for f in fields(self):  # types first: a --set value of the wrong kind is one clear line
@@ -84,6 +92,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "seq_len", "val_every", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise SeqartError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.teacher_weight <= 1:
+            raise SeqartError(f"teacher_weight must be 0-1, got {self.teacher_weight}")
         if not 0 <= self.style_balance <= 1:
             raise SeqartError(f"style_balance must be 0-1, got {self.style_balance}")
         if self.checkpoint_minutes < 0:

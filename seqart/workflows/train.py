@@ -181,6 +181,8 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
         from seqart.workflows.start_from import load_start_weights
 
         load_start_weights(model, init, new_tokens)
+    if train_cfg.teacher:
+        attach_teacher(model, train_cfg, tokenizer)
     train_data = cls.data(corpus.split("train"), tokenizer, train_cfg, seed=train_cfg.seed, training=True,
                           config=config)
     valid_seqs = corpus.split("valid")
@@ -214,6 +216,28 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
         finally:
             shutdown(ctx)
     return _finish(recipe, cls, corpus, tokenizer, config, train_cfg, trainer, summary, out)
+
+
+def attach_teacher(model, train_cfg, tokenizer) -> None:
+    """Make ``model`` distil from ``train_cfg.teacher`` (a model folder or shipped name) with
+    ``train_cfg.teacher_weight`` (see :meth:`~seqart.models.melody_lm.objective.NextTokenLM.distil_from`).
+
+    Raises:
+        SeqartError: one line, when either model is not a next-token melody model or the
+            teacher reads other tokens than the corpus.
+    """
+    from seqart.models.folder import load_model
+    from seqart.models.melody_lm.objective import NextTokenLM
+
+    if not isinstance(model, NextTokenLM):
+        raise SeqartError(f"teacher: only next-token melody models distil, not a {model.registry_name}")
+    teacher, teacher_tokens, _ = load_model(train_cfg.teacher)
+    if not isinstance(teacher, NextTokenLM):
+        raise SeqartError(f"teacher {train_cfg.teacher} is a {teacher.registry_name}, not a next-token melody model")
+    if teacher_tokens != tokenizer:
+        raise SeqartError(f"teacher {train_cfg.teacher} reads other tokens than the corpus "
+                          "(a corpus built with its tokenizer settings distils from it)")
+    model.distil_from(teacher, train_cfg.teacher_weight)
 
 
 def _finish(recipe, cls, corpus, tokenizer, config, train_cfg, trainer, summary, out: Path) -> dict:

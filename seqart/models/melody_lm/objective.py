@@ -17,7 +17,25 @@ PAD = 0
 
 
 class NextTokenLM(SeqartModel):
-    """Base class of the melody language models (cross-entropy on the next token, in nats)."""
+    """Base class of the melody language models (cross-entropy on the next token, in nats).
+
+    With a teacher (:meth:`distil_from`), each training step's loss per token is
+    ``(1 - w) * NLL + w * KL(teacher || model)``, the KL summed over the vocabulary at
+    every unpadded position: the model also fits the teacher's whole next-token
+    distributions, which tell a small model more per token than the one note the data
+    holds (knowledge distillation, Hinton et al. 2015, at temperature 1).
+    """
+
+    #: the model distilled from (not a submodule: not saved, not trained) and the KL's share
+    _teacher: "NextTokenLM | None" = None
+    _teacher_weight: float = 0.0
+
+    def distil_from(self, teacher: "NextTokenLM", weight: float) -> None:
+        """Fit ``teacher``'s next-token distributions too (share ``weight`` of the loss);
+        ``teacher`` is frozen and kept out of this model's parameters and state dict."""
+        teacher.eval().requires_grad_(False)
+        object.__setattr__(self, "_teacher", teacher)  # bypasses nn.Module's registration
+        self._teacher_weight = float(weight)
 
     def _nll(self, batch: torch.Tensor):
         x, y = batch[:, :-1], batch[:, 1:]
@@ -26,11 +44,31 @@ class NextTokenLM(SeqartModel):
                               ignore_index=PAD, reduction="sum")
         return nll, (y != PAD).sum()
 
+    def _distilled(self, batch: torch.Tensor):
+        """(summed NLL, summed KL from the teacher, unpadded count) of ``batch``."""
+        x, y = batch[:, :-1], batch[:, 1:]
+        keep = y.reshape(-1) != PAD
+        logits, _ = self(x)
+        logits = logits.reshape(-1, logits.size(-1))[keep].float()  # (N, V)
+        with torch.no_grad():
+            teacher = self._teacher.to(x.device)
+            target = F.log_softmax(teacher(x)[0].reshape(-1, logits.size(-1))[keep].float(), dim=-1)
+        log_p = F.log_softmax(logits, dim=-1)
+        nll = F.nll_loss(log_p, y.reshape(-1)[keep], reduction="sum")
+        kl = F.kl_div(log_p, target, log_target=True, reduction="sum")
+        return nll, kl, keep.sum()
+
     def training_step(self, batch: torch.Tensor, step: StepFn) -> dict:
-        nll, count = self._nll(batch)
-        loss = nll / self.mean_items(count)  # nats per token (of the global batch in a data-parallel run)
-        step("main", loss)
-        return {"loss": loss.detach(), "items": count}
+        if self._teacher is None:
+            nll, count = self._nll(batch)
+            loss = nll / self.mean_items(count)  # nats per token (of the global batch in a data-parallel run)
+            step("main", loss)
+            return {"loss": loss.detach(), "items": count}
+        nll, kl, count = self._distilled(batch)
+        items = self.mean_items(count)
+        w = self._teacher_weight
+        step("main", ((1 - w) * nll + w * kl) / items)
+        return {"loss": (nll / items).detach(), "kl": (kl / items).detach(), "items": count}
 
     @torch.no_grad()
     def validation_step(self, batch: torch.Tensor) -> dict:

@@ -253,15 +253,17 @@ class _HushedLM(_FlatLM):
 
 
 class _LoopLM(_FlatLM):
-    """Plays again what it played a bar before (logit +12 for the step token 16 steps back;
-    bar lines not counted): left to itself, a melody is its first bar over and over."""
+    """Plays again what it played ``bars`` 4/4 bars before (logit +12 for the step token
+    16 * ``bars`` steps back; bar lines not counted): left to itself, a melody is its first
+    ``bars`` bars over and over."""
 
-    def __init__(self, tokenizer):
+    def __init__(self, tokenizer, bars: int = 1):
         super().__init__(tokenizer.vocab_size)
         self.tok = tokenizer
+        self.bars = bars
 
     def initial_state(self, batch: int):
-        return np.full((batch, 16), -1, dtype=np.int64)  # the last 16 step tokens, oldest first
+        return np.full((batch, 16 * self.bars), -1, dtype=np.int64)  # the last step tokens, oldest first
 
     def step(self, tokens, state):
         tokens = np.asarray(tokens)
@@ -281,36 +283,41 @@ class _LoopLM(_FlatLM):
         return logits, state
 
 
-def _longest_run_of_equal_bars(score, bar: float) -> int:
-    """The most bars in a row with the same notes (onsets in the bar, pitches, lengths)."""
+def _longest_run_of_equal_figures(score, bar: float, figure: int = 1) -> int:
+    """The most figures of ``figure`` bars in a row with the same notes (onsets in the bar,
+    pitches, lengths), figures starting on any bar."""
     bars: dict = {}
     for n in score.tracks[0].notes:
         bars.setdefault(int(n.start // bar), []).append((n.start % bar, n.pitch, n.duration))
-    contents = [bars.get(b) for b in range(max(bars) + 1)]
-    best = run = 1
-    for before, after in zip(contents, contents[1:]):
-        run = run + 1 if after and after == before else 1
-        best = max(best, run)
+    contents = [tuple(bars.get(b, ())) for b in range(max(bars) + 1)]
+    best = 1
+    for phase in range(figure):
+        figures = [contents[i:i + figure] for i in range(phase, len(contents) - figure + 1, figure)]
+        run = 1
+        for before, after in zip(figures, figures[1:]):
+            run = run + 1 if all(after) and after == before else 1
+            best = max(best, run)
     return best
 
 
-def test_no_bar_comes_a_third_time_running(tiny_run, monkeypatch):
-    """While a bar copies the two alike before it, the copying token is lowered
-    (THIRD_BAR_PENALTY; made overwhelming here, the shipped value being a nudge that the
-    bench calibrates): a model that repeats its bars gives at most two alike in a row,
-    and without the rule one bar throughout."""
+@pytest.mark.parametrize("figure", [1, 2])
+def test_no_figure_of_one_or_two_bars_comes_a_third_time_running(tiny_run, monkeypatch, figure):
+    """While the music copies a figure of one or two bars just played twice running, the
+    copying token is lowered (THIRD_TIME_PENALTIES; made overwhelming here, the shipped
+    values being nudges that the bench calibrates): a model that repeats its figures plays
+    each at most twice in a row, and without the rule one figure throughout."""
     from seqart.generate import melody
     from seqart.generate.melody import MelodySampler, SamplingOptions
 
     tok = load_generator(tiny_run).tokenizer
-    sampler = MelodySampler(_LoopLM(tok), tok)
-    options = SamplingOptions(bars=8, key=KeySignature(0, 2, "major"), time_signature=(4, 4), ending="free")
-    monkeypatch.setattr(melody, "THIRD_BAR_PENALTY", 30.0)
+    sampler = MelodySampler(_LoopLM(tok, bars=figure), tok)
+    options = SamplingOptions(bars=12, key=KeySignature(0, 2, "major"), time_signature=(4, 4), ending="free")
+    monkeypatch.setattr(melody, "THIRD_TIME_PENALTIES", {1: 30.0, 2: 30.0})
     varied = sampler.sample(6, options, np.random.default_rng(0))
-    assert max(_longest_run_of_equal_bars(s, 4.0) for s in varied) == 2
-    monkeypatch.setattr(melody, "THIRD_BAR_PENALTY", 0.0)
+    assert max(_longest_run_of_equal_figures(s, 4.0, figure) for s in varied) == 2
+    monkeypatch.setattr(melody, "THIRD_TIME_PENALTIES", {1: 0.0, 2: 0.0})
     looped = sampler.sample(6, options, np.random.default_rng(0))
-    assert min(_longest_run_of_equal_bars(s, 4.0) for s in looped) >= 6
+    assert min(_longest_run_of_equal_figures(s, 4.0, figure) for s in looped) >= 12 // figure - 2
 
 
 @pytest.mark.parametrize("meter", [(4, 4), (6, 8)])

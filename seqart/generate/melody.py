@@ -40,8 +40,9 @@ Rules that shape the form of every melody:
 - **Phrase ends keep sounding.** In the last bar of every 4-bar phrase a rest is made
   much less likely (:data:`PHRASE_END_REST_PENALTY`): the model learned to end its many
   short songs with rests, and a 16-bar melody would fall silent after bar 8 or 12.
-- **No bar three times running.** While a bar copies the two identical bars before it,
-  the note that would go on copying them is made less likely (:data:`THIRD_BAR_PENALTY`).
+- **No loops.** While a bar copies the two identical bars before it, or a two-bar figure
+  is begun a third time running, the note that would go on copying is made less likely
+  (:data:`THIRD_TIME_PENALTIES`).
 - **No silent bars.** Before the last bar, a silence that has lasted 3/4 of a bar makes
   way for a note (:data:`LONG_SILENCE_SHARE`): a melody does not stop early and wait
   for its forced ending.
@@ -148,19 +149,28 @@ class _Run:
     #: first grid step of the last bar, where a silence may last (the melody has ended)
     last_bar: int = 1 << 30
 
-    def third_bar(self, pos: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """``(rows, token ids)``: for each row whose last two bars are the same and whose
-        bar so far (up to ``pos``) copies them, the token that would go on copying them
-        (:data:`THIRD_BAR_PENALTY`); None where no row does."""
-        if self.history is None or pos < 2 * self.bar_steps:
+    def third_time(self, pos: int, figure: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(rows, token ids)``: for each row whose last ``figure`` bars have just come
+        twice running and whose music since the second time (up to ``pos``) copies them,
+        the token that would go on copying them (:data:`THIRD_TIME_PENALTIES`); None where
+        no row does."""
+        if self.history is None:
             return None
-        bar, offset = divmod(pos, self.bar_steps)
-        start = bar * self.bar_steps
-        last = self.history[:, start - self.bar_steps:start]
-        before = self.history[:, start - 2 * self.bar_steps:start - self.bar_steps]
-        copying = (last == before).all(axis=1) & (self.history[:, start:pos] == last[:, :offset]).all(axis=1)
-        rows = np.flatnonzero(copying)
-        return (rows, last[rows, offset]) if len(rows) else None
+        span = figure * self.bar_steps
+        rows, tokens = [], []
+        for begun in range(figure):  # bars of the third time already played
+            start = (pos // self.bar_steps - begun) * self.bar_steps  # where the third time began
+            if start < 2 * span:
+                continue
+            last = self.history[:, start - span:start]
+            copying = ((last == self.history[:, start - 2 * span:start - span]).all(axis=1)
+                       & (self.history[:, start:pos] == last[:, :pos - start]).all(axis=1))
+            found = np.flatnonzero(copying)
+            rows.append(found)
+            tokens.append(last[found, pos - start])
+        if not rows:
+            return None
+        return np.concatenate(rows), np.concatenate(tokens)
 
     def restating(self, pos: int) -> tuple[np.ndarray, np.ndarray] | None:
         """``(rows, token ids)``: for each row whose current section repeats an earlier
@@ -245,16 +255,25 @@ PHRASE_END_REST_PENALTY = 5.0
 #: (0.864 | 0.857) with no melody silent for a bar in 4/4 and 0.3 % in 6/8.
 LONG_SILENCE_SHARE = 0.75
 LONG_SILENCE_PENALTY = 5.0
-#: A bar that has just been played twice running is not played a third time: while the
-#: bar being drawn still matches the two before it, the token that would go on copying
-#: them is lowered by this much (nats, before the temperature). Three identical bars in a
-#: row are rare in the tunes (none of the reels or jigs of the test split, 1-2 % of the 4/4
-#: and 6/8 songs), and heard as the melody being stuck: of three seeds of 64 melodies, 5.7 %
-#: of jigs, 3.1 % of 6/8 and 2.1 % of reels had them, up to the same bar seven times.
-#: With 1.5 they are as rare as in the songs (1.6 % of jigs and 6/8, 0.5 % of reels, none in
-#: 4/4; 3 removed them all); the overlap with the valid tunes stays as it was (4/4 | 6/8:
-#: 0.864 | 0.858 with 1.5, 0.865 | 0.857 with 3, 0.864 | 0.857 without).
-THIRD_BAR_PENALTY = 1.5
+#: Figures of 1 or 2 bars that have just been played twice running are not played a third
+#: time: while the music since the second time still matches the figure, the token that
+#: would go on copying it is lowered by this much (nats, before the temperature), by the
+#: figure's length in bars. Heard as the melody being stuck, and rare in the tunes:
+#:
+#: - three identical bars in a row: none of the reels or jigs of the test split, 1-2 % of the
+#:   4/4 and 6/8 songs; of three seeds of 64 melodies, 5.7 % of jigs, 3.1 % of 6/8 and 2.1 %
+#:   of reels had them, up to the same bar seven times. With 1.5 they are as rare as in the
+#:   songs (1.6 % of jigs and 6/8, 0.5 % of reels, none in 4/4; 3 removed them all); the
+#:   overlap with the valid tunes stays as it was (4/4 | 6/8: 0.864 | 0.858 with 1.5,
+#:   0.865 | 0.857 with 3, 0.864 | 0.857 without).
+#: - a two-bar figure (two different bars) three times running: in no tune of the valid or
+#:   test split (4/4, 6/8); of three seeds of 64 melodies, 4.2 % of reels, 2.6 % of jigs,
+#:   1.6 % of 6/8 and none of 4/4. With 1.5: 1.0, 1.0, 0.5 %; with 3, none, and the overlap
+#:   with the valid tunes 0.864 | 0.859 (six seeds; 0.864 | 0.858 without this rule).
+#:
+#: A bar played four times running is also a two-bar figure played twice: a fifth time is
+#: lowered by both.
+THIRD_TIME_PENALTIES = {1: 1.5, 2: 3.0}
 
 
 def draw_tokens(logits: np.ndarray, mask: np.ndarray, options, rng: np.random.Generator) -> np.ndarray:
@@ -832,8 +851,8 @@ def _steered(logits: np.ndarray, pos: int, ctx: "_Run", echo=None, silent=None) 
     """The logits (B, V) grid position ``pos`` is drawn from: the model's, each row raised
     toward the note its restated section had there (``ctx.restate``) and toward the
     primer's answer (``echo``, :data:`ANSWER_BIAS`), ``REST`` lowered in a phrase's last
-    bar (:data:`PHRASE_END_REST_PENALTY`), the token that would make a bar the third of
-    three alike lowered (:data:`THIRD_BAR_PENALTY`), ``REST`` and ``HOLD`` lowered in rows
+    bar (:data:`PHRASE_END_REST_PENALTY`), the token that would play a bar or two-bar
+    figure a third time running lowered (:data:`THIRD_TIME_PENALTIES`), ``REST`` and ``HOLD`` lowered in rows
     silent (``silent``, (B,) steps) for :data:`LONG_SILENCE_SHARE` of a bar. A copy where
     anything changes: the model's own logits still score the candidates."""
     phrase_end = (pos // ctx.bar_steps) % PHRASE_BARS == PHRASE_BARS - 1
@@ -842,7 +861,7 @@ def _steered(logits: np.ndarray, pos: int, ctx: "_Run", echo=None, silent=None) 
     nudges = [(ctx.restating(pos), ctx.restate),
               ((np.arange(len(logits)), REST) if phrase_end else None, -PHRASE_END_REST_PENALTY),  # it sounds
               (echo(pos) if echo is not None else None, ANSWER_BIAS),
-              (ctx.third_bar(pos), -THIRD_BAR_PENALTY),  # no third time of the same bar in a row
+              *[(ctx.third_time(pos, figure), -by) for figure, by in THIRD_TIME_PENALTIES.items()],  # no loops
               ((hush[:, None], [REST, HOLD]) if len(hush) else None, -LONG_SILENCE_PENALTY)]  # no silent bar
     nudges = [(where, by) for where, by in nudges if where is not None and len(where[0])]
     if not nudges:

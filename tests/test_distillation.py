@@ -123,3 +123,13 @@ def test_an_lstm_teaches_a_transformer_over_the_same_tokens(tiny_corpus, tiny_ru
     result = train("melody-transformer-tiny", tiny_corpus, tmp_path / "run", steps=4, progress=False,
                    settings={**SMALL, "teacher": str(tiny_run / "model"), "teacher_weight": 1.0})
     assert result["step"] == 4 and (tmp_path / "run" / "model" / "model.safetensors").is_file()
+
+
+def test_only_next_token_melody_models_distil():
+    from seqart.workflows.train import attach_teacher
+
+    class Student(torch.nn.Module):
+        registry_name = "melody-vae"
+
+    with pytest.raises(SeqartError, match="only next-token melody models distil, not a melody-vae"):
+        attach_teacher(Student(), TrainConfig(teacher="folk"), tokenizer=None)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -61,8 +60,10 @@ def cut(folder: Path, out: Path, layers: int, width: int) -> dict:
     feed-forward width sliced to the new one's); returns the new config."""
     from safetensors.numpy import load_file, save_file
 
+    from seqart.models.folder import read_config
+
     shutil.copytree(folder, out)
-    meta = json.loads((folder / "config.json").read_text())
+    meta = read_config(folder)
     config = meta["config"]
     if meta.get("model") != "melody-transformer":
         raise SystemExit(f"error: {folder} holds a {meta.get('model')}, not a melody-transformer")
@@ -87,10 +88,12 @@ def cut(folder: Path, out: Path, layers: int, width: int) -> dict:
 
 def time_sampling(folder: Path, runs: int, bars: int) -> tuple[dict, int]:
     """Seconds to sample one melody of ``bars`` bars (seeds 0 to runs - 1, after one
-    untimed melody), and the model's parameter count."""
-    from safetensors.numpy import load_file
+    untimed melody), and the model's parameter count (from its config's tensor shapes)."""
+    import math
 
+    from seqart.models.folder import read_config
     from seqart.models.loading import load_generator
+    from seqart.models.melody_transformer.numpy_transformer import expected_shapes
 
     generator = load_generator(str(folder))
     generator.sample(1, seed=runs, bars=bars)
@@ -99,16 +102,19 @@ def time_sampling(folder: Path, runs: int, bars: int) -> tuple[dict, int]:
         start = time.perf_counter()
         generator.sample(1, seed=seed, bars=bars)
         times.append(time.perf_counter() - start)
-    params = sum(w.size for w in load_file(str(folder / "model.safetensors")).values())
+    config = read_config(folder)["config"]
+    tied = config.get("tie_weights", True)  # a tied head is the embedding, stored once
+    params = sum(math.prod(shape) for name, shape in expected_shapes(config).items()
+                 if not (tied and name == "head.weight"))
     return spread(times), int(params)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from seqart.models.folder import resolve_model
+    from seqart.models.folder import read_config, resolve_model
 
     folder = resolve_model(args.model)
-    config = json.loads((folder / "config.json").read_text())["config"]
+    config = read_config(folder)["config"]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         shapes = [("shipped" if args.model == "folk" else "given", None)] + [

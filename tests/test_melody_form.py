@@ -176,9 +176,13 @@ class _FlatLM:
         return np.zeros((len(tokens), self.vocab_size), np.float32), state
 
     def run(self, tokens, state):
+        """Feed a prefix (B, T) step by step (a subclass's state follows it)."""
         tokens = np.atleast_2d(tokens)
-        return np.zeros((len(tokens), self.vocab_size), np.float32), \
-            self.initial_state(len(tokens)) if state is None else state
+        state = self.initial_state(len(tokens)) if state is None else state
+        logits = np.zeros((len(tokens), self.vocab_size), np.float32)
+        for column in tokens.T:
+            logits, state = self.step(column, state)
+        return logits, state
 
 
 @pytest.mark.parametrize("bars,closes", [(16, [8, 16]), (24, [8, 16, 24]), (12, [12])])
@@ -272,14 +276,6 @@ class _LoopLM(_FlatLM):
         logits = np.zeros((len(tokens), self.vocab_size), np.float32)
         rows = np.flatnonzero(state[:, 0] >= 0)
         logits[rows, state[rows, 0]] += 12.0
-        return logits, state
-
-    def run(self, tokens, state):
-        tokens = np.atleast_2d(tokens)
-        state = self.initial_state(len(tokens)) if state is None else state
-        logits = None
-        for column in tokens.T:
-            logits, state = self.step(column, state)
         return logits, state
 
 

@@ -48,6 +48,7 @@ from seqart.commands.feedback import RATE_CONTEXT, rate_command, tune_command  #
 from seqart.commands.images import evaluate_images_command, walk_command  # noqa: E402
 from seqart.commands.latent import interpolate_command, shift_command, vary_command  # noqa: E402
 from seqart.commands.presets import presets_command  # noqa: E402
+from seqart.commands.prune import prune_command  # noqa: E402
 from seqart.commands.sample import sample_command  # noqa: E402
 from seqart.commands.store import store_app  # noqa: E402
 from seqart.commands.studio import studio_command  # noqa: E402
@@ -63,7 +64,7 @@ COMMANDS = {name: (command, {}) for name, command in [
     ("evaluate", evaluate_command), ("interpolate", interpolate_command), ("vary", vary_command),
     ("shift", shift_command), ("render", render_command), ("transcribe", transcribe_command),
     ("plot", plot_command), ("walk", walk_command), ("evaluate-images", evaluate_images_command),
-    ("tune", tune_command), ("presets", presets_command), ("studio", studio_command),
+    ("tune", tune_command), ("presets", presets_command), ("studio", studio_command), ("prune", prune_command),
 ]}
 COMMANDS["rate"] = (rate_command, {"context_settings": RATE_CONTEXT})
 for _name, (_command, _settings) in COMMANDS.items():

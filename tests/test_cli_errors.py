@@ -163,6 +163,13 @@ CASES = [
     ("export-out-exists", ["export", "folk", "-o", "{full_dir}"]),
     ("export-force-onto-a-file", ["export", "folk", "-o", "{exists}", "--force"]),
     ("export-force-onto-another-folder", ["export", "folk", "-o", "{full_dir}", "--force"]),
+    ("prune-no-ff-dim", ["prune", "folk", "--data", "{corpus}", "-o", "{new}"]),
+    ("prune-ff-dim-text", ["prune", "folk", "--data", "{corpus}", "--ff-dim", "x", "-o", "{new}"]),
+    ("prune-unknown-model", ["prune", "no-such-model", "--data", "{corpus}", "--ff-dim", "8", "-o", "{new}"]),
+    ("prune-missing-corpus", ["prune", "folk", "--data", "{missing}", "--ff-dim", "8", "-o", "{new}"]),
+    ("prune-not-a-transformer", ["prune", "folk-vae-2bar", "--data", "{corpus}", "--ff-dim", "8", "-o", "{new}"]),
+    ("prune-out-exists", ["prune", "folk", "--data", "{corpus}", "--ff-dim", "8", "-o", "{full_dir}"]),
+    ("prune-no-batches", ["prune", "folk", "--data", "{corpus}", "--ff-dim", "8", "-o", "{new}", "--batches", "0"]),
     # bench
     ("bench-no-dataset", ["bench", "polyphonic"]),
     ("bench-unknown-dataset", ["bench", "polyphonic", "--dataset", "no-such-dataset"]),

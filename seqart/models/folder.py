@@ -31,6 +31,8 @@ ATTRIBUTES = "attributes.json"
 OPENINGS = "keys.json"
 #: an event-token model's training programs (:mod:`seqart.models.melody_lm.events_generator`)
 PROGRAMS = "programs.json"
+#: files of what a model was trained on, beside its weights, that a copy keeps
+SIDE_FILES = (ATTRIBUTES, OPENINGS, PROGRAMS)
 FORMAT_VERSION = 1
 
 #: shipped models live here, one folder per name
@@ -192,10 +194,13 @@ def read_weights_numpy(folder: Path) -> dict:
     return {k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()}
 
 
-def save_model_folder(folder: str | os.PathLike, model, tokenizer, extra: dict | None = None) -> Path:
+def save_model_folder(folder: str | os.PathLike, model, tokenizer, extra: dict | None = None,
+                      sides_from: Path | None = None) -> Path:
     """Write ``model`` (a SeqartModel) and its tokenizer as a model folder, atomically.
 
     Weights shared between modules (tied embeddings) are stored once (:func:`stored_tensors`).
+    ``sides_from``: a model folder whose side files (:data:`SIDE_FILES`: the openings a
+    sample is given, programs, attributes) go into the new folder too.
     """
     from safetensors.torch import save_file
 
@@ -214,6 +219,9 @@ def save_model_folder(folder: str | os.PathLike, model, tokenizer, extra: dict |
         }
         (tmp / CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (tmp / TOKENIZER).write_text(json.dumps(tokenizer.to_dict(), indent=2) + "\n", encoding="utf-8")
+        for name in SIDE_FILES if sides_from is not None else ():
+            if (sides_from / name).is_file():
+                shutil.copyfile(sides_from / name, tmp / name)
     return folder
 
 
@@ -365,7 +373,7 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
         if half:
             weights = {k: (v.astype(np.float16) if v.dtype == np.float32 else v) for k, v in weights.items()}
         save_file(weights, str(tmp / WEIGHTS))
-        for name in (CONFIG, TOKENIZER, EVALUATION, ATTRIBUTES, OPENINGS, PROGRAMS):
+        for name in (CONFIG, TOKENIZER, EVALUATION, *SIDE_FILES):
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
     return target

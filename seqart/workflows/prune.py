@@ -1,0 +1,99 @@
+"""``seqart prune``: a melody transformer with narrower feed-forward layers, to distil into.
+
+The new model keeps each block's most important feed-forward units, measured on the
+training windows of a corpus (:mod:`seqart.models.melody_transformer.prune`), and
+everything else of the model it comes from. It plays worse than that model until it
+is trained; the usual next step is a distillation run that starts from it::
+
+    seqart prune folk-large --data corpora/built/folk --ff-dim 384 -o pruned
+    seqart train melody-transformer --from pruned --data corpora/built/folk -o run \\
+        --set ff_dim=384 --set teacher=folk-large --set teacher_weight=0.8
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from seqart.errors import SeqartError
+
+#: batches of training windows the units' importance is measured on, and windows per batch
+IMPORTANCE_BATCHES = 24
+IMPORTANCE_BATCH_SIZE = 32
+
+
+def prune(model: str | Path, data: str | Path, out: str | Path, ff_dim: int, batches: int = IMPORTANCE_BATCHES,
+          seed: int = 0, force: bool = False, progress: Callable[[str], None] | None = None) -> dict:
+    """Write a model folder at ``out``: the melody transformer ``model`` (a shipped name or
+    a model/run folder) with every block's feed-forward layer cut to its ``ff_dim`` most
+    important units, measured on ``batches`` batches of training windows of the built
+    corpus ``data`` (drawn with ``seed``). The side files (the openings a sample is given)
+    are the source's.
+
+    Args:
+        progress: called with a line before each phase that takes seconds.
+
+    Returns:
+        ``{"out", "from", "ff_dim": (before, after), "parameters": (before, after),
+        "valid_loss": (before, after) nats per token on the corpus's valid split, or None
+        when it has none}``.
+
+    Raises:
+        SeqartError: one line, for a model that is not a melody transformer, an ``ff_dim``
+            that does not narrow it, a corpus over other tokens, or an ``out`` that exists
+            (without ``force``).
+    """
+    from seqart.corpora.dataset import CorpusDataset
+    from seqart.models.folder import check_replaceable, load_model, resolve_model, save_model_folder
+    from seqart.models.melody_lm.objective import PAD
+    from seqart.models.melody_transformer.model import MelodyTransformer
+    from seqart.models.melody_transformer.prune import feed_forward_importance, prune_feed_forward
+    from seqart.train.config import TrainConfig
+
+    out = Path(out)
+    check_replaceable(out, force)
+    source = resolve_model(model)
+    wide, tokenizer, _ = load_model(source)
+    if not isinstance(wide, MelodyTransformer):
+        raise SeqartError(f"{model}: only a melody transformer is pruned, not a {wide.registry_name}")
+    width = wide.config.ff_dim
+    if not 1 <= ff_dim < width:
+        raise SeqartError(f"--ff-dim must be between 1 and {width - 1} (the model's feed-forward width is {width})")
+    if batches < 1:
+        raise SeqartError(f"batches must be at least 1, not {batches}")
+    corpus = CorpusDataset.open(data)
+    if corpus.tokenizer != tokenizer:
+        raise SeqartError(f"{data} holds other tokens than {model} reads (build the corpus with its tokenizer)")
+    settings = TrainConfig(batch_size=IMPORTANCE_BATCH_SIZE, seq_len=wide.config.context, seed=seed)
+    windows = MelodyTransformer.data(corpus.split("train"), tokenizer, settings, seed=seed, training=True,
+                                     config=wide.config)
+    if progress:
+        progress(f"measuring {len(wide.blocks)} x {width} feed-forward units on {batches} batches of training windows")
+    importance = feed_forward_importance(wide, (windows.batch(i) for i in range(batches)), PAD)
+    narrow = prune_feed_forward(wide, ff_dim, importance)
+    valid = corpus.split("valid")
+    losses = None
+    if len(valid):
+        if progress:
+            progress(f"valid loss before and after, {len(valid)} tunes")
+        held_out = MelodyTransformer.data(valid, tokenizer, settings, seed=0, training=False, config=wide.config)
+        losses = (valid_loss(wide, held_out), valid_loss(narrow, held_out))
+    save_model_folder(out, narrow, tokenizer, extra={"pruned_from": str(source), "pruned_ff_dim": width},
+                      sides_from=source)
+    return {"out": str(out), "from": str(source), "ff_dim": (width, ff_dim),
+            "parameters": (wide.num_parameters(), narrow.num_parameters()), "valid_loss": losses}
+
+
+def valid_loss(model, windows) -> float:
+    """Nats per token of ``model`` over every evaluation window of ``windows``
+    (:meth:`~seqart.models.melody_lm.data.TokenWindows.eval_batches`)."""
+    import torch
+
+    total = weight = 0.0
+    model.eval()
+    with torch.no_grad():
+        for batch in windows.eval_batches():
+            sums = model.validation_step(batch)
+            total += float(sums["loss"])
+            weight += float(sums["weight"])
+    return total / max(weight, 1e-12)

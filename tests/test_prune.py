@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from seqart.cli import app
 from seqart.models.melody_transformer.config import MelodyTransformerConfig
 from seqart.models.melody_transformer.model import MelodyTransformer
-from seqart.models.melody_transformer.prune import feed_forward_importance, prune_feed_forward
+from seqart.models.melody_transformer.prune import drop_blocks, feed_forward_importance, prune_feed_forward
 from tests.train_fixtures import tiny_corpus, tiny_run  # noqa: F401
 
 SMALL = ["--set=batch_size=8", "--set=seq_len=48", "--set=val_every=10", "--set=checkpoint_every=10",
@@ -83,6 +83,27 @@ def test_widths_that_do_not_narrow_are_refused():
         feed_forward_importance(model, [torch.zeros(2, 5, dtype=torch.long)], 0)
 
 
+def test_dropping_a_block_that_adds_nothing_changes_no_logit():
+    model = MelodyTransformer(MelodyTransformerConfig(vocab_size=30, d_model=16, num_layers=3, num_heads=2, ff_dim=12,
+                                                      dropout=0.0, context=32)).eval()
+    with torch.no_grad():
+        for name in ("proj", "ff_out"):  # block 1 passes its input on unchanged
+            getattr(model.blocks[1], name).weight.zero_()
+            getattr(model.blocks[1], name).bias.zero_()
+        for block in (model.blocks[0], model.blocks[2]):
+            block.ff_out.weight.normal_(0, 0.3)
+    smaller = drop_blocks(model, [1])
+    assert smaller.config.num_layers == 2
+    assert torch.equal(smaller.blocks[1].qkv.weight, model.blocks[2].qkv.weight)
+    tokens = _batches(3)[0]
+    with torch.no_grad():
+        torch.testing.assert_close(smaller(tokens)[0], model(tokens)[0], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(drop_blocks(model, [2])(tokens)[0], model(tokens)[0], atol=1e-3)
+    for blocks in ([3], [0, 0], [0, 1, 2]):
+        with pytest.raises(ValueError, match="different numbers from 0 to 2, leaving at least one"):
+            drop_blocks(model, blocks)
+
+
 def test_prune_writes_a_model_that_samples_and_trains_on(tiny_corpus, tmp_path):
     import seqart
     from seqart.models.folder import load_model
@@ -96,17 +117,24 @@ def test_prune_writes_a_model_that_samples_and_trains_on(tiny_corpus, tmp_path):
     result = runner.invoke(app, ["prune", str(wide / "model"), "--data", str(tiny_corpus), "--ff-dim", "24",
                                  "-o", str(out), "--batches", "2"])
     assert result.exit_code == 0, result.output
-    assert "feed-forward 64 -> 24 units" in result.output and "valid loss" in result.output
+    assert "2 blocks x 64 feed-forward units -> 2 x 24" in result.output and "valid loss" in result.output
     model, _, _ = load_model(out)
     assert model.config.ff_dim == 24 and model.blocks[0].ff_in.weight.shape == (24, 32)
     meta = json.loads((out / "config.json").read_text())
-    assert meta["pruned_from"] == str((wide / "model").resolve()) and meta["pruned_ff_dim"] == 64
+    assert meta["pruned_from"] == str((wide / "model").resolve())
+    assert meta["pruned_shape"] == {"num_layers": 2, "ff_dim": 64}
     assert (out / "keys.json").read_bytes() == (wide / "model" / "keys.json").read_bytes()
     assert seqart.load(str(out)).sample(2, seed=0, bars=4)
     again = runner.invoke(app, ["train", "melody-transformer-tiny", "--from", str(out), "--data", str(tiny_corpus),
                                 "-o", str(tmp_path / "distilled"), "--steps", "2", "--set", "ff_dim=24", *SMALL,
                                 "--set", f"teacher={wide / 'model'}"])
     assert again.exit_code == 0, again.output
+    shallow = tmp_path / "shallow"
+    result = runner.invoke(app, ["prune", str(wide / "model"), "--data", str(tiny_corpus), "--drop-layers", "1",
+                                 "-o", str(shallow)])
+    assert result.exit_code == 0 and "2 blocks x 64 feed-forward units -> 1 x 64" in result.output, result.output
+    assert "--set num_layers=1 --set ff_dim=64" in result.output
+    assert load_model(shallow)[0].config.num_layers == 1
 
 
 def test_what_cannot_be_pruned_is_one_clear_line(tiny_corpus, tiny_run, tmp_path):
@@ -114,12 +142,17 @@ def test_what_cannot_be_pruned_is_one_clear_line(tiny_corpus, tiny_run, tmp_path
     base = ["prune", "--data", str(tiny_corpus), "--batches", "1"]
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
-    for model, ff_dim, out, message in [
-            (str(tiny_run / "model"), 8, "a", "only a melody transformer is pruned, not a melody-lstm"),
-            ("folk-chords", 8, "b", "holds other tokens than folk-chords reads"),
-            ("folk", 768, "c", "--ff-dim must be between 1 and 767"),
-            ("folk", 8, "taken", "exists")]:
-        result = runner.invoke(app, [*base, model, "--ff-dim", str(ff_dim), "-o", str(tmp_path / out)])
+    same_blocks = "--drop-layers: blocks to drop must be different numbers from 0 to 3"
+    for model, cut, out, message in [
+            (str(tiny_run / "model"), ["--ff-dim=8"], "a", "only a melody transformer is pruned, not a melody-lstm"),
+            ("folk-chords", ["--ff-dim=8"], "b", "holds other tokens than folk-chords reads"),
+            ("folk", ["--ff-dim=768"], "c", "--ff-dim must be between 1 and 767"),
+            ("folk", ["--ff-dim=8"], "taken", "exists"),
+            ("folk", [], "d", "nothing to cut: give --ff-dim, --drop-layers or both"),
+            ("folk", ["--drop-layers=0,1,2,3"], "e", same_blocks),
+            ("folk", ["--drop-layers=4"], "f", same_blocks),
+            ("folk", ["--drop-layers=two"], "g", "--drop-layers: not block numbers separated by commas")]:
+        result = runner.invoke(app, [*base, model, *cut, "-o", str(tmp_path / out)])
         assert result.exit_code != 0 and message in result.output, (model, result.output)
         assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
     assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"

@@ -9,13 +9,15 @@ shipped transformer and of copies cut to each ``--shapes`` entry: the first
 ``LAYERS`` blocks, every width sliced to ``D`` (the feed-forward width and the
 head count scaled alike). The cut copies' weights are slices of trained ones, so
 their melodies mean nothing; the number of steps (the grid) is the same, so their
-timings are what a trained model of that shape would take. Loading and process
-start come on top (``bench/bench_sample.py``).
+timings are what a trained model of that shape would take. ``--trained`` adds rows
+for trained models as they are (a pruned or distilled candidate, say), whose
+melodies, and so whose candidate and pickup steps, are their own. Loading and
+process start come on top (``bench/bench_sample.py``).
 
 Usage::
 
     PYTHONPATH=. python bench/bench_sample_shapes.py [--model folk] [--shapes 3x256,4x192,3x192,4x128]
-        [--runs 8] [--bars 16]
+        [--trained FOLDER,...] [--runs 8] [--bars 16]
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default="folk", help="shipped model name or model folder of a melody transformer")
     parser.add_argument("--shapes", default="3x256,4x192,3x192,4x128",
                         help="comma-separated LAYERSxD shapes to cut the model to (default 3x256,4x192,3x192,4x128)")
+    parser.add_argument("--trained", default="",
+                        help="comma-separated trained melody transformers (folders or names) to time as they are")
     parser.add_argument("--runs", type=int, default=8, help="timed melodies per shape (default 8, seeds 0 to N-1)")
     parser.add_argument("--bars", type=int, default=16, help="bars per melody (default 16)")
     args = parser.parse_args(argv)
@@ -124,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
             cfg = config if shape is None else cut(folder, target, *shape)
             timing, params = time_sampling(target, args.runs, args.bars)
             rows.append({"shape": label, "layers": cfg["num_layers"], "d_model": cfg["d_model"],
+                         "ff_dim": cfg["ff_dim"], "heads": cfg["num_heads"], "params": params, **timing})
+        for name in filter(None, (m.strip() for m in args.trained.split(","))):
+            target = resolve_model(name)
+            cfg = read_config(target)["config"]
+            timing, params = time_sampling(target, args.runs, args.bars)
+            rows.append({"shape": name, "layers": cfg["num_layers"], "d_model": cfg["d_model"],
                          "ff_dim": cfg["ff_dim"], "heads": cfg["num_heads"], "params": params, **timing})
     base = rows[0]["median"]
     for row in rows:

@@ -23,7 +23,7 @@ def prune_command(
     seed: Annotated[int, typer.Option(help="Seed of the training windows drawn.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing model folder.")] = False,
 ) -> None:
-    """Drop blocks and keep each block's most important feed-forward units: a faster model to distil into."""
+    """Cut a smaller, faster melody transformer from a trained one (fewer blocks or units), to distil into."""
     from seqart.commands.common import fail
     from seqart.workflows.prune import prune
 

@@ -163,7 +163,7 @@ CASES = [
     ("export-out-exists", ["export", "folk", "-o", "{full_dir}"]),
     ("export-force-onto-a-file", ["export", "folk", "-o", "{exists}", "--force"]),
     ("export-force-onto-another-folder", ["export", "folk", "-o", "{full_dir}", "--force"]),
-    ("prune-no-ff-dim", ["prune", "folk", "--data", "{corpus}", "-o", "{new}"]),
+    ("prune-nothing-to-cut", ["prune", "folk", "--data", "{corpus}", "-o", "{new}"]),
     ("prune-ff-dim-text", ["prune", "folk", "--data", "{corpus}", "--ff-dim", "x", "-o", "{new}"]),
     ("prune-unknown-model", ["prune", "no-such-model", "--data", "{corpus}", "--ff-dim", "8", "-o", "{new}"]),
     ("prune-missing-corpus", ["prune", "folk", "--data", "{missing}", "--ff-dim", "8", "-o", "{new}"]),

@@ -852,8 +852,9 @@ def _steered(logits: np.ndarray, pos: int, ctx: "_Run", echo=None, silent=None) 
     toward the note its restated section had there (``ctx.restate``) and toward the
     primer's answer (``echo``, :data:`ANSWER_BIAS`), ``REST`` lowered in a phrase's last
     bar (:data:`PHRASE_END_REST_PENALTY`), the token that would play a bar or two-bar
-    figure a third time running lowered (:data:`THIRD_TIME_PENALTIES`), ``REST`` and ``HOLD`` lowered in rows
-    silent (``silent``, (B,) steps) for :data:`LONG_SILENCE_SHARE` of a bar. A copy where
+    figure a third time running lowered (:data:`THIRD_TIME_PENALTIES`), ``REST`` and
+    ``HOLD`` lowered in rows silent (``silent``, (B,) steps) for :data:`LONG_SILENCE_SHARE`
+    of a bar. A copy where
     anything changes: the model's own logits still score the candidates."""
     phrase_end = (pos // ctx.bar_steps) % PHRASE_BARS == PHRASE_BARS - 1
     hush = np.flatnonzero(silent >= ctx.long_silence) if silent is not None and pos < ctx.last_bar else ()

@@ -50,6 +50,7 @@ def prune(model: str | Path, data: str | Path, out: str | Path, ff_dim: int | No
     from seqart.corpora.dataset import CorpusDataset
     from seqart.models.folder import check_replaceable, load_model, resolve_model, save_model_folder
     from seqart.models.melody_lm.objective import PAD
+    from seqart.models.melody_lm.tuning import sequence_nll
     from seqart.models.melody_transformer.model import MelodyTransformer
     from seqart.models.melody_transformer.prune import drop_blocks, feed_forward_importance, prune_feed_forward
     from seqart.train.config import TrainConfig
@@ -74,8 +75,8 @@ def prune(model: str | Path, data: str | Path, out: str | Path, ff_dim: int | No
     corpus = CorpusDataset.open(data)
     if corpus.tokenizer != tokenizer:
         raise SeqartError(f"{data} holds other tokens than {model} reads (build the corpus with its tokenizer)")
-    settings = TrainConfig(batch_size=IMPORTANCE_BATCH_SIZE, seq_len=wide.config.context, seed=seed)
     if ff_dim is not None:
+        settings = TrainConfig(batch_size=IMPORTANCE_BATCH_SIZE, seq_len=wide.config.context, seed=seed)
         windows = MelodyTransformer.data(corpus.split("train"), tokenizer, settings, seed=seed, training=True,
                                          config=wide.config)
         if progress:
@@ -88,25 +89,10 @@ def prune(model: str | Path, data: str | Path, out: str | Path, ff_dim: int | No
     if len(valid):
         if progress:
             progress(f"valid loss before and after, {len(valid)} tunes")
-        held_out = MelodyTransformer.data(valid, tokenizer, settings, seed=0, training=False, config=wide.config)
-        losses = (valid_loss(wide, held_out), valid_loss(narrow, held_out))
+        losses = (sequence_nll(wide, valid, IMPORTANCE_BATCH_SIZE), sequence_nll(narrow, valid, IMPORTANCE_BATCH_SIZE))
     save_model_folder(out, narrow, tokenizer, sides_from=source,
                       extra={"pruned_from": str(source), "pruned_shape": {"num_layers": layers, "ff_dim": width}})
     return {"out": str(out), "from": str(source), "layers": (layers, narrow.config.num_layers),
             "ff_dim": (width, narrow.config.ff_dim), "parameters": (wide.num_parameters(), narrow.num_parameters()),
             "valid_loss": losses}
 
-
-def valid_loss(model, windows) -> float:
-    """Nats per token of ``model`` over every evaluation window of ``windows``
-    (:meth:`~seqart.models.melody_lm.data.TokenWindows.eval_batches`)."""
-    import torch
-
-    total = weight = 0.0
-    model.eval()
-    with torch.no_grad():
-        for batch in windows.eval_batches():
-            sums = model.validation_step(batch)
-            total += float(sums["loss"])
-            weight += float(sums["weight"])
-    return total / max(weight, 1e-12)

@@ -30,11 +30,11 @@ def feed_forward_importance(model, batches: Iterable[torch.Tensor], pad_id: int)
     """
     sums = [torch.zeros(block.ff_out.in_features, dtype=torch.float64) for block in model.blocks]
     counted = 0
-    fed: list[torch.Tensor] = []  # the mask of the batch being fed, for the hooks
+    fed = None  # (B, T) bool: the unpadded positions of the batch being fed, read by the hooks
 
     def hook_for(i: int):
         def record(module, inputs):
-            sums[i] += inputs[0].abs()[fed[0]].sum(dim=0, dtype=torch.float64)
+            sums[i] += inputs[0].abs()[fed].sum(dim=0, dtype=torch.float64)
         return record
 
     hooks = [block.ff_out.register_forward_pre_hook(hook_for(i)) for i, block in enumerate(model.blocks)]
@@ -44,8 +44,8 @@ def feed_forward_importance(model, batches: Iterable[torch.Tensor], pad_id: int)
         with torch.no_grad():
             for batch in batches:
                 tokens = batch[:, :-1]
-                fed[:] = [tokens != pad_id]
-                counted += int(fed[0].sum())
+                fed = tokens != pad_id
+                counted += int(fed.sum())
                 model(tokens)
     finally:
         for hook in hooks:

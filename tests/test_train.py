@@ -141,3 +141,20 @@ def test_style_balance_draws_windows_more_evenly_over_the_styles():
     assert capped[-1] == STYLE_BALANCE_CAP and capped[0] == 1.0
     with pytest.raises(SeqartError, match="style_balance"):
         TrainConfig(style_balance=1.5).validate()
+
+
+def test_model_saved_mid_run_has_its_side_files(tiny_corpus, tmp_path, tiny_run):
+    """A run's best model samples mid-run (or after an interruption) with the openings
+    (``keys.json``) it will have when the run ends, not keys drawn over all twelve."""
+    import os
+    import signal
+
+    def press_ctrl_c(record):
+        if record["step"] == 15 and record["split"] == "train":  # the model was saved at step 10
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        train("melody-lstm", tiny_corpus, tmp_path / "cut", steps=20, settings=TINY_SETTINGS, progress=False,
+              on_log=press_ctrl_c)
+    saved = json.loads((tmp_path / "cut/model/keys.json").read_text())
+    assert saved["headers"] and saved == json.loads((tiny_run / "model/keys.json").read_text())

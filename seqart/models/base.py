@@ -76,9 +76,16 @@ class SeqartModel(nn.Module):
         frame width), taken from the corpus tokenizer."""
         return {"vocab_size": tokenizer.vocab_size}
 
+    def save_data_files(self, folder, corpus, tokenizer) -> None:
+        """Write into ``folder`` the side files that follow from the training data alone
+        (a melody model's openings, ``keys.json``). Called once before training; the
+        trainer copies them into every model folder it saves, so a run's best model
+        samples mid-run as it will when the run ends."""
+
     def after_training(self, folder, corpus, tokenizer) -> None:
         """Called once on the best weights after training, to save anything else the
-        model folder ``folder`` should hold (e.g. a VAE's attribute vectors)."""
+        model folder ``folder`` should hold that depends on the weights (e.g. a VAE's
+        attribute vectors)."""
 
     def batch_noise(self, rows: int, *dims: int, device: torch.device) -> torch.Tensor:
         """Standard normal noise ``(rows, *dims)`` for the rows of this training batch

@@ -149,7 +149,8 @@ class Trainer:
 
     def __init__(self, model, tokenizer, train_data, valid_data, train: TrainConfig, run_dir,
                  run_info: dict | None = None, progress: bool = True,
-                 on_log: Callable[[dict], None] | None = None, dist: DistContext | None = None):
+                 on_log: Callable[[dict], None] | None = None, dist: DistContext | None = None,
+                 sides_from: Path | None = None):
         train.validate()
         self.train = train
         self.run_dir = Path(run_dir)
@@ -175,6 +176,8 @@ class Trainer:
         self.run_info = dict(run_info or {})
         self.progress = progress
         self.on_log = on_log
+        #: a folder whose side files (``keys.json``, ...) every saved ``RUN/model`` folder gets a copy of
+        self.sides_from = sides_from
         self.optimizers = model.configure_optimizers(train)
         #: the DistributedDataParallel wrapper every loss passes through (None in a one-process run);
         #: building it gives every process rank 0's weights
@@ -400,7 +403,8 @@ class Trainer:
                     self.best_val, self.bad_validations = val["loss"], 0
                     if main:
                         save_model_folder(self.run_dir / "model", self.model, self.tokenizer,
-                                          extra={**self.run_info, "step": self.step, "valid_loss": val["loss"]})
+                                          extra={**self.run_info, "step": self.step, "valid_loss": val["loss"]},
+                                          sides_from=self.sides_from)
                     self.dist.barrier()
                 else:
                     self.bad_validations += 1
@@ -417,7 +421,7 @@ class Trainer:
         if self.valid_data is None:
             if main:
                 save_model_folder(self.run_dir / "model", self.model, self.tokenizer,
-                                  extra={**self.run_info, "step": self.step})
+                                  extra={**self.run_info, "step": self.step}, sides_from=self.sides_from)
             self.dist.barrier()
         return {"step": self.step, "best_valid_loss": self.best_val, "stopped_early": stopped_early}
 

@@ -13,6 +13,8 @@ from seqart.errors import RunExistsError, SeqartError
 from seqart.models.registry import get_preset
 from seqart.train.config import apply_settings
 
+#: the run folder's copy of the side files every saved model folder gets (``keys.json``, ...)
+SIDES = "sides"
 
 def train(preset: str, data: str | Path, out: str | Path, steps: int | None = None,
           settings: Mapping[str, Any] | None = None, resume: bool = False, dry_run: bool = False,
@@ -194,7 +196,9 @@ def _run(recipe, model_cfg, train_cfg, corpus, out: Path, data, resume: bool, pr
     if init is not None:
         info["init_from"] = str(init)
     trainer = Trainer(model, tokenizer, train_data, valid_data, train_cfg, out, run_info=info,
-                      progress=progress, on_log=on_log)
+                      progress=progress, on_log=on_log, sides_from=out / SIDES)
+    if trainer.dist.is_main:
+        model.save_data_files(out / SIDES, corpus, tokenizer)
     if resume:
         resumed = trainer.resume()
         if notify is not None and trainer.dist.is_main:

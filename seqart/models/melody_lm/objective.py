@@ -75,7 +75,7 @@ class NextTokenLM(SeqartModel):
         nll, count = self._nll(batch)
         return {"loss": nll, "weight": count}
 
-    def after_training(self, folder, corpus, tokenizer) -> None:
+    def save_data_files(self, folder, corpus, tokenizer) -> None:
         """Save the openings (style, meter, key) of the untransposed training melodies
         (``keys.json``; melody tokens), or the programs of event tokens (``programs.json``): what a sample is given for what its caller leaves open
         (:mod:`seqart.models.melody_lm.keys`)."""

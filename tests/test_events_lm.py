@@ -138,6 +138,16 @@ def test_a_melody_family_trains_on_event_tokens(events_run):
     assert losses[-1] < losses[0]
 
 
+def test_tuning_an_event_model_keeps_its_programs(events_run, tmp_path):
+    import seqart
+    from seqart.workflows.tune import tune
+
+    gen = seqart.load(events_run)
+    liked = [gen.tokenizer.encode(piece) for piece in gen.sample(2, seed=1, bars=2)]
+    tune(events_run, liked, tmp_path / "tuned", steps=2, batch_size=2, replay_data=None)
+    assert seqart.load(tmp_path / "tuned").programs == (33, 73, 128)  # not every program
+
+
 def test_event_samples_are_grammatical_reproducible_and_keep_to_the_programs(events_run):
     import seqart
     from seqart.generate.events_grammar import EventsGrammar

@@ -641,6 +641,12 @@ class EventsTokenizer(Tokenizer):
             return int(self._value_of[token])
         return None
 
+    @property
+    def choice_ids(self) -> np.ndarray:
+        """Ids of the tokens that choose the music (every ``Position``, ``Pitch`` and
+        ``Duration``), the ones feedback tuning's unlikelihood acts on."""
+        return np.flatnonzero(np.isin(self._kind_of, (_POS, _PITCH, _DUR))).astype(np.int64)
+
     def program_of(self, token: int) -> int | None:
         """Program code of a ``Program`` token (0-127, :data:`DRUM_PROGRAM` for drums),
         None for any other token."""

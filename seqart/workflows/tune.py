@@ -272,8 +272,9 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
     run_info.update({"tuned_from": str(folder), "tune": settings, **(info or {})})
     with atomic_folder(out) as staged:  # the tuned model folder appears whole, or not at all
         run = staged / ".run"
+        # the training tunes' openings (and an event model's programs) still describe the style
         trainer = Trainer(tuner, tokenizer, train_data, valid_data, train, run, run_info=run_info,
-                          progress=progress, on_log=on_log)
+                          progress=progress, on_log=on_log, sides_from=folder)
         report.liked_nll_before = tuner_cls.sequence_nll(tuner, validation, device=trainer.device)
         if general is not None:
             report.general_nll_before = tuner_cls.sequence_nll(tuner, general, device=trainer.device)
@@ -288,10 +289,6 @@ def tune(model: str | os.PathLike, liked: Sequence[np.ndarray], out: str | os.Pa
         for f in (run / "model").iterdir():
             os.replace(f, staged / f.name)
         shutil.rmtree(run)
-        from seqart.models.melody_lm.keys import KEYS_FILE
-
-        if (folder / KEYS_FILE).is_file():  # the training tunes' openings still describe the style
-            shutil.copyfile(folder / KEYS_FILE, staged / KEYS_FILE)
         write_json_atomic(staged / TUNE_REPORT, report.to_dict())
     return report
 

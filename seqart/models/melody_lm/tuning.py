@@ -124,12 +124,7 @@ class FeedbackObjective:
     @classmethod
     def from_base(cls, base, tokenizer, **weights) -> "FeedbackObjective":
         """A copy of ``base`` (weights and config) that remembers those weights as its anchor."""
-        from seqart.tokenizers.melody import REST
-
-        events = [REST] + list(range(tokenizer.note_base, tokenizer.ts_base))
-        if getattr(tokenizer, "triplet_id", None) is not None:
-            events.append(tokenizer.triplet_id)  # a rhythm choice, as a rest is
-        model = cls(base.config, event_ids=events, **weights)
+        model = cls(base.config, event_ids=tokenizer.choice_ids.tolist(), **weights)
         model.load_state_dict(base.state_dict())
         for i, p in enumerate(model.parameters()):  # tied weights are one parameter: one anchor
             name = f"anchor_{i}"

@@ -49,7 +49,7 @@ its test tunes' (:func:`style_seeds`).
 Usage::
 
     PYTHONPATH=. python bench/bench_form.py --model folk --data corpora/built/folk [--num 64]
-        [--meters 4/4,6/8] [--temperatures 1.0] [--styles reel,jig] [--samples-dir DIR]
+        [--meters 4/4,6/8] [--temperatures model,1.0] [--styles reel,jig] [--samples-dir DIR]
         [--reference-group auto|meter] [--continue-style reel] [--overlap-seeds 6] [--style-seeds 6] [--pickup]
 """
 
@@ -75,7 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num", type=int, default=64, help="melodies generated per meter, style and temperature")
     parser.add_argument("--meters", default=None,
                         help="comma-separated meters (default 4/4,6/8; with --samples-dir: every meter found)")
-    parser.add_argument("--temperatures", default="1.0", help="comma-separated sampling temperatures (default 1.0)")
+    parser.add_argument("--temperatures", default="model",
+                        help="comma-separated sampling temperatures; 'model' (default): the model's own")
     parser.add_argument("--styles", default="",
                         help="comma-separated styles to generate (the model must take style=), in the meter the "
                              "model gives each style; 'default' (or '-') is sampling without a style, per meter")
@@ -107,7 +108,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.meter_list = ["4/4", "6/8"]
     args.style_list = ["" if s.strip() in ("-", "default") else s.strip() for s in args.styles.split(",") if s.strip()]
     try:
-        args.temperature_list = [float(t) for t in args.temperatures.split(",") if t.strip()]
+        args.temperature_list = [None if t.strip() == "model" else float(t)
+                                 for t in args.temperatures.split(",") if t.strip()]
     except ValueError:
         parser.error(f"--temperatures: not numbers: {args.temperatures!r}")
     return args
@@ -200,7 +202,8 @@ def read_samples(folder: str | Path, meters: list[str]) -> dict:
 
 # ---------------------------------------------------------------- comparing
 def _label(meter: str, style: str, temperature: float | None, show_t: bool) -> str:
-    words = [meter] + ([style] if style else []) + ([f"T{temperature:g}"] if show_t and temperature is not None else [])
+    shown = "model's T" if temperature is None else f"T{temperature:g}"
+    words = [meter] + ([style] if style else []) + ([shown] if show_t else [])
     return " ".join(words)
 
 

@@ -116,6 +116,8 @@ CASES = [
     ("sample-temperature-zero", ["sample", "-o", "{new}.mid", "--temperature", "0"]),
     ("sample-temperature-negative", ["sample", "-o", "{new}.mid", "-t", "-1"]),
     ("sample-temperature-nan", ["sample", "-o", "{new}.mid", "-t", "nan"]),
+    ("sample-pitch-temperature-zero", ["sample", "-o", "{new}.mid", "--pitch-temperature", "0"]),
+    ("sample-pitch-temperature-inf", ["sample", "-o", "{new}.mid", "--pitch-temperature", "inf"]),
     ("sample-top-k-zero", ["sample", "-o", "{new}.mid", "--top-k", "0"]),
     ("sample-top-p-zero", ["sample", "-o", "{new}.mid", "--top-p", "0"]),
     ("sample-top-p-above-one", ["sample", "-o", "{new}.mid", "--top-p", "1.5"]),

@@ -199,7 +199,7 @@ def test_event_models_refuse_melody_only_options_in_one_line(events_run):
 
     gen = seqart.load(events_run)
     for option in ({"style": "reel"}, {"form": "AABB"}, {"steps": 16}, {"ending": "tonic"}, {"track": 1},
-                   {"pickup": True}):
+                   {"pickup": True}, {"pitch_temperature": 0.9}):
         with pytest.raises(ScoreError, match="does not apply"):
             gen.sample(1, seed=0, **option)
     with pytest.raises(ModelError, match="load it with seqart.load"):

@@ -34,3 +34,20 @@ def test_export_never_overwrites_without_force(tiny_run, tmp_path):
     result = runner.invoke(app, ["export", str(tiny_run), "-o", str(out)])
     assert result.exit_code == 2 and "--force" in result.output
     assert (out / "mine.txt").read_text() == "keep"
+
+
+def test_export_records_the_sampling_temperatures(tiny_run, tmp_path):
+    import json
+
+    import seqart
+
+    out = tmp_path / "tempered"
+    result = runner.invoke(app, ["export", str(tiny_run), "-o", str(out), "--temperature", "1.1",
+                                 "--pitch-temperature", "0.9"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "config.json").read_text())["sampling"] == {"temperature": 1.1, "pitch_temperature": 0.9}
+    assert seqart.load(out).sampling_defaults == {"bars": 16, "temperature": 1.1, "pitch_temperature": 0.9}
+    for bad in (["--temperature", "0"], ["--pitch-temperature", "inf"]):
+        result = runner.invoke(app, ["export", str(tiny_run), "-o", str(tmp_path / "bad"), *bad])
+        assert result.exit_code == 2 and "must be a number above 0" in result.output
+        assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()

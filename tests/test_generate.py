@@ -75,7 +75,7 @@ def test_primer_notes_come_first_unchanged(tiny_run, tmp_path):
     ({"bars": 0}, "bars"), ({"temperature": 0}, "temperature"), ({"temperature": -1}, "temperature"),
     ({"key": "H minor"}, "not a key"), ({"scale": "klingon"}, "unknown scale"), ({"pitch_range": "90-80"}, "empty"),
     ({"pitch_range": "0-10"}, "outside the model"), ({"time_signature": "7/3"}, "time signature"),
-    ({"top_p": 1.5}, "top-p"), ({"num": 0}, "num"), ({"key": "C", "scale": "major", "pitch_range": "61-61"}, "no pitch"),
+    ({"top_p": 1.5}, "top-p"), ({"num": 0}, "num"), ({"pitch_temperature": 0}, "pitch temperature"), ({"key": "C", "scale": "major", "pitch_range": "61-61"}, "no pitch"),
 ])
 def test_bad_options_raise_one_line_errors(tiny_run, kwargs, match):
     gen = load_generator(tiny_run)
@@ -118,3 +118,79 @@ def test_top_k_holds_per_row_when_another_row_allows_fewer_tokens():
     options.top_k = 3
     drawn = np.array([draw_tokens(logits, mask, options, np.random.default_rng(seed)) for seed in range(200)])
     assert set(drawn[:, 0]) == {3} and set(drawn[:, 1]) == {9, 10, 11}
+
+
+def _two_level_probabilities(logits, mask, temperature, pitch_temperature, pitch_ids):
+    from types import SimpleNamespace
+
+    from seqart.generate.melody import draw_tokens
+
+    options = SimpleNamespace(temperature=temperature, pitch_temperature=pitch_temperature, top_k=None, top_p=None)
+    drawn = np.array([draw_tokens(logits, mask, options, np.random.default_rng(seed), pitch_ids=pitch_ids)
+                      for seed in range(4000)])
+    return np.stack([np.bincount(row, minlength=logits.shape[1]) / len(drawn) for row in drawn.T])
+
+
+def test_pitch_temperature_tempers_which_note_and_temperature_whether_one_starts():
+    """The notes' total share against a rest or hold is what ``temperature`` alone gives
+    them; which note, ``pitch_temperature``; a row that allows no note draws as it would
+    without it."""
+    logits = np.array([[1.0, 0.5, 2.0, 1.0, 0.0, -1.0], [1.0, 0.5, 2.0, 1.0, 0.0, -1.0]])
+    mask = np.ones_like(logits, dtype=bool)
+    mask[1, 2:] = False  # row 1: only the two non-note tokens
+    notes = np.array([2, 3, 4, 5])
+
+    def softmax(z):
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    got = _two_level_probabilities(logits, mask, 1.2, 0.5, notes)
+    plain = softmax(logits[0] / 1.2)
+    assert got[0, notes].sum() == pytest.approx(plain[notes].sum(), abs=0.01)  # whether a note starts
+    np.testing.assert_allclose(got[0, notes] / got[0, notes].sum(), softmax(logits[0, notes] / 0.5), atol=0.01)
+    np.testing.assert_allclose(got[1, :2], softmax(logits[1, :2] / 1.2), atol=0.03)
+    assert got[1, 2:].sum() == 0
+    from seqart.generate.melody import _temper_pitches
+
+    z = np.where(mask, logits, -np.inf)
+    np.testing.assert_allclose(_temper_pitches(z, notes, 1.2, 1.2), z / 1.2)  # one temperature: as before
+
+
+def test_a_models_own_temperatures_are_its_defaults(tiny_run, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "tempered"
+    shutil.copytree(tiny_run / "model", folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "sampling": {"temperature": 1.2,
+                                                                           "pitch_temperature": 0.6}}))
+    gen = load_generator(folder)
+    assert gen.sampling_defaults == {"bars": 16, "temperature": 1.2, "pitch_temperature": 0.6}
+    plain = load_generator(tiny_run)
+    assert plain.sampling_defaults["pitch_temperature"] == plain.sampling_defaults["temperature"] == 1.0
+
+    def notes(pieces):
+        return [[(n.pitch, n.start, n.duration) for n in p.tracks[0].notes] for p in pieces]
+
+    assert notes(gen.sample(4, seed=2, bars=4)) == notes(plain.sample(4, seed=2, bars=4, temperature=1.2,
+                                                                      pitch_temperature=0.6))
+    assert notes(gen.sample(4, seed=2, bars=4, temperature=0.8)) == notes(  # a temperature given alone: both
+        plain.sample(4, seed=2, bars=4, temperature=0.8, pitch_temperature=0.8))
+    assert notes(gen.sample(4, seed=2, bars=4, pitch_temperature=0.5)) == notes(
+        plain.sample(4, seed=2, bars=4, temperature=1.2, pitch_temperature=0.5))
+    assert notes(gen.sample(4, seed=2, bars=4)) != notes(plain.sample(4, seed=2, bars=4))
+    (folder / "config.json").write_text(json.dumps({**config, "sampling": {"temperature": "hot"}}))
+    with pytest.raises(ModelError, match="'sampling' must hold temperatures") as info:
+        load_generator(folder)
+    assert "\n" not in str(info.value)
+
+
+def test_the_settings_a_call_ran_with_are_recorded_as_it_ran():
+    from seqart.generate.protocol import settings_used
+
+    defaults = {"bars": 16, "temperature": 1.05, "pitch_temperature": 0.95}
+    assert settings_used(defaults, {"bars": 8, "key": None}) == {**defaults, "bars": 8}
+    assert settings_used(defaults, {"temperature": 0.8})["pitch_temperature"] == 0.8  # alone: both
+    assert settings_used(defaults, {"temperature": 0.8, "pitch_temperature": 0.7})["pitch_temperature"] == 0.7
+    assert settings_used({"bars": 8, "temperature": 1.0}, {"temperature": 0.8}) == {"bars": 8, "temperature": 0.8}

@@ -248,6 +248,7 @@ def test_sample_frames_reproducible_with_primer(poly_run, tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--key", "D minor"], "key does not apply to a poly-nade model"),
+    (["--pitch-temperature", "0.9"], "pitch_temperature does not apply to a poly-nade model"),
     (["--steps", "0"], "steps must be at least 1"),
     (["--temperature", "0"], "temperature must be > 0"),
 ])

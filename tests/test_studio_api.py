@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from seqart.cli import app as cli_app
 from seqart.models.folder import ASSETS
+from seqart.models.loading import load_generator
 from seqart.score import Score
 from seqart.studio.app import STATIC, create_app
 from seqart.studio.models import find_models
@@ -104,9 +105,11 @@ def test_models_lists_folk_and_a_given_model_folder(data_dir, tmp_path):
     assert models["folk"]["id"] == "folk" and models["folk"]["type"] == "melody-transformer"
     assert models["my-folk"]["where"] == str(mine.resolve()) and "/" not in models["my-folk"]["id"]
     fields = {f["name"]: f for f in models["folk"]["options"]}
-    assert {"bars", "temperature", "key", "scale", "time_signature", "tempo", "style", "form", "seed",
-            "num"} <= set(fields)
-    assert fields["bars"]["default"] == 16 and fields["temperature"]["default"] == 1.0
+    assert {"bars", "temperature", "pitch_temperature", "key", "scale", "time_signature", "tempo", "style", "form",
+            "seed", "num"} <= set(fields)
+    own = load_generator("folk").sampling_defaults  # listed before it is loaded, as loaded it says
+    assert fields["bars"]["default"] == 16 and fields["temperature"]["default"] == own["temperature"]
+    assert fields["pitch_temperature"]["default"] == own["pitch_temperature"]
     assert "reel" in fields["style"]["choices"] and "dorian" in fields["key"]["modes"]
 
 
@@ -129,7 +132,9 @@ def test_two_folk_takes_keep_to_their_bars(studio):
         assert take["notes"] and take["bar_starts"] == [0.0, 3.0, 6.0, 9.0]
         for pitch, start, duration, velocity in take["notes"]:
             assert 0 <= start and start + duration <= 12.0 + 1e-6 and 0 <= pitch <= 127 and 1 <= velocity <= 127
-        assert take["settings"]["bars"] == 4 and take["settings"]["temperature"] == 1.0
+        own = load_generator("folk").sampling_defaults  # left to the model
+        assert take["settings"]["bars"] == 4 and take["settings"]["temperature"] == own["temperature"]
+        assert take["settings"]["pitch_temperature"] == own["pitch_temperature"]
 
 
 def test_downloads_are_valid_midi_musicxml_and_wav(studio, tmp_path):

@@ -18,7 +18,8 @@ def sample_command(
     num: Annotated[int, typer.Option("--num", "-n", help="How many melodies.")] = 1,
     bars: Annotated[Optional[int], typer.Option(help="Bars to generate, after the primer (default 16).")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Frames to generate (frame models; overrides --bars).")] = None,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default: the model's, 1.0 for melodies).")] = None,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default: the model's; 'folk' 1.05, pitches 0.95).")] = None,
+    pitch_temperature: Annotated[Optional[float], typer.Option("--pitch-temperature", help="> 0; the temperature of which note sounds, once one starts (melodies; default: --temperature, or with neither the model's).")] = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest tokens.")] = None,
     top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Same seed and options -> same output.")] = None,
@@ -49,7 +50,8 @@ def sample_command(
     if primer is not None:
         primer = _read_primer(primer, expand_repeats, grace_notes)
     result = sample_to_files(model, out, num=num, fmt=fmt, force=force, keep=keep, reference=reference, audio=audio,
-                             record=not no_record, bars=bars, steps=steps, temperature=temperature, top_k=top_k,
+                             record=not no_record, bars=bars, steps=steps, temperature=temperature,
+                             pitch_temperature=pitch_temperature, top_k=top_k,
                              top_p=top_p, seed=seed, key=key, scale=scale, pitch_range=pitch_range,
                              time_signature=time_signature, tempo=tempo, primer=primer, track=track, style=style,
                              form=form, ending=ending, pickup=pickup or None)

@@ -68,6 +68,9 @@ class SamplingOptions:
     Attributes:
         bars: bars to generate (after the primer, if any).
         temperature: > 0; below 1 is safer, above 1 wilder.
+        pitch_temperature: > 0, the temperature of which note sounds once one starts
+            (:func:`draw_tokens`); ``temperature`` then tempers the rest: whether a note
+            starts, rests or holds, and the headers. None: ``temperature``.
         top_k: keep only the k most likely step tokens (None = all).
         top_p: keep the smallest set of tokens whose probability reaches p (None = 1).
         key: key to condition on and to stay in (None: the primer's key, or one drawn as
@@ -90,6 +93,7 @@ class SamplingOptions:
 
     bars: int = 16
     temperature: float = 1.0
+    pitch_temperature: float | None = None
     top_k: int | None = None
     top_p: float | None = None
     key: KeySignature | None = None
@@ -118,6 +122,8 @@ class SamplingOptions:
             raise ScoreError(f"bars must be a whole number from 1 to 4096, got {self.bars}")
         if not self.temperature > 0:
             raise ScoreError(f"temperature must be above 0, got {self.temperature}")
+        if self.pitch_temperature is not None and not 0 < self.pitch_temperature < float("inf"):
+            raise ScoreError(f"pitch temperature must be a number above 0, got {self.pitch_temperature}")
         if self.top_k is not None and self.top_k < 1:
             raise ScoreError(f"top-k must be at least 1, got {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1:
@@ -276,19 +282,30 @@ LONG_SILENCE_PENALTY = 5.0
 THIRD_TIME_PENALTIES = {1: 1.5, 2: 3.0}
 
 
-def draw_tokens(logits: np.ndarray, mask: np.ndarray, options, rng: np.random.Generator) -> np.ndarray:
+def draw_tokens(logits: np.ndarray, mask: np.ndarray, options, rng: np.random.Generator,
+                pitch_ids: np.ndarray | None = None) -> np.ndarray:
     """One token per row from masked, tempered, top-k/top-p filtered logits.
+
+    With ``pitch_ids`` and an ``options.pitch_temperature``, the draw is tempered in two
+    levels: the notes together get the share ``temperature`` gives them against every
+    other token (rest, hold, ...), and ``pitch_temperature`` shares it out among them.
 
     Args:
         logits: ``(B, V)`` float.
         mask: ``(B, V)`` or ``(V,)`` bool, True where a token is allowed (at least one per row).
-        options: has ``temperature`` (> 0), ``top_k`` and ``top_p`` (None: off).
+        options: has ``temperature`` (> 0), ``top_k`` and ``top_p`` (None: off), and may
+            have ``pitch_temperature`` (> 0; None: ``temperature``).
         rng: the generator every draw takes its uniform number from (one per row).
+        pitch_ids: ``(P,)`` ids of the note tokens, for ``pitch_temperature``.
 
     Returns:
         ``(B,)`` int token ids.
     """
-    z = np.where(mask, logits / options.temperature, -np.inf)
+    pitch_temperature = getattr(options, "pitch_temperature", None)
+    if pitch_ids is not None and pitch_temperature not in (None, options.temperature):
+        z = _temper_pitches(np.where(mask, logits, -np.inf), pitch_ids, options.temperature, pitch_temperature)
+    else:
+        z = np.where(mask, logits / options.temperature, -np.inf)
     if options.top_k is not None:  # each row keeps its k best allowed tokens (all, if it allows fewer)
         k = np.minimum(options.top_k, np.broadcast_to(mask, z.shape).sum(axis=1))
         kth = -np.sort(-z, axis=1)[np.arange(len(z)), k - 1][:, None]
@@ -305,6 +322,24 @@ def draw_tokens(logits: np.ndarray, mask: np.ndarray, options, rng: np.random.Ge
         p = np.where(keep, p, 0.0)
         p /= p.sum(axis=1, keepdims=True)
     return _inverse_cdf(p, rng)
+
+
+def _temper_pitches(z: np.ndarray, pitch_ids: np.ndarray, temperature: float,
+                    pitch_temperature: float) -> np.ndarray:
+    """Masked logits ``z`` ``(B, V)`` (-inf: not allowed) tempered in two levels: the notes
+    ``pitch_ids`` together weigh what they weigh at ``temperature`` (as every other token
+    does), and that weight is shared out among them at ``pitch_temperature``.
+    Returns ``(B, V)`` log weights."""
+    out = np.where(np.isfinite(z), z / temperature, -np.inf)
+    notes = out[:, pitch_ids]
+    some = np.isfinite(notes).any(axis=1, keepdims=True)  # rows that allow a note
+    notes = np.where(some, notes, 0.0)  # (the others' notes stay disallowed below)
+    top = notes.max(axis=1, keepdims=True)
+    total = top + np.log(np.exp(notes - top).sum(axis=1, keepdims=True))
+    within = (notes - top) * (temperature / pitch_temperature)
+    within = within - np.log(np.exp(within).sum(axis=1, keepdims=True))
+    out[:, pitch_ids] = np.where(some, total + within, -np.inf)
+    return out
 
 
 def _inverse_cdf(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -354,6 +389,8 @@ class MelodySampler:
         #: the training melodies' styles, meters and keys (:class:`seqart.models.melody_lm.keys.Openings`)
         #: that what a caller leaves open is drawn from; None: the model draws the key
         self.openings = openings
+        #: ids of the note tokens, which ``options.pitch_temperature`` tempers
+        self.pitch_ids = np.arange(tokenizer.note_base, tokenizer.ts_base)
 
     def sample(self, num: int, options: SamplingOptions, rng: np.random.Generator,
                primer: Score | None = None, track: int | None = None) -> list[Score]:
@@ -630,7 +667,8 @@ class MelodySampler:
             if forced is not None and (narrow := forced(pos)) is not None:
                 mask = mask & narrow
                 narrowed = ~narrow.all(axis=1)
-            choice = draw_tokens(_steered(logits, pos, ctx, echo, silent), mask, ctx.options, ctx.rng)
+            choice = draw_tokens(_steered(logits, pos, ctx, echo, silent), mask, ctx.options, ctx.rng,
+                                 pitch_ids=self.pitch_ids)
             silent = np.where(choice == REST, 1, np.where((choice == HOLD) & (silent > 0), silent + 1, 0))
             if forced_logp is not None and narrowed is not None and narrowed.any():
                 step_logp = np.take_along_axis(_log_softmax(logits), choice[:, None], axis=1)[:, 0]

@@ -39,8 +39,8 @@ from seqart.score import Score
 #: what a primer may be: a Score, or the path of a MIDI, MusicXML or ABC file
 PrimerLike = Score | str | Path
 #: the options of ``sample`` besides ``num`` and ``seed`` (see the module docstring)
-SAMPLE_OPTIONS = ("bars", "steps", "temperature", "top_k", "top_p", "key", "scale", "pitch_range", "time_signature",
-                  "tempo", "primer", "track", "style", "form", "ending", "pickup")
+SAMPLE_OPTIONS = ("bars", "steps", "temperature", "pitch_temperature", "top_k", "top_p", "key", "scale",
+                  "pitch_range", "time_signature", "tempo", "primer", "track", "style", "form", "ending", "pickup")
 
 
 @runtime_checkable
@@ -111,6 +111,18 @@ def read_primer(primer: PrimerLike) -> Score:
     if primer.num_notes == 0:
         raise ScoreError("the primer has no notes")
     return primer
+
+
+def settings_used(defaults: dict, given: dict[str, Any]) -> dict:
+    """The options a ``sample`` call ran with: ``given`` (None: left out) over the
+    generator's ``sampling_defaults``, where a temperature given alone tempers the
+    pitches too (a melody model's ``pitch_temperature`` default holds only with its
+    default temperature)."""
+    settings = {**defaults, **{k: v for k, v in given.items() if v is not None}}
+    if "pitch_temperature" in defaults and given.get("temperature") is not None \
+            and given.get("pitch_temperature") is None:
+        settings["pitch_temperature"] = given["temperature"]
+    return settings
 
 
 def refuse_options(model_type: str, given: dict[str, Any], reason: str) -> None:

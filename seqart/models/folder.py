@@ -34,6 +34,9 @@ PROGRAMS = "programs.json"
 #: files of what a model was trained on, beside its weights, that a copy keeps
 SIDE_FILES = (ATTRIBUTES, OPENINGS, PROGRAMS)
 FORMAT_VERSION = 1
+#: ``config.json``'s entry of a melody model's own sampling defaults, measured for it
+#: (``{"temperature": 1.05, "pitch_temperature": 0.95}``; :mod:`seqart.models.melody_lm.sampler`)
+SAMPLING = "sampling"
 
 #: shipped models live here, one folder per name
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
@@ -348,12 +351,14 @@ def _check_tokenizer_fits(cls, config, tokenizer, folder: Path) -> None:
 
 
 def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, half: bool = False,
-                        overwrite: bool = False) -> Path:
+                        overwrite: bool = False, sampling: dict | None = None) -> Path:
     """Copy a model folder (or a run's ``model/``) to ``target``, optionally with
     float16 weights (half the size; sampling computes in float32 either way).
 
     ``config.json``, ``tokenizer.json``, ``eval.json``, ``attributes.json``, ``keys.json`` and
-    ``programs.json`` are copied as they are.
+    ``programs.json`` are copied as they are, except that ``sampling`` (``{"temperature":
+    1.05, "pitch_temperature": 0.95}``), if given, is recorded in ``config.json``
+    (:data:`SAMPLING`) as the copy's sampling defaults.
     The copy is written to a temporary sibling and renamed into place.
 
     Raises:
@@ -364,8 +369,14 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
     from safetensors.numpy import load_file, save_file
 
     src = resolve_model(source)
-    read_config(src)
+    meta = read_config(src)
     check_safetensors(src / WEIGHTS)
+    for name, value in (sampling or {}).items():
+        if not 0 < value < math.inf:
+            raise ModelError(f"{name.replace('_', ' ')} must be a number above 0, got {value}")
+    if sampling and load_tokenizer_of(src).name != "melody":
+        raise ModelError(f"{source}: sampling temperatures are recorded for melody models, not a {meta['model']} "
+                         "over other tokens")
     target = Path(target)
     check_replaceable(target, overwrite)
     with atomic_folder(target) as tmp:
@@ -376,6 +387,9 @@ def export_model_folder(source: str | os.PathLike, target: str | os.PathLike, ha
         for name in (CONFIG, TOKENIZER, EVALUATION, *SIDE_FILES):
             if (src / name).is_file():
                 shutil.copyfile(src / name, tmp / name)
+        if sampling:
+            (tmp / CONFIG).write_text(json.dumps({**meta, SAMPLING: {**meta.get(SAMPLING, {}), **sampling}},
+                                                 indent=2) + "\n")
     return target
 
 

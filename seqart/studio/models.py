@@ -106,6 +106,11 @@ class ModelEntry:
         if made is None or defaults is None:
             return None
         tokenizer = load_tokenizer_of(self.folder) if made == "melody" else None
+        if tokenizer is not None and tokenizer.name == "melody":  # the folder's own temperatures
+            from seqart.models.folder import read_config
+            from seqart.models.melody_lm.sampler import sampling_temperatures
+
+            defaults = {**defaults, **sampling_temperatures(read_config(self.folder), self.folder)}
         return options_for(made, defaults, tokenizer, self.folder)
 
 

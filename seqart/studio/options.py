@@ -276,6 +276,9 @@ def _melody_fields(tokenizer, folder, defaults: dict) -> list[Field]:
         fields.append(Field("form", "text", "Form", None,
                             help=f"section letters A-E, one per {tokenizer.config.section_bars} bars, e.g. AABB"))
     fields.append(_temperature(defaults))
+    if "pitch_temperature" in defaults:  # a melody model over melody tokens
+        fields.append(Field("pitch_temperature", "float", "Pitch temperature", defaults["pitch_temperature"], 0.05,
+                            5.0, step=0.05, help="which note sounds, once one starts; empty: the temperature"))
     return fields
 
 

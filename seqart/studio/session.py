@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from seqart.errors import SeqartError, one_line
+from seqart.generate.protocol import settings_used
 from seqart.studio.history import (IDEA_KEY, HistoryError, check_limit, find_stored, idea_file, idea_of, kept_idea,
                                    merged, open_stored, page, rate_stored, stored_takes)
 from seqart.studio.jobs import Job, JobRegistry
@@ -209,7 +210,7 @@ class StudioSession:
             seed = generator.last_seed
             defaults = dict(generator.sampling_defaults)
             notice = getattr(generator, "last_primer_note", None) if primer is not None else None
-        settings = {**defaults, **{k: v for k, v in asked.items() if k != "seed"}}
+        settings = settings_used(defaults, {k: v for k, v in asked.items() if k != "seed"})
         primer_end = None
         if primer is not None:
             settings.update(primer=primer.id, **({} if track is None else {"track": track}))

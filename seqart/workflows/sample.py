@@ -129,8 +129,9 @@ def sample_to_files(model: str | Path, out: str | Path, num: int = 1, *, fmt: st
         result.written.append(written)
     if record:
         from seqart.feedback.store import record_generated  # for 'seqart rate' and 'seqart tune'
+        from seqart.generate.protocol import settings_used
 
-        settings = {**generator.sampling_defaults, **{k: v for k, v in settings.items() if v is not None}}
+        settings = settings_used(generator.sampling_defaults, settings)
         settings.pop("seed", None)
         if isinstance(settings.get("primer"), Score):
             settings.pop("primer")  # a score made in Python has no name to record

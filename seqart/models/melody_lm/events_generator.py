@@ -67,7 +67,8 @@ class EventsGenerator:
         from seqart.generate.events import EventsSampler
         from seqart.models.melody_lm.sampler import load_numpy_lm
 
-        self.folder, self.model_type, self.tokenizer, self.lm = load_numpy_lm(folder, numpy_lm, "events")
+        self.folder, meta, self.tokenizer, self.lm = load_numpy_lm(folder, numpy_lm, "events")
+        self.model_type = meta["model"]
         self.programs = read_programs(self.folder)
         self._sampler = EventsSampler(self.lm, self.tokenizer, self.programs)
         self.evaluation = read_evaluation(self.folder)
@@ -76,7 +77,8 @@ class EventsGenerator:
         self.sampling_defaults: dict = {"bars": DEFAULT_BARS, "temperature": DEFAULT_TEMPERATURE}
 
     def sample(self, num: int = 1, *, seed: int | None = None, bars: int | None = None,
-               temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
+               temperature: float | None = None, pitch_temperature: float | None = None,
+               top_k: int | None = None, top_p: float | None = None,
                key=None, scale: str | None = None, pitch_range=None, time_signature=None,
                tempo: float | None = None, primer: PrimerLike | None = None, steps: int | None = None,
                ending: str | None = None, style: str | None = None, form: str | None = None,
@@ -102,11 +104,11 @@ class EventsGenerator:
 
         Raises:
             ScoreError: for invalid options, or options that do not apply (``steps``,
-                ``ending``, ``style``, ``form``, ``track``, ``pickup``).
+                ``ending``, ``style``, ``form``, ``track``, ``pickup``, ``pitch_temperature``).
         """
         refuse_options(f"{self.model_type} (event tokens)",
                        {"steps": steps, "ending": ending, "style": style, "form": form, "track": track,
-                        "pickup": pickup},
+                        "pickup": pickup, "pitch_temperature": pitch_temperature},
                        "it continues every track of a multi-track piece, bar by bar")
         if primer is not None:
             primer = read_primer(primer)

@@ -8,7 +8,7 @@ import numpy as np
 
 from seqart.errors import ModelError, ScoreError
 from seqart.generate.protocol import PrimerLike, draw_seed, read_primer, refuse_options
-from seqart.models.folder import read_config, read_evaluation, read_weights_numpy, resolve_model
+from seqart.models.folder import SAMPLING, read_config, read_evaluation, read_weights_numpy, resolve_model
 from seqart.score import KeySignature, Score
 
 #: sampling defaults of a melody model (what None means)
@@ -26,7 +26,7 @@ def load_numpy_lm(folder: str | Path, numpy_lm, tokens: str, model_type: str | N
         model_type: the registry name the folder must name (None: any).
 
     Returns:
-        ``(folder, model type, tokenizer, lm)``.
+        ``(folder, config.json as read, tokenizer, lm)``.
 
     Raises:
         ModelError: one line, for another model type or tokenizer, a vocabulary that
@@ -55,7 +55,7 @@ def load_numpy_lm(folder: str | Path, numpy_lm, tokens: str, model_type: str | N
         lm = numpy_lm(read_weights_numpy(path), config)
     except (KeyError, ValueError) as exc:
         raise ModelError(f"{folder}: weights do not match the config ({exc})") from None
-    return path, meta["model"], tokenizer, lm
+    return path, meta, tokenizer, lm
 
 
 class MelodyGenerator:
@@ -91,8 +91,8 @@ class MelodyGenerator:
     def __init__(self, folder: str | Path, device: str | None = None):
         from seqart.generate.melody import MelodySampler
 
-        self.folder, self.model_type, self.tokenizer, self.lm = load_numpy_lm(folder, self.numpy_lm, "melody",
-                                                                               self.MODEL_TYPE)
+        self.folder, meta, self.tokenizer, self.lm = load_numpy_lm(folder, self.numpy_lm, "melody", self.MODEL_TYPE)
+        self.model_type = meta["model"]
         from seqart.models.melody_lm.keys import read_openings
 
         self._sampler = MelodySampler(self.lm, self.tokenizer, read_openings(self.folder, self.tokenizer))
@@ -100,11 +100,13 @@ class MelodyGenerator:
         self.last_seed: int | None = None
         #: what the last call kept of a primer with several tracks or chords (None: all of it)
         self.last_primer_note: str | None = None
-        #: what an option left at None means for this model
-        self.sampling_defaults: dict = {"bars": DEFAULT_BARS, "temperature": DEFAULT_TEMPERATURE}
+        #: what an option left at None means for this model (``pitch_temperature``: when
+        #: ``temperature`` is left at None too, see :meth:`sample`)
+        self.sampling_defaults: dict = {"bars": DEFAULT_BARS, **sampling_temperatures(meta, self.folder)}
 
     def sample(self, num: int = 1, *, seed: int | None = None, bars: int | None = None,
-               temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
+               temperature: float | None = None, pitch_temperature: float | None = None,
+               top_k: int | None = None, top_p: float | None = None,
                key: str | KeySignature | None = None, scale: str | None = None,
                pitch_range: str | tuple[int, int] | None = None,
                time_signature: str | tuple[int, int] | None = None, tempo: float | None = None,
@@ -118,7 +120,12 @@ class MelodyGenerator:
             seed: same seed and options -> identical output; None draws one
                 (kept in ``self.last_seed``).
             bars: bars to generate (default 16).
-            temperature: > 0 (default 1.0); 0.8-1.0 gives idiomatic lines.
+            temperature: > 0 (default: the model's, 1.0 unless its ``config.json`` says
+                otherwise); 0.8-1.0 gives idiomatic lines. It tempers the rhythm (whether a
+                note starts, rests or holds), and the pitches unless ``pitch_temperature``
+                is given.
+            pitch_temperature: > 0, the temperature of which note sounds once one starts
+                (default: ``temperature``; with neither given, the model's own).
             top_k: sample among the k most likely step tokens only.
             top_p: nucleus sampling threshold in (0, 1].
             key: ``"D minor"``, ``"Bb"``, a KeySignature; the melody stays in it.
@@ -170,8 +177,7 @@ class MelodyGenerator:
             bars = len(form.strip()) * self.tokenizer.config.section_bars if form and form.strip() else DEFAULT_BARS
         options = SamplingOptions.parse(
             bars=bars,
-            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
-            top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range,
+            **self._temperatures(temperature, pitch_temperature), top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range,
             time_signature=time_signature, tempo=tempo, ending=ending or "tonic", style=style, form=form,
             pickup=bool(pickup))
         from seqart.utils.threads import one_blas_thread
@@ -181,6 +187,32 @@ class MelodyGenerator:
         with one_blas_thread():  # batch-1 steps must not wait for a second, busy core
             return self._sampler.sample(num, options, rng, primer=primer, track=line_track)
 
+    def _temperatures(self, temperature: float | None, pitch_temperature: float | None) -> dict:
+        """``temperature`` and ``pitch_temperature`` with None filled in: both left out, the
+        model's defaults; a temperature given alone tempers the pitches too."""
+        if temperature is None:
+            temperature = self.sampling_defaults["temperature"]
+            if pitch_temperature is None:
+                pitch_temperature = self.sampling_defaults["pitch_temperature"]
+        return {"temperature": temperature, "pitch_temperature": pitch_temperature}
+
     def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
         """Continue ``score`` by ``bars`` bars; same options as :meth:`sample`."""
         return self.sample(num=num, bars=bars, primer=score, **options)
+
+
+def sampling_temperatures(meta: dict, folder) -> dict:
+    """``{"temperature": t, "pitch_temperature": p}``: a model's own defaults from its
+    ``config.json`` (:data:`seqart.models.folder.SAMPLING`), else :data:`DEFAULT_TEMPERATURE` for both.
+
+    Raises:
+        ModelError: one line, for an entry that is not positive numbers.
+    """
+    given = meta.get(SAMPLING) or {}
+    temperature = given.get("temperature", DEFAULT_TEMPERATURE) if isinstance(given, dict) else None
+    pitch = given.get("pitch_temperature", temperature) if isinstance(given, dict) else None
+    for value in (temperature, pitch):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
+            raise ModelError(f"{folder}: config.json's {SAMPLING!r} must hold temperatures above 0, "
+                             f"got {meta.get(SAMPLING)!r}")
+    return {"temperature": float(temperature), "pitch_temperature": float(pitch)}

@@ -43,7 +43,8 @@ class FrameGenerator:
         return int(self.tokenizer.config.steps_per_beat)
 
     def sample(self, num: int = 1, *, seed: int | None = None, bars: int | None = None, steps: int | None = None,
-               temperature: float | None = None, primer: PrimerLike | None = None, tempo: float | None = None,
+               temperature: float | None = None, pitch_temperature: float | None = None,
+               primer: PrimerLike | None = None, tempo: float | None = None,
                top_k: int | None = None, top_p: float | None = None, key=None, scale: str | None = None,
                pitch_range=None, time_signature=None, style: str | None = None, form: str | None = None,
                ending: str | None = None, track: int | None = None, pickup: bool | None = None) -> list[Score]:
@@ -57,7 +58,8 @@ class FrameGenerator:
             temperature: > 0 (default 1.0); divides every key's logit.
             primer: a Score or MIDI/MusicXML/ABC path whose frames open every piece unchanged.
             tempo: output tempo in bpm (default: the primer's, else 120).
-            top_k, top_p, key, scale, pitch_range, time_signature, style, form, ending, track, pickup:
+            pitch_temperature, top_k, top_p, key, scale, pitch_range, time_signature, style, form, ending,
+            track, pickup:
                 melody-model options; a frame model refuses them (it continues every track of a primer).
 
         Raises:
@@ -65,7 +67,8 @@ class FrameGenerator:
         """
         import torch
 
-        refuse_options(self.model_type, {"top_k": top_k, "top_p": top_p, "key": key, "scale": scale,
+        refuse_options(self.model_type, {"pitch_temperature": pitch_temperature, "top_k": top_k, "top_p": top_p,
+                                         "key": key, "scale": scale,
                                          "pitch_range": pitch_range, "time_signature": time_signature,
                                          "style": style, "form": form, "ending": ending, "track": track,
                                          "pickup": pickup},

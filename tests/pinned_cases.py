@@ -18,6 +18,8 @@ section closes held their tonic a beat and were drawn the same way, top-k began 
 row, and the shipped transformer was trained 2,400 steps further. The ``folk`` default and reel
 AABB cases again when a rest became much less likely in the last bar of every 4-bar phrase
 (``PHRASE_END_REST_PENALTY``); the folded NumPy transformer step alone left every case identical.
+The ``folk`` cases at its own temperatures again when it got them (1.05, pitches 0.95) and a note
+struck five times running became less likely to be struck again (``SAME_NOTE_RUN``).
 """
 
 from __future__ import annotations

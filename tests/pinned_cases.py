@@ -19,7 +19,8 @@ row, and the shipped transformer was trained 2,400 steps further. The ``folk`` d
 AABB cases again when a rest became much less likely in the last bar of every 4-bar phrase
 (``PHRASE_END_REST_PENALTY``); the folded NumPy transformer step alone left every case identical.
 The ``folk`` cases at its own temperatures again when it got them (1.05, pitches 0.95) and a note
-struck five times running became less likely to be struck again (``SAME_NOTE_RUN``).
+struck five times running became less likely to be struck again (``SAME_NOTE_RUN``). The
+``folk-fast`` case was added with that model.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def generate() -> dict:
         "folk reel AABB seed 2": [describe(s) for s in folk.sample(num=1, seed=2, style="reel", form="AABB")],
         "folk jig A dorian seed 6": [describe(s) for s in folk.sample(num=1, bars=8, seed=6, style="jig",
                                                                      key="A dorian", temperature=0.9)],
+        "folk-fast default seed 7": [describe(s) for s in seqart.load("folk-fast").sample(num=2, bars=4, seed=7)],
     }
     vae = seqart.load("folk-vae-2bar")
     out["folk-vae-2bar sample seed 4"] = [describe(s) for s in vae.sample(2, temperature=0.5, seed=4)]

@@ -310,8 +310,10 @@ def test_bench_sample_shapes_cuts_the_shipped_model(tmp_path, monkeypatch, capsy
 
     from seqart.models.folder import resolve_model
 
+    shipped = _json.loads((resolve_model("folk") / "config.json").read_text())["config"]
     config = bench.cut(resolve_model("folk"), tmp_path / "cut", layers=2, width=128)
-    assert (config["num_layers"], config["d_model"], config["ff_dim"], config["num_heads"]) == (2, 128, 384, 2)
+    ff_dim = shipped["ff_dim"] * 128 // shipped["d_model"]  # narrowed in proportion
+    assert (config["num_layers"], config["d_model"], config["ff_dim"], config["num_heads"]) == (2, 128, ff_dim, 2)
     saved = _json.loads((tmp_path / "cut" / "config.json").read_text())["config"]
     assert saved["d_model"] == 128 and saved["num_layers"] == 2
     timing, params = bench.time_sampling(tmp_path / "cut", runs=1, bars=2)

@@ -383,6 +383,34 @@ def test_no_note_is_struck_more_than_five_times_running(tiny_run, monkeypatch):
     assert min(longest_run(s) for s in droned) >= 32
 
 
+def test_runs_of_one_note_are_counted_over_rests_and_holds_and_kept_step_by_step(tiny_run):
+    """How many times running each row's last note was struck, read from the history at any
+    position, is what a plain count over the notes gives, and what stepping on from an
+    earlier position gives."""
+    from types import SimpleNamespace
+
+    from seqart.generate.melody import _strike, _struck_before
+    from seqart.tokenizers.melody import HOLD, REST
+
+    tok = load_generator(tiny_run).tokenizer
+    pool = np.array([REST, HOLD, tok.note_base + 3, tok.note_base + 5])
+    history = np.random.default_rng(0).choice(pool, size=(50, 40), p=[0.1, 0.3, 0.4, 0.2])
+    ctx = SimpleNamespace(history=np.concatenate([history, np.full((50, 5), -1)], axis=1))
+
+    def plain(row, pos):
+        notes = [t for t in history[row, :pos] if tok.note_base <= t < tok.ts_base]
+        run = next((i for i, t in enumerate(reversed(notes)) if t != notes[-1]), len(notes)) if notes else 0
+        return run, notes[-1] if notes else -1
+
+    for pos in (0, 1, 7, 40):
+        runs, notes = _struck_before(ctx, pos, tok)
+        assert [(int(r), int(n)) for r, n in zip(runs, notes)] == [plain(row, pos) for row in range(50)]
+    stepped = _struck_before(ctx, 10, tok)
+    for pos in range(10, 40):
+        stepped = _strike(stepped, history[:, pos], tok)
+    np.testing.assert_array_equal(np.stack(stepped), np.stack(_struck_before(ctx, 40, tok)))
+
+
 @pytest.mark.parametrize("pickup", [False, True])
 def test_a_continuation_answers_the_primers_opening(tiny_run, monkeypatch, pickup):
     """Bars 5-6 after a 4-bar primer are pulled toward its bars 1-2 (a pickup is not bar 1);

@@ -904,12 +904,12 @@ def _struck_before(ctx: "_Run", pos: int, tok: MelodyTokenizer) -> tuple[np.ndar
     ``ctx.history``; None where no history is kept."""
     if ctx.history is None:
         return None
-    back = ctx.history[:, pos - 1::-1] if pos > 0 else ctx.history[:, :0]  # newest first
+    rows = len(ctx.history)
+    if pos == 0:
+        return np.zeros(rows, dtype=np.int64), np.full(rows, -1, dtype=np.int64)
+    back = ctx.history[:, pos - 1::-1]  # newest first
     onset = (back >= tok.note_base) & (back < tok.ts_base)
-    rows = np.arange(len(back))
-    newest = onset.argmax(axis=1) if back.shape[1] else np.zeros(len(back), dtype=np.int64)
-    some = onset.any(axis=1)
-    notes = np.where(some, back[rows, newest] if back.shape[1] else -1, -1)
+    notes = np.where(onset.any(axis=1), back[np.arange(rows), onset.argmax(axis=1)], -1)
     other = onset & (back != notes[:, None])  # an earlier, different note ends the run
     runs = (onset & (np.cumsum(other, axis=1) == 0)).sum(axis=1)
     return runs, notes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -177,7 +178,8 @@ class MelodyGenerator:
             bars = len(form.strip()) * self.tokenizer.config.section_bars if form and form.strip() else DEFAULT_BARS
         options = SamplingOptions.parse(
             bars=bars,
-            **self._temperatures(temperature, pitch_temperature), top_k=top_k, top_p=top_p, key=key, scale=scale, pitch_range=pitch_range,
+            **self._temperatures(temperature, pitch_temperature), top_k=top_k, top_p=top_p, key=key, scale=scale,
+            pitch_range=pitch_range,
             time_signature=time_signature, tempo=tempo, ending=ending or "tonic", style=style, form=form,
             pickup=bool(pickup))
         from seqart.utils.threads import one_blas_thread
@@ -212,7 +214,7 @@ def sampling_temperatures(meta: dict, folder) -> dict:
     temperature = given.get("temperature", DEFAULT_TEMPERATURE) if isinstance(given, dict) else None
     pitch = given.get("pitch_temperature", temperature) if isinstance(given, dict) else None
     for value in (temperature, pitch):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             raise ModelError(f"{folder}: config.json's {SAMPLING!r} must hold temperatures above 0, "
                              f"got {meta.get(SAMPLING)!r}")
     return {"temperature": float(temperature), "pitch_temperature": float(pitch)}

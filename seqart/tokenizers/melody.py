@@ -288,8 +288,8 @@ class MelodyTokenizer(Tokenizer):
         """Ids of the tokens that choose the music (REST, every NOTE, TRIPLET), the ones
         feedback tuning's unlikelihood acts on; HOLD and the header and bar tokens only
         continue what was chosen."""
-        extra = [self.triplet_id] if self.triplet_id is not None else []
-        return np.array([REST] + list(range(self.note_base, self.ts_base)) + extra, dtype=np.int64)
+        steps = self.step_ids
+        return steps[steps != HOLD]
 
     @property
     def step_ids(self) -> np.ndarray:

@@ -16,6 +16,7 @@ from seqart.train.config import apply_settings
 #: the run folder's copy of the side files every saved model folder gets (``keys.json``, ...)
 SIDES = "sides"
 
+
 def train(preset: str, data: str | Path, out: str | Path, steps: int | None = None,
           settings: Mapping[str, Any] | None = None, resume: bool = False, dry_run: bool = False,
           progress: bool = True, on_log=None, init_from: str | Path | None = None,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from seqart.errors import ModelError, ScoreError
-from seqart.generate.protocol import PrimerLike, draw_seed, read_primer, refuse_options
+from seqart.generate.protocol import PrimerLike, draw_seed, read_primer, refuse_options, settings_used
 from seqart.models.folder import SAMPLING, read_config, read_evaluation, read_weights_numpy, resolve_model
 from seqart.score import KeySignature, Score
 
@@ -190,13 +190,11 @@ class MelodyGenerator:
             return self._sampler.sample(num, options, rng, primer=primer, track=line_track)
 
     def _temperatures(self, temperature: float | None, pitch_temperature: float | None) -> dict:
-        """``temperature`` and ``pitch_temperature`` with None filled in: both left out, the
-        model's defaults; a temperature given alone tempers the pitches too."""
-        if temperature is None:
-            temperature = self.sampling_defaults["temperature"]
-            if pitch_temperature is None:
-                pitch_temperature = self.sampling_defaults["pitch_temperature"]
-        return {"temperature": temperature, "pitch_temperature": pitch_temperature}
+        """``temperature`` and ``pitch_temperature`` with None filled in as
+        :func:`~seqart.generate.protocol.settings_used` records them."""
+        given = {"temperature": temperature, "pitch_temperature": pitch_temperature}
+        used = settings_used(self.sampling_defaults, given)
+        return {"temperature": used["temperature"], "pitch_temperature": used["pitch_temperature"]}
 
     def continue_score(self, score: PrimerLike, bars: int = 8, num: int = 1, **options) -> list[Score]:
         """Continue ``score`` by ``bars`` bars; same options as :meth:`sample`."""

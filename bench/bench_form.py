@@ -44,7 +44,7 @@ The overlap of 64 melodies moves by 0.015-0.02 from seed to seed, so a last tabl
 over seeds 0 to N-1 (mean, sd, range) beside seeded draws of real valid-split tunes;
 see :func:`overlap_seeds`. Likewise each style of ``--styles`` gets its notes per bar,
 rest share and repeated-note share over ``--style-seeds`` seeds (default 6) beside
-its test tunes' (:func:`style_seeds`).
+its test tunes' and, as a larger reference, its train tunes' (:func:`style_seeds`).
 
 Usage::
 
@@ -128,13 +128,15 @@ def meter_of(score) -> str:
 
 
 # ------------------------------------------------------------------ reading
-def reference_sets(data: str | Path, meters: list[str], by_style: bool) -> tuple[dict, list, list]:
+def reference_sets(data: str | Path, meters: list[str], by_style: bool) -> tuple[dict, list, list, dict]:
     """The corpus's test tunes grouped, and its train tunes (for the memorisation index).
 
     Returns:
-        ``(groups, train_scores, train_labels)``: ``groups`` maps ``(meter, style)``
-        (style '' = all of that meter) to a list of Scores; only ``meters`` are kept
-        (all of them when ``meters`` is empty).
+        ``(groups, train_scores, train_labels, train_styles)``: ``groups`` maps ``(meter,
+        style)`` (style '' = all of that meter) to a list of Scores; only ``meters`` are
+        kept (all of them when ``meters`` is empty). ``train_styles`` maps ``(meter, style)``
+        to the train tunes of each style the source names (any meter; empty without
+        ``by_style``): a larger reference for a style whose test tunes are few.
     """
     import numpy as np
 
@@ -152,11 +154,15 @@ def reference_sets(data: str | Path, meters: list[str], by_style: bool) -> tuple
         style = style_of(score, item) if by_style else ""
         if style:
             groups.setdefault((meter, style), []).append(score)
-    train, labels = [], []
+    train, labels, train_styles = [], [], {}
     for seq, item in zip(ds.split("train"), ds.items("train")):
-        train.append(tok.decode(np.asarray(seq)))
+        score = tok.decode(np.asarray(seq))
+        train.append(score)
         labels.append(item.get("source") or item.get("title") or str(len(labels)))
-    return groups, train, labels
+        style = style_of(score, item) if by_style else ""
+        if style:
+            train_styles.setdefault((meter_of(score), style), []).append(score)
+    return groups, train, labels, train_styles
 
 
 def generate(model: str, meters: list[str], styles: list[str], temperatures: list[float], num: int, bars: int,
@@ -451,7 +457,7 @@ STYLE_FIGURES = ("notes_per_bar", "rest_share", "repeated_note_share")
 
 
 def style_seeds(model: str, styles: list[str], references: dict, num: int, bars: int, seeds: int,
-                pickup: bool = False) -> list[dict]:
+                pickup: bool = False, train_references: dict | None = None) -> list[dict]:
     """A style's notes per bar, rest share and repeated-note share over ``seeds`` seeds.
 
     One seed's ``num`` melodies move these shares by several percent (a reel's
@@ -462,13 +468,18 @@ def style_seeds(model: str, styles: list[str], references: dict, num: int, bars:
     Args:
         styles: styles to sample (each in the meter the model gives it); '' is skipped.
         references: ``(meter, style)`` -> test-split Scores, as :func:`reference_sets` gives.
+        train_references: the same for the train split (``reference_sets``' ``train_styles``),
+            or None. The test split holds few tunes of a style (32 reels, 22 jigs in the folk
+            corpus, one of the jigs with a rest), so a share near 0 moves with a tune or two;
+            the style's train tunes (hundreds) tell where it sits.
 
     Returns:
         one row per style and figure: ``{"style", "metric", "reference", "mean", "sd", "min",
-        "max", "difference", "absolute"}`` (``difference``: (mean - reference) / reference,
+        "max", "difference", "absolute", "reference_tunes", "train_reference",
+        "train_difference", "train_tunes"}`` (``difference``: (mean - reference) / reference,
         None where the reference is 0; ``absolute``: mean - reference, which tells more for
         a share near 0, such as a reel's rests; both None where the test split holds no tune
-        of the style).
+        of the style; the ``train_`` figures alike against the train tunes, None without them).
     """
     import numpy as np
 
@@ -486,16 +497,23 @@ def style_seeds(model: str, styles: list[str], references: dict, num: int, bars:
             values = form_values([Piece.of(m) for m in made])
             for name in STYLE_FIGURES:
                 per_seed[name].append(_mean(values[name]))
-        reference_scores = references.get((meter, style), [])
-        reference_values = form_values([Piece.of(r) for r in reference_scores]) if reference_scores else None
+        test_scores = references.get((meter, style), [])
+        train_scores = (train_references or {}).get((meter, style), [])
+        test_values = form_values([Piece.of(r) for r in test_scores]) if test_scores else None
+        train_values = form_values([Piece.of(r) for r in train_scores]) if train_scores else None
         for name in STYLE_FIGURES:
             v = np.array([x for x in per_seed[name] if x is not None])
-            ref = _mean(reference_values[name]) if reference_values is not None else None
-            rows.append({"style": f"{meter} {style}", "metric": name, "reference": ref, "mean": float(v.mean()),
+            mean = float(v.mean())
+            ref = _mean(test_values[name]) if test_values is not None else None
+            train_ref = _mean(train_values[name]) if train_values is not None else None
+            rows.append({"style": f"{meter} {style}", "metric": name, "reference": ref, "mean": mean,
                          "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "min": float(v.min()),
                          "max": float(v.max()),
-                         "difference": (float(v.mean()) - ref) / ref if ref else None,
-                         "absolute": float(v.mean()) - ref if ref is not None else None})
+                         "difference": (mean - ref) / ref if ref else None,
+                         "absolute": mean - ref if ref is not None else None, "reference_tunes": len(test_scores),
+                         "train_reference": train_ref,
+                         "train_difference": (mean - train_ref) / train_ref if train_ref else None,
+                         "train_tunes": len(train_scores)})
     return rows
 
 
@@ -514,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         source = f"{args.model}, {args.bars} bars, seed {args.seed}" + (", pickup" if args.pickup else "")
     gen_seconds = time.perf_counter() - start
     meters = sorted({g[0] for g in generated})
-    references, train, labels = reference_sets(args.data, meters, args.reference_group == "auto")
+    references, train, labels, train_styles = reference_sets(args.data, meters, args.reference_group == "auto")
     mark = time.perf_counter()
     index = MelodyIndex(train, labels)
     index_seconds = time.perf_counter() - mark
@@ -569,13 +587,16 @@ def main(argv: list[str] | None = None) -> int:
         summary["overlap_seeds"] = spread
     if args.style_seeds and any(args.style_list) and not args.samples_dir:
         figures = style_seeds(args.model, args.style_list, references, args.num, args.bars, args.style_seeds,
-                              args.pickup)
+                              args.pickup, train_references=train_styles)
         print_table(f"Styles over {args.style_seeds} seeds ({args.num} melodies each) vs the style's test tunes",
-                    [("style", "style", ""), ("metric", "metric", ""), ("reference", "reference", ".3f"),
-                     ("mean", "mean", ".3f"), ("sd", "sd", ".3f"), ("min", "min", ".3f"), ("max", "max", ".3f"),
-                     ("difference", "difference", "+.1%"), ("absolute", "absolute", "+.4f")], figures,
+                    [("style", "style", ""), ("metric", "metric", ""), ("reference", "reference", ".4f"),
+                     ("mean", "mean", ".4f"), ("sd", "sd", ".4f"), ("min", "min", ".3f"), ("max", "max", ".3f"),
+                     ("difference", "difference", "+.1%"), ("absolute", "absolute", "+.4f"),
+                     ("tunes", "reference_tunes", ""), ("train tunes", "train_reference", ".4f"),
+                     ("vs train", "train_difference", "+.1%"), ("n", "train_tunes", "")], figures,
                     note=f"seeds 0-{args.style_seeds - 1} of --style sampling ({args.bars} bars); difference: "
-                         "(mean - reference) / reference; absolute: mean - reference")
+                         "(mean - reference) / reference; absolute: mean - reference; reference: the style's test "
+                         "tunes (tunes: how many); train tunes: the style's train tunes (n), a larger reference")
         summary["style_seeds"] = figures
     if args.form and not args.samples_dir:
         sections = form_sections(args.model, args.form.upper(), args.form_style, args.num, args.seed)

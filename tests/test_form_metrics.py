@@ -284,10 +284,13 @@ def test_bench_style_figures_over_seeds():
 
     bench = _bench_form()
     reels = [random_melody(i, bars=8, meter=(2, 2)) for i in range(3)]
-    rows = bench.style_seeds("folk", ["reel", ""], {("2/2", "reel"): reels}, num=3, bars=8, seeds=2)
+    more = [random_melody(10 + i, bars=8, meter=(2, 2)) for i in range(5)]
+    rows = bench.style_seeds("folk", ["reel", ""], {("2/2", "reel"): reels}, num=3, bars=8, seeds=2,
+                             train_references={("2/2", "reel"): more})
     assert [(r["style"], r["metric"]) for r in rows] == [("2/2 reel", m) for m in bench.STYLE_FIGURES]
     first = form_values([Piece.of(s) for s in seqart.load("folk").sample(3, seed=0, bars=8, style="reel")])
     real = form_values([Piece.of(s) for s in reels])
+    trained = form_values([Piece.of(s) for s in more])
     for row in rows:
         name = row["metric"]
         assert row["min"] <= row["mean"] <= row["max"] and row["sd"] >= 0.0
@@ -296,8 +299,13 @@ def test_bench_style_figures_over_seeds():
         assert row["absolute"] == pytest.approx(row["mean"] - row["reference"])
         if row["reference"]:
             assert row["difference"] == pytest.approx(row["absolute"] / row["reference"])
+        assert (row["reference_tunes"], row["train_tunes"]) == (3, 5)
+        assert row["train_reference"] == pytest.approx(bench._mean(trained[name]))
+        if row["train_reference"]:
+            assert row["train_difference"] == pytest.approx(row["mean"] / row["train_reference"] - 1)
     unmatched = bench.style_seeds("folk", ["jig"], {}, num=2, bars=4, seeds=1)
-    assert all(r["reference"] is None and r["difference"] is None and r["absolute"] is None for r in unmatched)
+    assert all(r["reference"] is None and r["difference"] is None and r["absolute"] is None
+               and r["train_reference"] is None and r["train_tunes"] == 0 for r in unmatched)
 
 
 def test_bench_sample_shapes_cuts_the_shipped_model(tmp_path, monkeypatch, capsys):

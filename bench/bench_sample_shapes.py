@@ -16,7 +16,7 @@ process start come on top (``bench/bench_sample.py``).
 
 Usage::
 
-    PYTHONPATH=. python bench/bench_sample_shapes.py [--model folk] [--shapes 3x256,4x192,3x192,4x128]
+    PYTHONPATH=. python bench/bench_sample_shapes.py [--model folk-large] [--shapes 3x256,4x192,3x192,4x128]
         [--trained FOLDER,...] [--runs 8] [--bars 16]
 """
 
@@ -39,7 +39,8 @@ NAME = "sample_shapes"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="folk", help="shipped model name or model folder of a melody transformer")
+    parser.add_argument("--model", default="folk-large",
+                        help="shipped model name or model folder of a melody transformer (default folk-large)")
     parser.add_argument("--shapes", default="3x256,4x192,3x192,4x128",
                         help="comma-separated LAYERSxD shapes to cut the model to (default 3x256,4x192,3x192,4x128)")
     parser.add_argument("--trained", default="",
@@ -115,13 +116,13 @@ def time_sampling(folder: Path, runs: int, bars: int) -> tuple[dict, int]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from seqart.models.folder import read_config, resolve_model
+    from seqart.models.folder import read_config, resolve_model, shipped_models
 
     folder = resolve_model(args.model)
     config = read_config(folder)["config"]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        shapes = [("shipped" if args.model == "folk" else "given", None)] + [
+        shapes = [("shipped" if args.model in shipped_models() else "given", None)] + [
             (f"{layers}x{width}", (layers, width)) for layers, width in args.shape_list]
         for label, shape in shapes:
             target = folder if shape is None else Path(tmp) / label

@@ -20,7 +20,9 @@ AABB cases again when a rest became much less likely in the last bar of every 4-
 (``PHRASE_END_REST_PENALTY``); the folded NumPy transformer step alone left every case identical.
 The ``folk`` cases at its own temperatures again when it got them (1.05, pitches 0.95) and a note
 struck five times running became less likely to be struck again (``SAME_NOTE_RUN``). The
-``folk-fast`` case was added with that model.
+``folk-fast`` case was added with that model. Every ``folk`` case again when the default became
+the 3-block model distilled from the 4-block one, which ships on as ``folk-large``: the
+``folk-large`` case replaced ``folk-fast``'s and is, note for note, the old ``folk`` default case.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def generate() -> dict:
         "folk reel AABB seed 2": [describe(s) for s in folk.sample(num=1, seed=2, style="reel", form="AABB")],
         "folk jig A dorian seed 6": [describe(s) for s in folk.sample(num=1, bars=8, seed=6, style="jig",
                                                                      key="A dorian", temperature=0.9)],
-        "folk-fast default seed 7": [describe(s) for s in seqart.load("folk-fast").sample(num=2, bars=4, seed=7)],
+        "folk-large default seed 7": [describe(s) for s in seqart.load("folk-large").sample(num=2, bars=4,
+                                                                                         seed=7)],
     }
     vae = seqart.load("folk-vae-2bar")
     out["folk-vae-2bar sample seed 4"] = [describe(s) for s in vae.sample(2, temperature=0.5, seed=4)]

@@ -146,12 +146,12 @@ def test_what_cannot_be_pruned_is_one_clear_line(tiny_corpus, tiny_run, tmp_path
     for model, cut, out, message in [
             (str(tiny_run / "model"), ["--ff-dim=8"], "a", "only a melody transformer is pruned, not a melody-lstm"),
             ("folk-chords", ["--ff-dim=8"], "b", "holds other tokens than folk-chords reads"),
-            ("folk", ["--ff-dim=768"], "c", "--ff-dim must be between 1 and 767"),
-            ("folk", ["--ff-dim=8"], "taken", "exists"),
-            ("folk", [], "d", "nothing to cut: give --ff-dim, --drop-layers or both"),
-            ("folk", ["--drop-layers=0,1,2,3"], "e", same_blocks),
-            ("folk", ["--drop-layers=4"], "f", same_blocks),
-            ("folk", ["--drop-layers=two"], "g", "--drop-layers: not block numbers separated by commas")]:
+            ("folk-large", ["--ff-dim=768"], "c", "--ff-dim must be between 1 and 767"),
+            ("folk-large", ["--ff-dim=8"], "taken", "exists"),
+            ("folk-large", [], "d", "nothing to cut: give --ff-dim, --drop-layers or both"),
+            ("folk-large", ["--drop-layers=0,1,2,3"], "e", same_blocks),
+            ("folk-large", ["--drop-layers=4"], "f", same_blocks),
+            ("folk-large", ["--drop-layers=two"], "g", "--drop-layers: not block numbers separated by commas")]:
         result = runner.invoke(app, [*base, model, *cut, "-o", str(tmp_path / out)])
         assert result.exit_code != 0 and message in result.output, (model, result.output)
         assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

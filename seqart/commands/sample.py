@@ -18,7 +18,7 @@ def sample_command(
     num: Annotated[int, typer.Option("--num", "-n", help="How many melodies.")] = 1,
     bars: Annotated[Optional[int], typer.Option(help="Bars to generate, after the primer (default 16).")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Frames to generate (frame models; overrides --bars).")] = None,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default: the model's; 'folk' 1.05, pitches 0.95).")] = None,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="> 0; lower is safer (default: the model's; 'folk' 1.1, pitches 0.95).")] = None,
     pitch_temperature: Annotated[Optional[float], typer.Option("--pitch-temperature", help="> 0; the temperature of which note sounds, once one starts (melodies; default: --temperature, or with neither the model's).")] = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k likeliest tokens.")] = None,
     top_p: Annotated[Optional[float], typer.Option("--top-p", help="Nucleus sampling threshold (0-1].")] = None,

@@ -197,6 +197,10 @@ class _Run:
         return rows[keep], tokens[keep]
 
 
+# The figures in the comments below ("the shipped model", "default melodies") were measured with
+# the 4-block transformer that was the default until it was distilled into today's 3-block ``folk``;
+# it ships on as ``folk-large``. Their overlaps with the test tunes differ by 0.006 at most (README).
+
 #: what ``--ending`` accepts
 ENDINGS = ("tonic", "free")
 #: candidate endings drawn per melody; one is kept, drawn in proportion to the model's

@@ -42,7 +42,9 @@ Rules that shape the form of every melody:
   short songs with rests, and a 16-bar melody would fall silent after bar 8 or 12.
 - **No loops.** While a bar copies the two identical bars before it, or a two-bar figure
   is begun a third time running, the note that would go on copying is made less likely
-  (:data:`THIRD_TIME_PENALTIES`).
+  (:data:`THIRD_TIME_PENALTIES`); so is a note struck a sixth time running
+  (:data:`SAME_NOTE_RUN`), and one more than an octave and a fourth from the last note
+  (:data:`LEAP_LIMIT`).
 - **No silent bars.** Before the last bar, a silence that has lasted 3/4 of a bar makes
   way for a note (:data:`LONG_SILENCE_SHARE`): a melody does not stop early and wait
   for its forced ending.
@@ -154,6 +156,8 @@ class _Run:
     long_silence: int = 1 << 30
     #: first grid step of the last bar, where a silence may last (the melody has ended)
     last_bar: int = 1 << 30
+    #: the tokenizer's NOTE token ids, one per semitone upward (:meth:`far_leaps`)
+    note_ids: np.ndarray | None = None
 
     def third_time(self, pos: int, figure: int) -> tuple[np.ndarray, np.ndarray] | None:
         """``(rows, token ids)``: for each row whose last ``figure`` bars have just come
@@ -178,6 +182,16 @@ class _Run:
             return None
         return np.concatenate(rows), np.concatenate(tokens)
 
+    def far_leaps(self, last_notes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(rows, token ids)``: every note more than :data:`LEAP_LIMIT` semitones from its
+        row's last note (``last_notes``, (rows,) token ids, -1 for none yet); None where no
+        row has struck a note or the range holds no such leap."""
+        if self.note_ids is None:
+            return None
+        sounded = np.flatnonzero(last_notes >= 0)
+        rows, cols = np.nonzero(np.abs(self.note_ids - last_notes[sounded, None]) > LEAP_LIMIT)
+        return (sounded[rows], self.note_ids[cols]) if len(rows) else None
+
     def restating(self, pos: int) -> tuple[np.ndarray, np.ndarray] | None:
         """``(rows, token ids)``: for each row whose current section repeats an earlier
         section's letter, the step token at the same place in the first such section."""
@@ -199,7 +213,7 @@ class _Run:
 
 # The figures in the comments below ("the shipped model", "default melodies") were measured with
 # the 4-block transformer that was the default until it was distilled into today's 3-block ``folk``;
-# it ships on as ``folk-large``. Their overlaps with the test tunes differ by 0.006 at most (README).
+# it ships on as ``folk-large``. Their overlaps with the test tunes differ by 0.007 at most (README).
 
 #: what ``--ending`` accepts
 ENDINGS = ("tonic", "free")
@@ -295,6 +309,15 @@ THIRD_TIME_PENALTIES = {1: 1.5, 2: 3.0}
 #: 0.885 | 0.853 with 5 and 2, 0.883 | 0.857 with 5 and 4, 0.881 | 0.854 with 4 and 2).
 SAME_NOTE_RUN = 5
 SAME_NOTE_PENALTY = 2.0
+#: A note more than this many semitones from the last note struck (an octave and a fourth)
+#: is :data:`LEAP_PENALTY` nats (before the temperature) less likely: a melody does not throw
+#: one note into another register. Such leaps are 0.16 per 1,000 intervals of the test tunes
+#: (none over two octaves); of default ``folk`` melodies (six seeds of 64 in 4/4 and 6/8),
+#: 0.62 (0.26 over two octaves: a G3 among G6s). With 1.5 nats 0.11 (0.02); 2 and 3 nats
+#: leave 0.03. The overlap with the valid tunes stays within noise (4/4 | 6/8: 0.884 | 0.858
+#: without, 0.883 | 0.862 with 1.5, 0.885 | 0.860 with 3).
+LEAP_LIMIT = 17
+LEAP_PENALTY = 1.5
 
 
 def draw_tokens(logits: np.ndarray, mask: np.ndarray, options, rng: np.random.Generator,
@@ -525,6 +548,7 @@ class MelodySampler:
             ctx.section_steps = tok.config.section_bars * bar_steps
             ctx.restate = RESTATE_BIAS if form else DRAWN_RESTATE_BIAS
             ctx.history = np.full((num, total_steps), -1, dtype=np.int64)
+            ctx.note_ids = np.arange(tok.note_base, tok.ts_base)
             ctx.letters = np.full((num, total_steps // ctx.section_steps + 2), -1, dtype=np.int64)
             primer_steps = [t for t in body if tok.is_step(t)]
             ctx.history[:, :len(primer_steps)] = primer_steps
@@ -934,8 +958,9 @@ def _steered(logits: np.ndarray, pos: int, ctx: "_Run", echo=None, silent=None, 
     bar (:data:`PHRASE_END_REST_PENALTY`), the token that would play a bar or two-bar
     figure a third time running lowered (:data:`THIRD_TIME_PENALTIES`), ``REST`` and
     ``HOLD`` lowered in rows silent (``silent``, (B,) steps) for :data:`LONG_SILENCE_SHARE`
-    of a bar, and a note struck :data:`SAME_NOTE_RUN` times running (``struck``,
-    :func:`_struck_before`) lowered. A copy where
+    of a bar, a note struck :data:`SAME_NOTE_RUN` times running (``struck``,
+    :func:`_struck_before`) lowered, and so every note more than :data:`LEAP_LIMIT` semitones
+    from the last one struck (:meth:`_Run.far_leaps`). A copy where
     anything changes: the model's own logits still score the candidates."""
     phrase_end = (pos // ctx.bar_steps) % PHRASE_BARS == PHRASE_BARS - 1
     hush = np.flatnonzero(silent >= ctx.long_silence) if silent is not None and pos < ctx.last_bar else ()
@@ -946,7 +971,8 @@ def _steered(logits: np.ndarray, pos: int, ctx: "_Run", echo=None, silent=None, 
               (echo(pos) if echo is not None else None, ANSWER_BIAS),
               *[(ctx.third_time(pos, figure), -by) for figure, by in THIRD_TIME_PENALTIES.items()],  # no loops
               ((hush[:, None], [REST, HOLD]) if len(hush) else None, -LONG_SILENCE_PENALTY),  # no silent bar
-              ((stuck, struck[1][stuck]) if len(stuck) else None, -SAME_NOTE_PENALTY)]  # no drone
+              ((stuck, struck[1][stuck]) if len(stuck) else None, -SAME_NOTE_PENALTY),  # no drone
+              (ctx.far_leaps(struck[1]) if struck is not None else None, -LEAP_PENALTY)]  # no stray register
     nudges = [(where, by) for where, by in nudges if where is not None and len(where[0])]
     if not nudges:
         return logits

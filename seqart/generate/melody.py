@@ -185,9 +185,8 @@ class _Run:
     def far_leaps(self, last_notes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """``(rows, token ids)``: every note more than :data:`LEAP_LIMIT` semitones from its
         row's last note (``last_notes``, (rows,) token ids, -1 for none yet); None where no
-        row has struck a note or the range holds no such leap."""
-        if self.note_ids is None:
-            return None
+        row has struck a note or the range holds no such leap (called with ``struck``, which
+        exists only where a history is kept)."""
         sounded = np.flatnonzero(last_notes >= 0)
         rows, cols = np.nonzero(np.abs(self.note_ids - last_notes[sounded, None]) > LEAP_LIMIT)
         return (sounded[rows], self.note_ids[cols]) if len(rows) else None
@@ -544,12 +543,12 @@ class MelodySampler:
         num = len(logits)
         bar_steps = tok.steps_per_bar(*meter)
         ctx = _Run(options=options, rng=rng, bar_steps=bar_steps, form=form, last_bar=total_steps - bar_steps,
-                   long_silence=math.ceil(LONG_SILENCE_SHARE * bar_steps))
+                   long_silence=math.ceil(LONG_SILENCE_SHARE * bar_steps),
+                   note_ids=np.arange(tok.note_base, tok.ts_base))
         if tok.layout >= 2:
             ctx.section_steps = tok.config.section_bars * bar_steps
             ctx.restate = RESTATE_BIAS if form else DRAWN_RESTATE_BIAS
             ctx.history = np.full((num, total_steps), -1, dtype=np.int64)
-            ctx.note_ids = np.arange(tok.note_base, tok.ts_base)
             ctx.letters = np.full((num, total_steps // ctx.section_steps + 2), -1, dtype=np.int64)
             primer_steps = [t for t in body if tok.is_step(t)]
             ctx.history[:, :len(primer_steps)] = primer_steps

@@ -23,6 +23,8 @@ struck five times running became less likely to be struck again (``SAME_NOTE_RUN
 ``folk-fast`` case was added with that model. Every ``folk`` case again when the default became
 the 3-block model distilled from the 4-block one, which ships on as ``folk-large``: the
 ``folk-large`` case replaced ``folk-fast``'s and is, note for note, the old ``folk`` default case.
+The ``folk`` default and twinkle cases again when the note just struck began to give a little of
+its weight to the other notes (``REPEAT_PENALTY``); every other case came out identical.
 """
 
 from __future__ import annotations

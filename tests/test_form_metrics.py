@@ -303,6 +303,9 @@ def test_bench_style_figures_over_seeds():
         assert row["train_reference"] == pytest.approx(bench._mean(trained[name]))
         if row["train_reference"]:
             assert row["train_difference"] == pytest.approx(row["mean"] / row["train_reference"] - 1)
+        finite = [x for x in trained[name] if x is not None and x == x]
+        if len(finite) >= 3:  # sets of 3 (the test tunes) from the 5 train tunes
+            assert min(finite) <= row["real_low"] <= row["real_high"] <= max(finite)
     unmatched = bench.style_seeds("folk", ["jig"], {}, num=2, bars=4, seeds=1)
     assert all(r["reference"] is None and r["difference"] is None and r["absolute"] is None
                and r["train_reference"] is None and r["train_tunes"] == 0 for r in unmatched)
@@ -349,3 +352,18 @@ def test_bars_similarity_finds_a_restated_opening():
     assert bars_similarity(score, 1, 5, 2) == 1.0
     assert bars_similarity(score, 1, 2, 1) == 0.0
     assert math.isnan(bars_similarity(score, 1, 6, 2))  # bar 7 does not exist
+
+
+def test_real_sets_tell_how_far_a_figure_moves_between_sets_of_real_tunes():
+    """real_sets draws sets of a given size from the train tunes' values: a figure every tune
+    shares never moves; one carried by a single tune of ten swings from 0 to a fifth of it;
+    too few tunes, or none to compare with, give None."""
+    bench = _bench_form()
+    same = bench.real_sets([0.2] * 6 + [None, float("nan")], 3, 0.2)
+    assert same["low"] == pytest.approx(0.2) and same["high"] == pytest.approx(0.2) and same["within"] == 1.0
+    rare = bench.real_sets([0.0] * 9 + [1.0], 2, 0.1, draws=500)
+    assert rare["low"] == 0.0 and rare["high"] == pytest.approx(0.5)
+    assert rare["within"] == 0.0  # a set of two real tunes has either none of it or half its mean
+    assert bench.real_sets([0.0] * 9 + [1.0], 2, 0.1, draws=500) == rare  # same seed, same sets
+    assert bench.real_sets([0.1, 0.2], 3, 0.1) == {"low": None, "high": None, "within": None}
+    assert bench.real_sets([0.1, 0.2, 0.3], 2, None)["within"] is None

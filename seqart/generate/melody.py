@@ -183,13 +183,11 @@ class _Run:
             return None
         return np.concatenate(rows), np.concatenate(tokens)
 
-    def far_leaps(self, last_notes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def far_leaps(self, sounded: np.ndarray, last_notes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """``(rows, token ids)``: every note more than :data:`LEAP_LIMIT` semitones from its
-        row's last note (``last_notes``, (rows,) token ids, -1 for none yet); None where no
-        row has struck a note or the range holds no such leap (called with ``struck``, which
-        exists only where a history is kept)."""
-        sounded = np.flatnonzero(last_notes >= 0)
-        rows, cols = np.nonzero(np.abs(self.note_ids - last_notes[sounded, None]) > LEAP_LIMIT)
+        row's last note (``sounded``: the rows that have struck one; ``last_notes``: their
+        note token ids); None where no such leap is in range."""
+        rows, cols = np.nonzero(np.abs(self.note_ids - last_notes[:, None]) > LEAP_LIMIT)
         return (sounded[rows], self.note_ids[cols]) if len(rows) else None
 
     def restating(self, pos: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -327,9 +325,9 @@ LEAP_PENALTY = 1.5
 #: (train reels 0.077), 0.151 of jigs (0.127), 6/8 0.188 and 4/4 0.201 (valid tunes 0.149
 #: and 0.188). With 0.1: 0.080, 0.140, 0.171 and 0.178, the overlap with the valid tunes
 #: 0.880 | 0.868 (4/4 | 6/8; 0.883 | 0.862 without). With 0.2 (measured with the other
-#: nudges' weight given back too): 0.077, 0.131, 0.158 and 0.157, 4/4 17 % under the tunes. Lowering the note without giving its weight to
-#: the others turned repeats into holds and rests (reel rests 0.0025 to 0.0041 at 0.2) and
-#: cost more overlap (0.873 | 0.860 at 0.1).
+#: nudges' weight given back too): 0.077, 0.131, 0.158 and 0.157, 4/4 17 % under the tunes.
+#: Lowering the note without giving its weight to the others turned repeats into holds and
+#: rests (reel rests 0.0025 to 0.0041 at 0.2) and cost more overlap (0.873 | 0.860 at 0.1).
 REPEAT_PENALTY = 0.1
 
 
@@ -974,12 +972,12 @@ def _steered(logits: np.ndarray, pos: int, ctx: "_Run", echo=None, silent=None, 
     of a bar, a note struck :data:`SAME_NOTE_RUN` times running (``struck``,
     :func:`_struck_before`) lowered, and so every note more than :data:`LEAP_LIMIT` semitones
     from the last one struck (:meth:`_Run.far_leaps`); before all of these, the last note
-    struck gives :data:`REPEAT_PENALTY` nats to the other notes (:func:`_shift_from_note`). A copy where
-    anything changes: the model's own logits still score the candidates."""
+    struck gives :data:`REPEAT_PENALTY` nats to the other notes (:func:`_shift_from_note`).
+    A copy where anything changes: the model's own logits still score the candidates."""
     phrase_end = (pos // ctx.bar_steps) % PHRASE_BARS == PHRASE_BARS - 1
     hush = np.flatnonzero(silent >= ctx.long_silence) if silent is not None and pos < ctx.last_bar else ()
     stuck = np.flatnonzero(struck[0] >= SAME_NOTE_RUN) if struck is not None else ()
-    again = np.flatnonzero(struck[1] >= 0) if struck is not None and REPEAT_PENALTY else ()  # rows that struck
+    sounded = np.flatnonzero(struck[1] >= 0) if struck is not None else np.zeros(0, dtype=np.int64)
     # (rows and tokens of the logits, nats added), in a fixed order; None or no rows: nothing
     nudges = [(ctx.restating(pos), ctx.restate),
               ((np.arange(len(logits)), REST) if phrase_end else None, -PHRASE_END_REST_PENALTY),  # it sounds
@@ -987,13 +985,14 @@ def _steered(logits: np.ndarray, pos: int, ctx: "_Run", echo=None, silent=None, 
               *[(ctx.third_time(pos, figure), -by) for figure, by in THIRD_TIME_PENALTIES.items()],  # no loops
               ((hush[:, None], [REST, HOLD]) if len(hush) else None, -LONG_SILENCE_PENALTY),  # no silent bar
               ((stuck, struck[1][stuck]) if len(stuck) else None, -SAME_NOTE_PENALTY),  # no drone
-              (ctx.far_leaps(struck[1]) if struck is not None else None, -LEAP_PENALTY)]  # no stray register
+              (ctx.far_leaps(sounded, struck[1][sounded]) if len(sounded) else None, -LEAP_PENALTY)]  # one register
     nudges = [(where, by) for where, by in nudges if where is not None and len(where[0])]
-    if not nudges and not len(again):
+    repeat = len(sounded) and REPEAT_PENALTY
+    if not nudges and not repeat:
         return logits
     drawn = logits.copy()
-    if len(again):  # the model's excess of repeated notes, moved among the notes (the first nudge)
-        _shift_from_note(drawn, again, struck[1][again], ctx.note_ids, REPEAT_PENALTY)
+    if repeat:  # the model's excess of repeated notes, moved among the notes (the first nudge)
+        _shift_from_note(drawn, sounded, struck[1][sounded], ctx.note_ids, REPEAT_PENALTY)
     for where, by in nudges:
         drawn[where] += by
     return drawn
